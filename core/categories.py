@@ -1,0 +1,28 @@
+"""Stable category codes of SPEC section 2."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    VENUE = "venue"
+    ONLINE = "online"
+    TRAFFICKING = "trafficking"
+    MINOR = "minor"
+    STREET = "street"
+    OFFICIAL_MISCONDUCT = "official_misconduct"
+    COMPLAINT = "complaint"
+    OBSCENE_MATERIAL = "obscene_material"
+    INFO_REQUEST = "info_request"
+    SPAM = "spam"
+
+
+class Channel(StrEnum):
+    WEB = "web"
+    TELEGRAM = "telegram"
+
+
+#: Categories that describe a person at risk; a tip in them is urgent unless an officer
+#: says otherwise (SPEC 2: a minor involved, trafficking in progress).
+URGENT_BY_NATURE: frozenset[Category] = frozenset({Category.MINOR, Category.TRAFFICKING})

@@ -1,0 +1,301 @@
+"""Service layer: each function is one use case in one transaction.
+
+Channels (web, Telegram, CLI) call these and nothing below them. A service opens a unit of
+work, applies the domain rules, writes, and commits; any error rolls everything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from core.calendar import WorkingCalendar
+from core.categories import URGENT_BY_NATURE, Category
+from core.errors import Conflict, DuplicateKey, ExtensionRefused, InvalidInput, NotFound
+from core.kpi import KpiReport, KpiScope, Period
+from core.ports import UnitOfWork
+from core.receipts import new_receipt_code
+from core.routing import owner_agency
+from core.sla import DeadlinePolicy, TipFacts
+from core.stages import CLOSING_EXITS, PROGRESS, Stage, check_transition
+from core.tips import Tip, TipChange, TipDraft, TransitionRecord
+
+Clock = Callable[[], datetime]
+
+#: Moves that need a written reason: they end or hand off the tip, and are audited.
+REASON_REQUIRED: frozenset[Stage] = CLOSING_EXITS | {Stage.REFERRED}
+RECEIPT_ATTEMPTS = 5
+MAX_TEXT = 20_000
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a reporter is told once the tip is safely stored."""
+
+    tip_id: int
+    receipt_code: str
+    stage: Stage
+    received_at: datetime
+    urgent: bool
+
+
+@dataclass(frozen=True)
+class TransitionRequest:
+    target: Stage
+    actor: str
+    reason: str = ""
+    expected_stage: Stage | None = None
+    category: Category | None = None
+    urgent: bool | None = None
+    to_agency: str | None = None
+    duplicate_of: int | None = None
+
+
+def at_risk_moment(received_at: datetime, due: datetime | None, fraction: float) -> datetime | None:
+    """When a deadline turns "at risk": `fraction` of the time from receipt used."""
+    if due is None:
+        return None
+    return received_at + (due - received_at) * fraction
+
+
+class TipService:
+    """The tip lifecycle use cases, wired once with storage, calendar and clock."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        *,
+        province_code: str,
+        calendar: WorkingCalendar,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._uow = uow_factory
+        self.province_code = province_code
+        self.calendar = calendar
+        self.clock = clock
+
+    async def submit(self, draft: TipDraft) -> Receipt:
+        """Store a new tip and return its receipt; the commit happens before we return."""
+        text = draft.text.strip()
+        if not text:
+            raise InvalidInput("text must not be empty")
+        if len(text) > MAX_TEXT:
+            raise InvalidInput(f"text is longer than {MAX_TEXT} characters")
+        now = self.clock()
+        urgent = draft.urgent or draft.category in URGENT_BY_NATURE
+        async with self._uow() as uow:
+            remote = False
+            if draft.commune_code is not None:
+                area = await uow.areas.get(draft.commune_code)
+                if area is None or area.level != "commune":
+                    raise InvalidInput(f"unknown commune/ward code {draft.commune_code}")
+                if area.province_code != self.province_code:
+                    raise InvalidInput(f"commune/ward {draft.commune_code} is not in this province")
+                remote = area.remote
+            policy = await uow.policies.current()
+            facts = TipFacts(received_at=now, category=draft.category, urgent=urgent, remote=remote)
+            due = policy.deadlines(facts, self.calendar)
+            next_due = due[Stage.VERIFIED]
+            for attempt in range(RECEIPT_ATTEMPTS):
+                try:
+                    tip = await uow.tips.add(
+                        TipDraft(**{**draft.__dict__, "text": text, "urgent": urgent}),
+                        receipt_code=new_receipt_code(),
+                        province_code=self.province_code,
+                        remote=remote,
+                        agency_code=owner_agency(draft.category, self.province_code, draft.commune_code),
+                        received_at=now,
+                        due=due,
+                        next_due_at=next_due,
+                        at_risk_at=at_risk_moment(now, next_due, policy.at_risk_fraction),
+                        policy_version=policy.version,
+                    )
+                    break
+                except DuplicateKey:
+                    if attempt == RECEIPT_ATTEMPTS - 1:
+                        raise
+            await uow.tips.add_history(
+                TransitionRecord(
+                    tip_id=tip.id,
+                    action="create",
+                    from_stage=None,
+                    to_stage=Stage.RECEIVED,
+                    actor=f"reporter:{draft.channel.value}",
+                    at=now,
+                )
+            )
+            await uow.commit()
+        return Receipt(tip.id, tip.receipt_code, tip.stage, tip.received_at, tip.urgent)
+
+    async def view(self, tip_id: int, actor: str) -> tuple[Tip, Sequence[TransitionRecord]]:
+        """A staff read of a tip and its history; every read is audited."""
+        async with self._uow() as uow:
+            tip = await uow.tips.get(tip_id)
+            history = await uow.tips.history(tip_id)
+            await uow.audit.record(actor=actor, action="view", tip_id=tip_id, at=self.clock())
+            await uow.commit()
+        return tip, history
+
+    async def transition(self, tip_id: int, request: TransitionRequest) -> Tip:
+        """Move a tip to another stage; atomic, and refused if someone moved it first."""
+        now = self.clock()
+        async with self._uow() as uow:
+            tip = await uow.tips.get(tip_id)
+            if request.expected_stage is not None and request.expected_stage != tip.stage:
+                raise Conflict(
+                    f"tip is now {tip.stage.value}, not {request.expected_stage.value}; "
+                    "someone else acted on it — reload and decide again"
+                )
+            check_transition(tip.stage, request.target, tip.reached_stages())
+            await self._check_request(uow, tip, request)
+            policy = await uow.policies.version(tip.policy_version)
+            change = self._change_for(tip, request, policy, now)
+            await uow.tips.apply_change(tip, change)
+            await uow.tips.add_history(
+                TransitionRecord(
+                    tip_id=tip.id,
+                    action="transition",
+                    from_stage=tip.stage,
+                    to_stage=request.target,
+                    actor=request.actor,
+                    at=now,
+                    reason=request.reason.strip(),
+                    to_agency=request.to_agency,
+                )
+            )
+            await uow.audit.record(
+                actor=request.actor,
+                action=f"transition:{request.target.value}",
+                tip_id=tip.id,
+                at=now,
+            )
+            await uow.commit()
+            return await self._reload(uow, tip_id)
+
+    async def extend_deadline(self, tip_id: int, *, actor: str, reason: str, days: int | None = None) -> Tip:
+        """Extend the decision deadline (CPC art. 147), with a reason, within the limit."""
+        if not reason.strip():
+            raise InvalidInput("an extension needs a reason")
+        now = self.clock()
+        async with self._uow() as uow:
+            tip = await uow.tips.get(tip_id)
+            if tip.is_closed or Stage.PROCESSED in tip.reached:
+                raise ExtensionRefused(f"tip is {tip.stage.value}; nothing left to extend")
+            policy = await uow.policies.version(tip.policy_version)
+            new_due = policy.extended_deadline(
+                received_at=tip.received_at,
+                current_due=tip.due[Stage.PROCESSED],
+                extensions_so_far=tip.extensions,
+                days=days,
+            )
+            due = {**tip.due, Stage.PROCESSED: new_due}
+            next_due = _next_due(tip.stage, tip.reached, due)
+            change = TipChange(
+                stage=tip.stage,
+                category=tip.category,
+                urgent=tip.urgent,
+                agency_code=tip.agency_code,
+                reached=tip.reached,
+                due=due,
+                next_due_at=next_due,
+                at_risk_at=at_risk_moment(tip.received_at, next_due, policy.at_risk_fraction),
+                extensions=tip.extensions + 1,
+                duplicate_of=tip.duplicate_of,
+                changed_at=now,
+            )
+            await uow.tips.apply_change(tip, change)
+            await uow.tips.add_history(
+                TransitionRecord(
+                    tip_id=tip.id,
+                    action="extension",
+                    from_stage=tip.stage,
+                    to_stage=tip.stage,
+                    actor=actor,
+                    at=now,
+                    reason=reason.strip(),
+                    details={"processed_due_at": new_due.isoformat()},
+                )
+            )
+            await uow.audit.record(actor=actor, action="extension", tip_id=tip.id, at=now)
+            await uow.commit()
+            return await self._reload(uow, tip_id)
+
+    async def kpi(self, period: Period, scope: KpiScope, as_of: datetime | None = None) -> KpiReport:
+        """The KPI for a period and scope, as of now (or a given moment)."""
+        async with self._uow() as uow:
+            policy = await uow.policies.current()
+            return await uow.tips.kpi(period, scope, as_of or self.clock(), policy.at_risk_fraction)
+
+    async def _check_request(self, uow: UnitOfWork, tip: Tip, request: TransitionRequest) -> None:
+        if request.target in REASON_REQUIRED and not request.reason.strip():
+            raise InvalidInput(f"moving a tip to {request.target.value} needs a reason")
+        if request.target is Stage.REFERRED:
+            if not request.to_agency:
+                raise InvalidInput("a referral needs to_agency")
+            if request.to_agency == tip.agency_code:
+                raise InvalidInput("the tip already belongs to that agency")
+            if not await uow.agencies.exists(request.to_agency):
+                raise InvalidInput(f"unknown agency {request.to_agency}")
+        if request.target is Stage.DUPLICATE:
+            if request.duplicate_of is None:
+                raise InvalidInput("a duplicate needs duplicate_of, the original tip's id")
+            if request.duplicate_of == tip.id:
+                raise InvalidInput("a tip cannot duplicate itself")
+            try:
+                await uow.tips.get(request.duplicate_of)
+            except NotFound:
+                raise InvalidInput(f"tip {request.duplicate_of} does not exist") from None
+
+    def _change_for(
+        self, tip: Tip, request: TransitionRequest, policy: DeadlinePolicy, now: datetime
+    ) -> TipChange:
+        category = request.category or tip.category
+        urgent = tip.urgent if request.urgent is None else request.urgent
+        reached = dict(tip.reached)
+        if request.target in PROGRESS:
+            reached[request.target] = now
+        facts = TipFacts(received_at=tip.received_at, category=category, urgent=urgent, remote=tip.remote)
+        due = policy.deadlines(facts, self.calendar)
+        # Deadlines already met stay as they were judged; an extended one stays extended.
+        for stage in reached:
+            if stage in tip.due:
+                due[stage] = tip.due[stage]
+        if tip.extensions:
+            due[Stage.PROCESSED] = tip.due[Stage.PROCESSED]
+        next_due = _next_due(request.target, reached, due)
+        agency = tip.agency_code
+        if request.to_agency:
+            agency = request.to_agency
+        elif request.category and not tip.category:
+            agency = owner_agency(category, tip.province_code, tip.commune_code)
+        return TipChange(
+            stage=request.target,
+            category=category,
+            urgent=urgent,
+            agency_code=agency,
+            reached=reached,
+            due=due,
+            next_due_at=next_due,
+            at_risk_at=at_risk_moment(tip.received_at, next_due, policy.at_risk_fraction),
+            extensions=tip.extensions,
+            duplicate_of=request.duplicate_of if request.target is Stage.DUPLICATE else tip.duplicate_of,
+            changed_at=now,
+        )
+
+    @staticmethod
+    async def _reload(uow: UnitOfWork, tip_id: int) -> Tip:
+        return await uow.tips.get(tip_id)
+
+
+def _next_due(stage: Stage, reached: dict[Stage, datetime], due: dict[Stage, datetime]) -> datetime | None:
+    if stage in CLOSING_EXITS or stage is Stage.PROCESSED:
+        return None
+    for s in PROGRESS:
+        if s not in reached:
+            return due.get(s)
+    return None

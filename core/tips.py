@@ -1,0 +1,95 @@
+"""The tip as the domain sees it, independent of how it is stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from core.categories import Category, Channel
+from core.stages import PROGRESS, TERMINAL, Stage
+
+
+@dataclass(frozen=True)
+class TipDraft:
+    """What a reporter submits (already parsed and typed by the channel)."""
+
+    text: str
+    channel: Channel
+    category: Category | None = None
+    urgent: bool = False
+    commune_code: str | None = None
+    place: str | None = None
+    occurred_at: datetime | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Tip:
+    id: int
+    receipt_code: str
+    text: str
+    channel: Channel
+    category: Category | None
+    urgent: bool
+    language: str | None
+    province_code: str
+    commune_code: str | None
+    remote: bool
+    agency_code: str
+    stage: Stage
+    received_at: datetime
+    reached: dict[Stage, datetime]
+    due: dict[Stage, datetime]
+    extensions: int
+    policy_version: int
+    version: int
+    duplicate_of: int | None = None
+    place: str | None = None
+
+    @property
+    def is_closed(self) -> bool:
+        return self.stage in TERMINAL
+
+    def reached_stages(self) -> tuple[Stage, ...]:
+        return tuple(s for s in PROGRESS if s in self.reached)
+
+    def next_due(self) -> datetime | None:
+        """Deadline of the first progress stage not yet reached (None once closed)."""
+        if self.is_closed:
+            return None
+        for stage in PROGRESS:
+            if stage not in self.reached:
+                return self.due.get(stage)
+        return None
+
+
+@dataclass(frozen=True)
+class TipChange:
+    """The new state a transition writes, all at once."""
+
+    stage: Stage
+    category: Category | None
+    urgent: bool
+    agency_code: str
+    reached: dict[Stage, datetime]
+    due: dict[Stage, datetime]
+    next_due_at: datetime | None
+    at_risk_at: datetime | None
+    extensions: int
+    duplicate_of: int | None
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class TransitionRecord:
+    """One row of a tip's history: who moved it, when, from where to where, and why."""
+
+    tip_id: int
+    action: str  # "create", "transition" or "extension"
+    from_stage: Stage | None
+    to_stage: Stage
+    actor: str
+    at: datetime
+    reason: str = ""
+    to_agency: str | None = None
+    details: dict[str, str] = field(default_factory=dict)

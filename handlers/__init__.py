@@ -1,0 +1,1 @@
+"""HTTP adapter: aiohttp handlers that parse, call one service, and answer."""

@@ -1,0 +1,81 @@
+"""JSON errors everywhere; a traceback never reaches the client."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
+
+from core.errors import (
+    Conflict,
+    DomainError,
+    DuplicateKey,
+    ExtensionRefused,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+)
+from handlers.keys import METRICS
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_DOMAIN_STATUS: dict[type[DomainError], int] = {
+    NotFound: 404,
+    IllegalTransition: 409,
+    Conflict: 409,
+    ExtensionRefused: 409,
+    DuplicateKey: 409,
+    InvalidInput: 422,
+}
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> web.Response:
+    body: dict[str, Any] = {"error": {"code": code, "message": message, **extra}}
+    return web.json_response(body, status=status, headers={"Cache-Control": "no-store"})
+
+
+def validation_response(exc: ValidationError) -> web.Response:
+    fields = [
+        {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+    return error_response(422, "invalid_fields", "some fields are invalid", fields=fields)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    route = request.match_info.route.resource
+    route_name = route.canonical if route is not None else "unmatched"
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = exc.reason.lower().replace(" ", "_")
+        message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+        response = error_response(exc.status, code, message)
+    except ValidationError as exc:
+        response = validation_response(exc)
+    except DomainError as exc:
+        response = error_response(_DOMAIN_STATUS.get(type(exc), 400), exc.code, str(exc))
+    except DBAPIError:
+        log.exception("database error on %s %s", request.method, route_name)
+        response = error_response(
+            503, "not_saved", "the database is unavailable; nothing was saved, please retry"
+        )
+    except Exception:
+        # Logged without the request body or headers: they may identify an informant.
+        log.exception("unhandled error on %s %s", request.method, route_name)
+        response = error_response(500, "internal_error", "something went wrong on our side")
+    metrics = request.app[METRICS]
+    metrics.requests.labels(request.method, route_name, str(response.status)).inc()
+    metrics.latency.labels(route_name).observe(time.perf_counter() - started)
+    return response

@@ -1,0 +1,13 @@
+"""Typed application state."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from handlers.metrics import Metrics
+from hotline.bootstrap import Services
+from hotline.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+SERVICES = web.AppKey("services", Services)
+METRICS = web.AppKey("metrics", Metrics)

@@ -1,0 +1,101 @@
+"""Request and response shapes of the JSON API (pydantic validates; OpenAPI comes later)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from core.categories import Category
+from core.kpi import Period
+from core.stages import Stage
+from core.tips import Tip, TransitionRecord
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class TipIn(Strict):
+    text: str = Field(min_length=1, max_length=20_000)
+    category: Category | None = None
+    urgent: bool = False
+    commune_code: str | None = Field(default=None, pattern=r"^\d{5}$")
+    place: str | None = Field(default=None, max_length=500)
+    occurred_at: AwareDatetime | None = None
+
+
+class TransitionIn(Strict):
+    to: Stage
+    reason: str = Field(default="", max_length=4000)
+    expected_stage: Stage | None = None
+    category: Category | None = None
+    urgent: bool | None = None
+    to_agency: str | None = Field(default=None, max_length=40)
+    duplicate_of: int | None = Field(default=None, ge=1)
+
+
+class ExtensionIn(Strict):
+    reason: str = Field(min_length=1, max_length=4000)
+    days: int | None = Field(default=None, ge=1, le=62)
+
+
+class KpiQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    start: date = Field(alias="from")
+    end: date = Field(alias="to")
+    agency: str | None = None
+    commune: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> KpiQuery:
+        if self.end < self.start:
+            raise ValueError("'to' is before 'from'")
+        return self
+
+    def period(self) -> Period:
+        return Period(self.start, self.end)
+
+
+def tip_json(tip: Tip, history: list[TransitionRecord] | None = None) -> dict[str, Any]:
+    """Staff view of a tip. The receipt code is left out: staff never need it."""
+
+    def iso(value: datetime | None) -> str | None:
+        return None if value is None else value.isoformat()
+
+    body: dict[str, Any] = {
+        "id": tip.id,
+        "text": tip.text,
+        "channel": tip.channel.value,
+        "category": tip.category.value if tip.category else None,
+        "urgent": tip.urgent,
+        "language": tip.language,
+        "province_code": tip.province_code,
+        "commune_code": tip.commune_code,
+        "remote": tip.remote,
+        "place": tip.place,
+        "agency_code": tip.agency_code,
+        "stage": tip.stage.value,
+        "received_at": iso(tip.received_at),
+        "reached": {s.value: iso(t) for s, t in tip.reached.items()},
+        "due": {s.value: iso(t) for s, t in tip.due.items()},
+        "next_due_at": iso(tip.next_due()),
+        "extensions": tip.extensions,
+        "duplicate_of": tip.duplicate_of,
+        "policy_version": tip.policy_version,
+    }
+    if history is not None:
+        body["history"] = [
+            {
+                "action": r.action,
+                "from": r.from_stage.value if r.from_stage else None,
+                "to": r.to_stage.value,
+                "actor": r.actor,
+                "at": iso(r.at),
+                "reason": r.reason,
+                "to_agency": r.to_agency,
+            }
+            for r in history
+        ]
+    return body

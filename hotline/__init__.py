@@ -1,0 +1,1 @@
+"""Wiring: settings, the application factory and the `hotline` command line."""

@@ -1,0 +1,218 @@
+"""The `hotline` command line (SPEC 7)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from core.errors import DomainError
+from core.kpi import KpiReport, KpiScope, Period
+from core.officers import Role
+from core.text import fold
+from hotline import logs, tables
+from hotline.bootstrap import open_services
+from hotline.settings import Settings, SettingsError, load_settings
+from storage import gazetteer
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level)
+    try:
+        result: int = args.run(settings, args)
+    except (DomainError, LookupError) as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 1
+    return result
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the web app (and, later, the bot webhook)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(run=cmd_serve)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="migrate to the newest schema and load reference data")
+    upgrade.set_defaults(run=cmd_db_upgrade)
+
+    areas = sub.add_parser("areas", help="provinces, or one province's communes and wards")
+    areas.add_argument("--province", help="code or name, in any spelling")
+    areas.add_argument("--search", help="part of a name; diacritics optional")
+    areas.add_argument("--format", choices=["json", "table"], default="table")
+    areas.set_defaults(run=cmd_areas)
+
+    demo = sub.add_parser("demo-data", help="load demo agencies, an admin and a few hundred tips")
+    demo.set_defaults(run=cmd_demo_data)
+
+    kpi = sub.add_parser("kpi", help="on-time share per stage for tips received in a period")
+    kpi.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
+    kpi.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
+    kpi.add_argument("--agency")
+    kpi.add_argument("--commune")
+    kpi.add_argument("--as-of", type=datetime.fromisoformat, help="aware ISO time; default now")
+    kpi.add_argument("--format", choices=["json", "table"], default="table")
+    kpi.set_defaults(run=cmd_kpi)
+
+    officer = sub.add_parser("officer", help="staff accounts")
+    officer_sub = officer.add_subparsers(dest="officer_command", required=True)
+    add = officer_sub.add_parser("add", help="create an officer; the password is read from stdin")
+    add.add_argument("--username", required=True)
+    add.add_argument("--agency", required=True, help="agency code, e.g. police:79")
+    add.add_argument("--area", required=True, help="area code the officer works in")
+    add.add_argument("--role", choices=[r.value for r in Role], default=Role.OFFICER.value)
+    add.add_argument("--password-stdin", action="store_true", required=True)
+    add.set_defaults(run=cmd_officer_add)
+    return parser
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from handlers.app import create_app
+
+    web.run_app(
+        create_app(settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        access_log_class=logs.PrivacyAccessLogger,
+        print=lambda msg: print(msg, flush=True),
+    )
+    return 0
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.maintenance import upgrade_database
+
+    revision = asyncio.run(upgrade_database(settings.effective_database_url, settings.province_code))
+    print(f"database at revision {revision}; reference data loaded")
+    return 0
+
+
+def cmd_areas(settings: Settings, args: argparse.Namespace) -> int:
+    if args.province:
+        province = gazetteer.resolve_province(args.province)
+        found = [a for a in gazetteer.iter_areas() if a.province_code == province.code]
+    else:
+        found = gazetteer.provinces()
+    if args.search:
+        needle = fold(args.search)
+        found = [a for a in found if needle in fold(a.name)]
+    rows = [
+        {
+            "code": a.code,
+            "name": a.name,
+            "type": a.division_type,
+            "province_code": a.province_code,
+            "remote": a.remote,
+        }
+        for a in found
+    ]
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        print(
+            tables.render(
+                ["code", "name", "type", "remote"],
+                [[r["code"], r["name"], r["type"], "yes" if r["remote"] else ""] for r in rows],
+            )
+        )
+    return 0
+
+
+def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
+    from hotline.demo import load_demo_data
+
+    summary = asyncio.run(load_demo_data(settings))
+    for line in summary:
+        print(line)
+    return 0
+
+
+def cmd_kpi(settings: Settings, args: argparse.Namespace) -> int:
+    if args.as_of is not None and args.as_of.tzinfo is None:
+        print("hotline: --as-of needs a time zone, e.g. 2026-07-01T00:00+07:00", file=sys.stderr)
+        return 2
+
+    async def run() -> KpiReport:
+        async with open_services(settings) as services:
+            return await services.tips.kpi(
+                Period(args.start, args.end),
+                KpiScope(agency_code=args.agency, commune_code=args.commune),
+                args.as_of,
+            )
+
+    report = asyncio.run(run())
+    if args.format == "json":
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(kpi_table(report.to_dict()))
+    return 0
+
+
+def kpi_table(data: dict[str, Any]) -> str:
+    head = (
+        f"KPI {data['period']['from']} .. {data['period']['to']} · {data['scope']['label']}"
+        f" · as of {data['as_of']}"
+    )
+    t = data["totals"]
+    closed = ", ".join(f"{k} {v}" for k, v in sorted(t["closed"].items())) or "none"
+    summary = (
+        f"received {t['received']} · open {t['open']} · at risk {t['at_risk']}"
+        f" · overdue {t['overdue']} · closed: {closed}"
+    )
+    rows = [
+        [
+            s["stage"],
+            s["on_time"],
+            s["late"],
+            s["open_within_time"],
+            s["overdue"],
+            s["not_applicable"],
+            "-" if s["on_time_share"] is None else f"{s['on_time_share'] * 100:.1f}%",
+            "-" if s["median_hours"] is None else f"{s['median_hours']:.1f} h",
+        ]
+        for s in data["stages"]
+    ]
+    table = tables.render(
+        ["stage", "on time", "late", "open", "overdue", "n/a", "on-time share", "median"], rows
+    )
+    return f"{head}\n{summary}\n\n{table}"
+
+
+def cmd_officer_add(settings: Settings, args: argparse.Namespace) -> int:
+    password = sys.stdin.readline().rstrip("\n")
+
+    async def run() -> int:
+        async with open_services(settings) as services:
+            officer = await services.staff.add_officer(
+                username=args.username,
+                password=password,
+                agency_code=args.agency,
+                area_code=args.area,
+                role=Role(args.role),
+            )
+            return officer.id
+
+    officer_id = asyncio.run(run())
+    print(f"officer {args.username} created (id {officer_id})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,75 @@
+"""The one settings object, read from `HOTLINE_*` environment variables (SPEC 7)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.errors import InvalidInput
+
+
+class SettingsError(Exception):
+    """A bad setting, explained in words an operator can act on."""
+
+
+class Settings(BaseSettings):
+    """Built once at start and passed to whatever needs it; frozen so nobody changes it."""
+
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", frozen=True, extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str | None = None
+    secret_key: str | None = Field(default=None, min_length=32)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    province: str = "79"
+    telegram_token: str | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_secret: str | None = None
+    telegram_mode: Literal["webhook", "polling"] = "webhook"
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql", "postgres:")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value or None
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database, or the embedded SQLite file under `data_dir`."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'hotline.db').as_posix()}"
+
+    @property
+    def province_code(self) -> str:
+        from storage.gazetteer import resolve_province
+
+        return resolve_province(self.province).code
+
+
+def load_settings() -> Settings:
+    """Read and validate the environment; raise SettingsError with every problem listed."""
+    try:
+        settings = Settings()
+        _ = settings.province_code
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"HOTLINE_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from None
+    except InvalidInput as exc:
+        raise SettingsError(f"invalid settings: HOTLINE_PROVINCE: {exc}") from None
+    return settings

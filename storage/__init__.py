@@ -1,0 +1,1 @@
+"""Storage adapters: SQLAlchemy models, repositories, migrations and the gazetteer."""

@@ -1,0 +1,19 @@
+"""`hotline db upgrade`: schema first, then the reference data the schema needs."""
+
+from __future__ import annotations
+
+from storage import migrate
+from storage.db import create_engine, session_factory
+from storage.reference import load_reference_data
+
+
+async def upgrade_database(url: str, province_code: str) -> str | None:
+    engine = create_engine(url)
+    try:
+        await migrate.upgrade(engine)
+        async with session_factory(engine)() as session:
+            await load_reference_data(session, province_code)
+            await session.commit()
+        return await migrate.current_revision(engine)
+    finally:
+        await engine.dispose()

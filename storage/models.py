@@ -1,0 +1,160 @@
+"""Tables. Every schema change goes through an Alembic migration in `migrations/versions`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import BigId, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class AreaRow(Base):
+    """Provinces and their communes, wards and special zones (2025 two-level units)."""
+
+    __tablename__ = "areas"
+    code: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    # Lower case, diacritics folded: what search compares against.
+    search_name: Mapped[str] = mapped_column(sa.String(120), index=True)
+    level: Mapped[str] = mapped_column(sa.String(10))
+    division_type: Mapped[str] = mapped_column(sa.String(30))
+    province_code: Mapped[str | None] = mapped_column(sa.String(8), sa.ForeignKey("areas.code"), index=True)
+    remote: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+
+
+class AgencyRow(Base):
+    __tablename__ = "agencies"
+    code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    area_code: Mapped[str] = mapped_column(sa.String(8), sa.ForeignKey("areas.code"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+
+
+class OfficerRow(Base):
+    __tablename__ = "officers"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    agency_code: Mapped[str] = mapped_column(sa.String(40), sa.ForeignKey("agencies.code"))
+    area_code: Mapped[str] = mapped_column(sa.String(8), sa.ForeignKey("areas.code"))
+    role: Mapped[str] = mapped_column(sa.String(20))
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PolicyRow(Base):
+    """One version of the deadline policy; rules never change once a tip pins the version."""
+
+    __tablename__ = "deadline_policies"
+    version: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(sa.String(64))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class RuleRow(Base):
+    __tablename__ = "deadline_rules"
+    __table_args__ = (sa.UniqueConstraint("policy_version", "key", name="uq_rule_version_key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    policy_version: Mapped[int] = mapped_column(sa.Integer, sa.ForeignKey("deadline_policies.version"))
+    key: Mapped[str] = mapped_column(sa.String(40))
+    amount: Mapped[int] = mapped_column(sa.Integer)
+    unit: Mapped[str] = mapped_column(sa.String(20))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class TipRow(Base):
+    __tablename__ = "tips"
+    __table_args__ = (
+        sa.Index("ix_tips_received", "received_at"),
+        sa.Index("ix_tips_agency_received", "agency_code", "received_at"),
+        sa.Index("ix_tips_commune_received", "commune_code", "received_at"),
+        sa.Index("ix_tips_queue", "agency_code", "urgent", "next_due_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    receipt_code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    category: Mapped[str | None] = mapped_column(sa.String(32))
+    urgent: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    language: Mapped[str | None] = mapped_column(sa.String(8))
+    place: Mapped[str | None] = mapped_column(sa.Text)
+    occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    province_code: Mapped[str] = mapped_column(sa.String(8), sa.ForeignKey("areas.code"))
+    commune_code: Mapped[str | None] = mapped_column(sa.String(8), sa.ForeignKey("areas.code"))
+    remote: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    agency_code: Mapped[str] = mapped_column(sa.String(40), sa.ForeignKey("agencies.code"))
+    stage: Mapped[str] = mapped_column(sa.String(16))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    classified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    classified_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    processed_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Deadline of the next unreached stage (NULL once closed) and when it turns "at risk":
+    # stored so the queue and the KPI can filter and sort in SQL.
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    at_risk_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extensions: Mapped[int] = mapped_column(sa.Integer, default=0)
+    policy_version: Mapped[int] = mapped_column(sa.Integer, sa.ForeignKey("deadline_policies.version"))
+    duplicate_of: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("tips.id"))
+    # Optimistic concurrency: every write is `... WHERE version = <what the writer read>`.
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AttachmentRow(Base):
+    """Metadata only; the bytes live in the attachment store, named by `storage_key`."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tip_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tips.id"), index=True)
+    storage_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    media_type: Mapped[str] = mapped_column(sa.String(64))
+    size_bytes: Mapped[int] = mapped_column(sa.Integer)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TransitionRow(Base):
+    __tablename__ = "tip_transitions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tip_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tips.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(16))
+    from_stage: Mapped[str | None] = mapped_column(sa.String(16))
+    to_stage: Mapped[str] = mapped_column(sa.String(16))
+    actor: Mapped[str] = mapped_column(sa.String(80))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    to_agency: Mapped[str | None] = mapped_column(sa.String(40))
+    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+
+class AuditRow(Base):
+    """Append-only: the migration installs triggers that refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(sa.String(80))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    tip_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("tips.id"), index=True)
+    detail: Mapped[str] = mapped_column(sa.Text, default="")

@@ -1,0 +1,423 @@
+"""SQLAlchemy implementations of the ports in `core.ports`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.areas import Area
+from core.categories import Category, Channel
+from core.errors import Conflict, DuplicateKey, NotFound
+from core.kpi import KpiReport, KpiScope, KpiTotals, Period, StageKpi
+from core.officers import Officer, Role
+from core.sla import DeadlinePolicy, Rule, Unit
+from core.stages import CLOSING_EXITS, TERMINAL, Stage
+from core.tips import Tip, TipChange, TipDraft, TransitionRecord
+from storage.models import (
+    AgencyRow,
+    AreaRow,
+    AuditRow,
+    OfficerRow,
+    PolicyRow,
+    RuleRow,
+    TipRow,
+    TransitionRow,
+)
+from storage.types import SecondsBetween
+
+_REACHED_COL = {
+    Stage.VERIFIED: TipRow.verified_at,
+    Stage.CLASSIFIED: TipRow.classified_at,
+    Stage.PROCESSED: TipRow.processed_at,
+}
+_DUE_COL = {
+    Stage.VERIFIED: TipRow.verified_due_at,
+    Stage.CLASSIFIED: TipRow.classified_due_at,
+    Stage.PROCESSED: TipRow.processed_due_at,
+}
+
+
+def tip_from_row(row: TipRow) -> Tip:
+    reached = {Stage.RECEIVED: row.received_at}
+    for stage in (Stage.VERIFIED, Stage.CLASSIFIED, Stage.PROCESSED):
+        value = getattr(row, f"{stage.value}_at")
+        if value is not None:
+            reached[stage] = value
+    return Tip(
+        id=row.id,
+        receipt_code=row.receipt_code,
+        text=row.text,
+        channel=Channel(row.channel),
+        category=Category(row.category) if row.category else None,
+        urgent=row.urgent,
+        language=row.language,
+        province_code=row.province_code,
+        commune_code=row.commune_code,
+        remote=row.remote,
+        agency_code=row.agency_code,
+        stage=Stage(row.stage),
+        received_at=row.received_at,
+        reached=reached,
+        due={
+            Stage.VERIFIED: row.verified_due_at,
+            Stage.CLASSIFIED: row.classified_due_at,
+            Stage.PROCESSED: row.processed_due_at,
+        },
+        extensions=row.extensions,
+        policy_version=row.policy_version,
+        version=row.version,
+        duplicate_of=row.duplicate_of,
+        place=row.place,
+    )
+
+
+class SqlTipRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self,
+        draft: TipDraft,
+        *,
+        receipt_code: str,
+        province_code: str,
+        remote: bool,
+        agency_code: str,
+        received_at: datetime,
+        due: dict[Stage, datetime],
+        next_due_at: datetime | None,
+        at_risk_at: datetime | None,
+        policy_version: int,
+    ) -> Tip:
+        row = TipRow(
+            receipt_code=receipt_code,
+            text=draft.text,
+            channel=draft.channel.value,
+            category=draft.category.value if draft.category else None,
+            urgent=draft.urgent,
+            language=draft.language,
+            place=draft.place,
+            occurred_at=draft.occurred_at,
+            province_code=province_code,
+            commune_code=draft.commune_code,
+            remote=remote,
+            agency_code=agency_code,
+            stage=Stage.RECEIVED.value,
+            received_at=received_at,
+            verified_due_at=due[Stage.VERIFIED],
+            classified_due_at=due[Stage.CLASSIFIED],
+            processed_due_at=due[Stage.PROCESSED],
+            next_due_at=next_due_at,
+            at_risk_at=at_risk_at,
+            extensions=0,
+            policy_version=policy_version,
+            version=1,
+            updated_at=received_at,
+        )
+        # A savepoint, so that a taken receipt code costs one retry, not the transaction.
+        try:
+            async with self.session.begin_nested():
+                self.session.add(row)
+                await self.session.flush()
+        except IntegrityError as exc:
+            if "receipt_code" in str(exc.orig):
+                raise DuplicateKey("receipt code taken") from None
+            raise
+        return tip_from_row(row)
+
+    async def get(self, tip_id: int) -> Tip:
+        row = await self.session.get(TipRow, tip_id, populate_existing=True)
+        if row is None:
+            raise NotFound(f"no tip {tip_id}")
+        return tip_from_row(row)
+
+    async def apply_change(self, tip: Tip, change: TipChange) -> None:
+        values: dict[str, Any] = {
+            "stage": change.stage.value,
+            "category": change.category.value if change.category else None,
+            "urgent": change.urgent,
+            "agency_code": change.agency_code,
+            "next_due_at": change.next_due_at,
+            "at_risk_at": change.at_risk_at,
+            "extensions": change.extensions,
+            "duplicate_of": change.duplicate_of,
+            "version": tip.version + 1,
+            "updated_at": change.changed_at,
+        }
+        for stage, column in _REACHED_COL.items():
+            values[column.key] = change.reached.get(stage)
+        for stage, column in _DUE_COL.items():
+            values[column.key] = change.due[stage]
+        result = await self.session.execute(
+            sa.update(TipRow)
+            .where(TipRow.id == tip.id, TipRow.version == tip.version)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict("someone else changed this tip at the same moment; reload it and decide again")
+
+    async def add_history(self, record: TransitionRecord) -> None:
+        self.session.add(
+            TransitionRow(
+                tip_id=record.tip_id,
+                action=record.action,
+                from_stage=record.from_stage.value if record.from_stage else None,
+                to_stage=record.to_stage.value,
+                actor=record.actor,
+                at=record.at,
+                reason=record.reason,
+                to_agency=record.to_agency,
+                details=dict(record.details),
+            )
+        )
+        await self.session.flush()
+
+    async def history(self, tip_id: int) -> Sequence[TransitionRecord]:
+        rows = await self.session.scalars(
+            sa.select(TransitionRow)
+            .where(TransitionRow.tip_id == tip_id)
+            .order_by(TransitionRow.at, TransitionRow.id)
+        )
+        return [
+            TransitionRecord(
+                tip_id=r.tip_id,
+                action=r.action,
+                from_stage=Stage(r.from_stage) if r.from_stage else None,
+                to_stage=Stage(r.to_stage),
+                actor=r.actor,
+                at=r.at,
+                reason=r.reason,
+                to_agency=r.to_agency,
+                details=dict(r.details or {}),
+            )
+            for r in rows
+        ]
+
+    async def kpi(self, period: Period, scope: KpiScope, now: datetime, at_risk_fraction: float) -> KpiReport:
+        """One aggregate pass over the cohort, plus medians and closed counts.
+
+        `at_risk_fraction` is already folded into the stored `at_risk_at`; it is taken for
+        the port's sake, so a fake repository can compute the same thing in Python.
+        """
+        lo, hi = period.bounds()
+        where = [TipRow.received_at >= lo, TipRow.received_at < hi]
+        if scope.agency_code:
+            where.append(TipRow.agency_code == scope.agency_code)
+        if scope.commune_code:
+            where.append(TipRow.commune_code == scope.commune_code)
+        now_param = sa.bindparam("now", now, type_=TipRow.received_at.type)
+        closing = [s.value for s in CLOSING_EXITS]
+        terminal = [s.value for s in TERMINAL]
+
+        def count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+            return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+        columns: list[sa.ColumnElement[Any]] = [sa.func.count().label("received")]
+        for stage, reached in _REACHED_COL.items():
+            due = _DUE_COL[stage]
+            unreached_open = sa.and_(reached.is_(None), TipRow.stage.not_in(closing))
+            columns += [
+                count(sa.and_(reached.is_not(None), reached <= due)),
+                count(sa.and_(reached.is_not(None), reached > due)),
+                count(sa.and_(unreached_open, due >= now_param)),
+                count(sa.and_(unreached_open, due < now_param)),
+                count(sa.and_(reached.is_(None), TipRow.stage.in_(closing))),
+            ]
+        is_open = TipRow.stage.not_in(terminal)
+        columns += [
+            count(is_open),
+            count(sa.and_(is_open, TipRow.at_risk_at <= now_param, TipRow.next_due_at >= now_param)),
+            count(sa.and_(is_open, TipRow.next_due_at < now_param)),
+        ]
+        row = (await self.session.execute(sa.select(*columns).where(*where))).one()
+        received = int(row[0])
+        medians = await self._medians(where, received)
+        stages = [StageKpi(Stage.RECEIVED, received, 0, 0, 0, 0, 0.0 if received else None)]
+        for i, stage in enumerate(_REACHED_COL):
+            on_time, late, open_, overdue, na = (int(v) for v in row[1 + 5 * i : 6 + 5 * i])
+            stages.append(StageKpi(stage, on_time, late, open_, overdue, na, medians[stage]))
+        closed_rows = await self.session.execute(
+            sa.select(TipRow.stage, sa.func.count())
+            .where(*where, TipRow.stage.in_(terminal))
+            .group_by(TipRow.stage)
+        )
+        totals = KpiTotals(
+            received=received,
+            open=int(row[-3]),
+            at_risk=int(row[-2]),
+            overdue=int(row[-1]),
+            closed={stage: int(n) for stage, n in closed_rows},
+        )
+        return KpiReport(period=period, scope=scope, as_of=now, totals=totals, stages=tuple(stages))
+
+    async def _medians(self, where: list[sa.ColumnElement[bool]], received: int) -> dict[Stage, float | None]:
+        medians: dict[Stage, float | None] = {s: None for s in _REACHED_COL}
+        if received == 0:
+            return medians
+        if self.session.get_bind().dialect.name == "postgresql":
+            cols = [
+                sa.func.percentile_cont(0.5).within_group(SecondsBetween(reached, TipRow.received_at))
+                for reached in _REACHED_COL.values()
+            ]
+            row = (await self.session.execute(sa.select(*cols).where(*where))).one()
+            return {s: None if v is None else float(v) for s, v in zip(_REACHED_COL, row, strict=True)}
+        # SQLite has no percentile function: count, then read the middle one or two values.
+        for stage, reached in _REACHED_COL.items():
+            duration = SecondsBetween(reached, TipRow.received_at)
+            n = await self.session.scalar(sa.select(sa.func.count()).where(*where, reached.is_not(None)))
+            if not n:
+                continue
+            middle = list(
+                await self.session.scalars(
+                    sa.select(duration)
+                    .where(*where, reached.is_not(None))
+                    .order_by(duration)
+                    .limit(2 - n % 2)
+                    .offset((n - 1) // 2)
+                )
+            )
+            medians[stage] = sum(middle) / len(middle)
+        return medians
+
+
+class SqlAreaRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, code: str) -> Area | None:
+        row = await self.session.get(AreaRow, code)
+        return None if row is None else area_from_row(row)
+
+
+def area_from_row(row: AreaRow) -> Area:
+    return Area(
+        code=row.code,
+        name=row.name,
+        level=row.level,
+        division_type=row.division_type,
+        province_code=row.province_code,
+        remote=row.remote,
+    )
+
+
+class SqlPolicyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def current(self) -> DeadlinePolicy:
+        version = await self.session.scalar(sa.select(sa.func.max(PolicyRow.version)))
+        if version is None:
+            raise NotFound("no deadline policy is loaded; run `hotline db upgrade`")
+        return await self.version(version)
+
+    async def version(self, version: int) -> DeadlinePolicy:
+        rows = (await self.session.scalars(sa.select(RuleRow).where(RuleRow.policy_version == version))).all()
+        if not rows:
+            raise NotFound(f"no deadline policy version {version}")
+        return DeadlinePolicy(version, [Rule(r.key, r.amount, Unit(r.unit), r.note) for r in rows])
+
+
+class SqlAgencyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def exists(self, code: str) -> bool:
+        return await self.session.get(AgencyRow, code) is not None
+
+
+class SqlAuditLog:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def record(
+        self, *, actor: str, action: str, tip_id: int | None, at: datetime, detail: str = ""
+    ) -> None:
+        self.session.add(AuditRow(actor=actor, action=action, tip_id=tip_id, at=at, detail=detail))
+        await self.session.flush()
+
+
+class SqlOfficerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_username(self, username: str) -> Officer | None:
+        row = await self.session.scalar(sa.select(OfficerRow).where(OfficerRow.username == username))
+        return None if row is None else officer_from_row(row)
+
+    async def add(
+        self, *, username: str, password_hash: str, agency_code: str, area_code: str, role: Role
+    ) -> Officer:
+        row = OfficerRow(
+            username=username,
+            password_hash=password_hash,
+            agency_code=agency_code,
+            area_code=area_code,
+            role=role.value,
+            active=True,
+            failed_logins=0,
+            created_at=datetime.now(UTC),
+        )
+        try:
+            async with self.session.begin_nested():
+                self.session.add(row)
+                await self.session.flush()
+        except IntegrityError:
+            raise DuplicateKey(f"username {username} is taken") from None
+        return officer_from_row(row)
+
+
+def officer_from_row(row: OfficerRow) -> Officer:
+    return Officer(
+        id=row.id,
+        username=row.username,
+        agency_code=row.agency_code,
+        area_code=row.area_code,
+        role=Role(row.role),
+        password_hash=row.password_hash,
+        active=row.active,
+    )
+
+
+class SqlUnitOfWork:
+    """One session, one transaction; rolled back unless committed."""
+
+    tips: SqlTipRepository
+    areas: SqlAreaRepository
+    policies: SqlPolicyRepository
+    agencies: SqlAgencyRepository
+    officers: SqlOfficerRepository
+    audit: SqlAuditLog
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessions()
+        self.tips = SqlTipRepository(self.session)
+        self.areas = SqlAreaRepository(self.session)
+        self.policies = SqlPolicyRepository(self.session)
+        self.agencies = SqlAgencyRepository(self.session)
+        self.officers = SqlOfficerRepository(self.session)
+        self.audit = SqlAuditLog(self.session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
