@@ -62,6 +62,9 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         code = exc.reason.lower().replace(" ", "_")
         message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
         response = error_response(exc.status, code, message)
+        for name in ("WWW-Authenticate", "Allow", "Retry-After"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
     except ValidationError as exc:
         response = validation_response(exc)
     except DomainError as exc:

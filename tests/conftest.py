@@ -1,0 +1,167 @@
+"""Shared fixtures: every storage test runs on SQLite and on PostgreSQL.
+
+A migrated template database is built once per session for each backend; each test gets a
+fresh copy (a file copy for SQLite, `CREATE DATABASE ... TEMPLATE` for PostgreSQL), so
+tests are isolated and fast. PostgreSQL tests need HOTLINE_TEST_DATABASE_URL (CI sets it);
+without it they are skipped with a reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+from base64 import b64encode
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from core.officers import Role
+from hotline.bootstrap import Services, open_services
+from hotline.settings import Settings
+from storage.maintenance import upgrade_database
+
+PROVINCE = "79"  # Ho Chi Minh City: has wards, communes and a special zone (Côn Đảo)
+COMMUNE = "26743"  # Phường Bến Thành
+REMOTE_COMMUNE = "26732"  # Đặc khu Côn Đảo
+OTHER_PROVINCE_COMMUNE = "00004"  # Phường Ba Đình, Hà Nội
+ADMIN_PASSWORD = "correct horse battery staple"
+
+_counter = itertools.count()
+
+
+class FakeClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> datetime:
+        from datetime import timedelta
+
+        self.now += timedelta(**kw)
+        return self.now
+
+
+def pg_admin_url() -> str | None:
+    url = os.environ.get("HOTLINE_TEST_DATABASE_URL")
+    return url or None
+
+
+def _asyncpg_dsn(url: str, database: str) -> str:
+    parsed = make_url(url).set(drivername="postgresql", database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+async def _pg_exec(url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(url, "postgres"))
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    asyncio.run(upgrade_database(f"sqlite:///{path}", PROVINCE))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    url = pg_admin_url()
+    if url is None:
+        pytest.skip("HOTLINE_TEST_DATABASE_URL not set: PostgreSQL tests skipped")
+    base = make_url(url).database or "hotline_test"
+    template = f"{base}_tpl_{os.getpid()}"
+    asyncio.run(_pg_exec(url, f'DROP DATABASE IF EXISTS "{template}"', f'CREATE DATABASE "{template}"'))
+    asyncio.run(upgrade_database(_asyncpg_dsn(url, template), PROVINCE))
+    yield template
+    asyncio.run(_pg_exec(url, f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A freshly migrated database with reference data, private to this test."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "hotline.db"
+        shutil.copyfile(template, target)
+        yield f"sqlite:///{target}"
+        return
+    template_name: str = request.getfixturevalue("pg_template")
+    admin = pg_admin_url()
+    assert admin is not None
+    name = f"{template_name}_{next(_counter)}"
+    asyncio.run(_pg_exec(admin, f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
+    yield _asyncpg_dsn(admin, name)
+    asyncio.run(_pg_exec(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def empty_db_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database (no schema), for migration tests."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    admin = pg_admin_url()
+    if admin is None:
+        pytest.skip("HOTLINE_TEST_DATABASE_URL not set: PostgreSQL tests skipped")
+    name = f"hotline_empty_{os.getpid()}_{next(_counter)}"
+    asyncio.run(_pg_exec(admin, f'CREATE DATABASE "{name}"'))
+    yield _asyncpg_dsn(admin, name)
+    asyncio.run(_pg_exec(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # Monday 2 March 2026, 09:00 in Viet Nam.
+    return FakeClock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=db_url, data_dir=tmp_path / "var", province=PROVINCE)
+
+
+@pytest.fixture
+async def services(settings: Settings, clock: FakeClock) -> AsyncIterator[Services]:
+    async with open_services(settings, clock) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def admin(services: Services) -> dict[str, str]:
+    """An admin officer; returns the Basic auth header for the staff API."""
+    await services.staff.add_officer(
+        username="admin",
+        password=ADMIN_PASSWORD,
+        agency_code=f"police:{PROVINCE}",
+        area_code=PROVINCE,
+        role=Role.ADMIN,
+    )
+    token = b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+@pytest.fixture
+async def client(settings: Settings, clock: FakeClock, aiohttp_client: Any) -> Any:
+    from handlers.app import create_app
+
+    return await aiohttp_client(create_app(settings, clock=clock))

@@ -1,0 +1,209 @@
+"""The `hotline` command line, run in-process as a person would run it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from core.calendar import VN_TZ
+from core.kpi import KpiScope, Period
+from core.stages import CLOSING_EXITS, Stage
+from hotline.cli import main
+from storage.db import create_engine, session_factory
+from storage.models import TipRow
+from storage.repositories import tip_from_row
+
+
+@pytest.fixture
+def env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("HOTLINE_DATABASE_URL", db_url)
+    monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("HOTLINE_PROVINCE", "79")
+    return db_url
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def load_tips(url: str) -> list:  # type: ignore[type-arg]
+    import sqlalchemy as sa
+
+    async def fetch() -> list:  # type: ignore[type-arg]
+        engine = create_engine(url)
+        try:
+            async with session_factory(engine)() as session:
+                return [tip_from_row(r) for r in await session.scalars(sa.select(TipRow))]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(fetch())
+
+
+def test_kpi_on_demo_data_matches_a_hand_count(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "demo-data")
+    assert code == 0
+    assert "password" in out
+    code, out, _ = run(capsys, "demo-data")
+    assert "already" in out and "password " not in out.replace("password unchanged", "")
+
+    today = datetime.now(VN_TZ).date()
+    start = today - timedelta(days=400)
+    as_of = datetime.now(UTC).replace(microsecond=0)
+    code, out, err = run(
+        capsys,
+        "kpi",
+        "--from",
+        start.isoformat(),
+        "--to",
+        today.isoformat(),
+        "--as-of",
+        as_of.isoformat(),
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    stages = {s["stage"]: s for s in data["stages"]}
+
+    tips = load_tips(env)
+    assert data["totals"]["received"] == len(tips) == 360
+    for stage in (Stage.VERIFIED, Stage.CLASSIFIED, Stage.PROCESSED):
+        on_time = late = overdue = open_ = na = 0
+        for tip in tips:
+            reached = tip.reached.get(stage)
+            if reached is not None:
+                if reached <= tip.due[stage]:
+                    on_time += 1
+                else:
+                    late += 1
+            elif tip.stage in CLOSING_EXITS:
+                na += 1
+            elif tip.due[stage] < as_of:
+                overdue += 1
+            else:
+                open_ += 1
+        row = stages[stage.value]
+        assert (
+            row["on_time"],
+            row["late"],
+            row["open_within_time"],
+            row["overdue"],
+            row["not_applicable"],
+        ) == (on_time, late, open_, overdue, na), stage
+        judged = on_time + late + overdue
+        assert row["on_time_share"] == pytest.approx(on_time / judged, abs=1e-4)
+    closed: dict[str, int] = {}
+    for tip in tips:
+        if tip.is_closed:
+            closed[tip.stage.value] = closed.get(tip.stage.value, 0) + 1
+    assert data["totals"]["closed"] == closed
+
+    code, out, _ = run(
+        capsys, "kpi", "--from", start.isoformat(), "--to", today.isoformat(), "--format", "table"
+    )
+    assert code == 0
+    assert "on-time share" in out and "verified" in out
+
+
+def test_kpi_rejects_bad_arguments(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["kpi", "--from", "yesterday", "--to", "2026-01-01"])
+    assert exc.value.code == 2
+    code, _, err = run(capsys, "kpi", "--from", "2026-02-01", "--to", "2026-01-01")
+    assert code == 1 and "before it starts" in err
+    code, _, err = run(
+        capsys, "kpi", "--from", "2026-01-01", "--to", "2026-01-02", "--as-of", "2026-01-02T00:00"
+    )
+    assert code == 2 and "time zone" in err
+
+
+def test_areas_lists_provinces_and_searches_without_diacritics(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "areas", "--format", "json")
+    assert code == 0
+    assert len(json.loads(out)) == 34
+    code, out, _ = run(
+        capsys, "areas", "--province", "ho chi minh", "--search", "ben thanh", "--format", "json"
+    )
+    assert [a["code"] for a in json.loads(out)] == ["26743"]
+    code, out, _ = run(capsys, "areas", "--province", "79", "--search", "con dao", "--format", "table")
+    assert "Côn Đảo" in out and "yes" in out
+    code, _, err = run(capsys, "areas", "--province", "atlantis")
+    assert code == 1 and "no province" in err
+
+
+def test_officer_add_reads_the_password_from_stdin(
+    env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    code, out, err = run(
+        capsys,
+        "officer",
+        "add",
+        "--username",
+        "lan",
+        "--agency",
+        "police:26743",
+        "--area",
+        "26743",
+        "--role",
+        "officer",
+        "--password-stdin",
+    )
+    assert code == 0, err
+    assert "officer lan created" in out
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    code, _, err = run(
+        capsys,
+        "officer",
+        "add",
+        "--username",
+        "minh",
+        "--agency",
+        "police:79",
+        "--area",
+        "79",
+        "--password-stdin",
+    )
+    assert code == 1 and "12 characters" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("HOTLINE_PORT", "eighty", "HOTLINE_PORT"),
+        ("HOTLINE_PORT", "70000", "HOTLINE_PORT"),
+        ("HOTLINE_DATABASE_URL", "mysql://x", "HOTLINE_DATABASE_URL"),
+        ("HOTLINE_PROVINCE", "Atlantis", "HOTLINE_PROVINCE"),
+        ("HOTLINE_TELEGRAM_MODE", "carrier-pigeon", "HOTLINE_TELEGRAM_MODE"),
+        ("HOTLINE_REDIS_URL", "http://localhost", "HOTLINE_REDIS_URL"),
+    ],
+)
+def test_bad_settings_are_explained(
+    name: str,
+    value: str,
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv(name, value)
+    code, _, err = run(capsys, "areas")
+    assert code == 2
+    assert message in err
+
+
+def test_period_bounds_are_viet_nam_days() -> None:
+    lo, hi = Period(date(2026, 1, 1), date(2026, 1, 31)).bounds()
+    assert lo.astimezone(UTC) == datetime(2025, 12, 31, 17, 0, tzinfo=UTC)
+    assert hi - lo == timedelta(days=31)
+    assert KpiScope().describe() == "province"
