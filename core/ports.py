@@ -9,6 +9,7 @@ from typing import Protocol, Self
 
 from core.areas import Area
 from core.kpi import KpiReport, KpiScope, Period
+from core.messages import AttachmentMeta, Credentials, Message
 from core.officers import Officer, Role
 from core.sla import DeadlinePolicy
 from core.stages import Stage
@@ -29,6 +30,7 @@ class TipRepository(Protocol):
         next_due_at: datetime | None,
         at_risk_at: datetime | None,
         policy_version: int,
+        passphrase_hash: str | None = None,
     ) -> Tip:
         """Insert; raise DuplicateKey if the receipt code is taken."""
         ...
@@ -52,6 +54,10 @@ class TipRepository(Protocol):
 
 class AreaRepository(Protocol):
     async def get(self, code: str) -> Area | None: ...
+
+    async def communes(self, province_code: str) -> Sequence[Area]:
+        """The province's communes, wards and special zones, in name order."""
+        ...
 
 
 class PolicyRepository(Protocol):
@@ -80,6 +86,36 @@ class OfficerRepository(Protocol):
         ...
 
 
+class ConversationRepository(Protocol):
+    """The reporter's thread of a tip, and its attachments' metadata."""
+
+    async def credentials(self, receipt_code: str) -> Credentials | None: ...
+
+    async def add_message(self, tip_id: int, message: Message, *, actor: str) -> None: ...
+
+    async def messages(self, tip_id: int) -> Sequence[Message]: ...
+
+    async def add_attachment(self, tip_id: int, meta: AttachmentMeta) -> None: ...
+
+    async def attachments(self, tip_id: int) -> Sequence[AttachmentMeta]: ...
+
+
+class AttachmentStore(Protocol):
+    """Where attachment bytes live, outside the database, under keys we draw at random."""
+
+    async def put(self, data: bytes) -> str:
+        """Store `data` under a fresh random key and return the key."""
+        ...
+
+    async def get(self, key: str) -> bytes:
+        """Raise NotFound for an unknown key."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove the bytes; a missing key is not an error."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: nothing is written unless `commit` is called."""
 
@@ -100,6 +136,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditLog: ...
+
+    @property
+    def conversation(self) -> ConversationRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -6,15 +6,26 @@ work, applies the domain rules, writes, and commits; any error rolls everything 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from core.attachments import (
+    AttachmentPolicy,
+    CleanFile,
+    attachment_meta,
+    clean_files,
+    discard_files,
+    store_files,
+)
 from core.calendar import WorkingCalendar
 from core.categories import URGENT_BY_NATURE, Category
 from core.errors import Conflict, DuplicateKey, ExtensionRefused, InvalidInput, NotFound
 from core.kpi import KpiReport, KpiScope, Period
-from core.ports import UnitOfWork
+from core.messages import Author, Message
+from core.passphrases import PassphraseHasher, new_passphrase
+from core.ports import AttachmentStore, UnitOfWork
 from core.receipts import new_receipt_code
 from core.routing import owner_agency
 from core.sla import DeadlinePolicy, TipFacts
@@ -42,6 +53,8 @@ class Receipt:
     stage: Stage
     received_at: datetime
     urgent: bool
+    #: Shown once to the reporter with the code; only its argon2 hash is stored.
+    passphrase: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,19 +86,65 @@ class TipService:
         province_code: str,
         calendar: WorkingCalendar,
         clock: Clock = utc_now,
+        hasher: PassphraseHasher | None = None,
+        store: AttachmentStore | None = None,
+        attachment_policy: AttachmentPolicy | None = None,
     ) -> None:
         self._uow = uow_factory
         self.province_code = province_code
         self.calendar = calendar
         self.clock = clock
+        self.hasher = hasher or PassphraseHasher()
+        self.store = store
+        self.attachment_policy = attachment_policy or AttachmentPolicy()
 
-    async def submit(self, draft: TipDraft) -> Receipt:
-        """Store a new tip and return its receipt; the commit happens before we return."""
+    async def submit(self, draft: TipDraft, *, files: Sequence[bytes] = ()) -> Receipt:
+        """Store a new tip (and its cleaned files) and return its receipt with a fresh
+        passphrase; the commit happens before we return, so no receipt is ever shown for a
+        tip that was not saved. Files written before a failed commit are removed again."""
         text = draft.text.strip()
         if not text:
             raise InvalidInput("text must not be empty")
         if len(text) > MAX_TEXT:
             raise InvalidInput(f"text is longer than {MAX_TEXT} characters")
+        if files and self.store is None:
+            raise InvalidInput("attachments are not accepted on this channel")
+        clean = await clean_files(files, self.attachment_policy)
+        passphrase = new_passphrase()
+        passphrase_hash = await asyncio.to_thread(self.hasher.hash, passphrase)
+        keys = await store_files(self.store, clean) if self.store is not None and clean else []
+        try:
+            receipt = await self._insert(draft, text, passphrase_hash, clean, keys)
+        except BaseException:
+            if self.store is not None:
+                await discard_files(self.store, keys)
+            raise
+        return Receipt(
+            receipt.tip_id,
+            receipt.receipt_code,
+            receipt.stage,
+            receipt.received_at,
+            receipt.urgent,
+            passphrase,
+        )
+
+    async def reply(self, tip_id: int, *, actor: str, text: str) -> Message:
+        """An officer's answer to the reporter, shown on the status page; audited."""
+        cleaned = text.strip()
+        if not cleaned:
+            raise InvalidInput("a reply must not be empty")
+        now = self.clock()
+        message = Message(Author.OFFICER, cleaned, now)
+        async with self._uow() as uow:
+            await uow.tips.get(tip_id)
+            await uow.conversation.add_message(tip_id, message, actor=actor)
+            await uow.audit.record(actor=actor, action="reply", tip_id=tip_id, at=now)
+            await uow.commit()
+        return message
+
+    async def _insert(
+        self, draft: TipDraft, text: str, passphrase_hash: str, clean: Sequence[CleanFile], keys: list[str]
+    ) -> Receipt:
         now = self.clock()
         urgent = draft.urgent or draft.category in URGENT_BY_NATURE
         async with self._uow() as uow:
@@ -114,6 +173,7 @@ class TipService:
                         next_due_at=next_due,
                         at_risk_at=at_risk_moment(now, next_due, policy.at_risk_fraction),
                         policy_version=policy.version,
+                        passphrase_hash=passphrase_hash,
                     )
                     break
                 except DuplicateKey:
@@ -129,6 +189,8 @@ class TipService:
                     at=now,
                 )
             )
+            for key, file in zip(keys, clean, strict=True):
+                await uow.conversation.add_attachment(tip.id, attachment_meta(key, file, now))
             await uow.commit()
         return Receipt(tip.id, tip.receipt_code, tip.stage, tip.received_at, tip.urgent)
 

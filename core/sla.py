@@ -124,6 +124,8 @@ class DeadlinePolicy:
         limit = self.rules["extension.max"].amount
         if extensions_so_far >= limit:
             raise ExtensionRefused(f"the deadline was already extended {limit} times, the limit")
+        if days is not None and days < 1:
+            raise ExtensionRefused("an extension must be at least one day")
         if extensions_so_far == 0:
             new_due = add_months(received_at, self.rules["extension.first"].amount)
             if days is not None:
@@ -131,8 +133,6 @@ class DeadlinePolicy:
         else:
             cap = add_months(current_due, self.rules["extension.second"].amount)
             new_due = cap if days is None else min(cap, current_due + timedelta(days=days))
-        if days is not None and days < 1:
-            raise ExtensionRefused("an extension must be at least one day")
         if new_due <= current_due:
             raise ExtensionRefused("the extension would not move the deadline later")
         return new_due

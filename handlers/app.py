@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
 
 from core.services import Clock, utc_now
-from handlers import health, public_api, staff_api
-from handlers.errors import Handler, json_errors
+from handlers import health, pages, public_api, staff_api
+from handlers.errors import Handler, error_response, json_errors
 from handlers.keys import METRICS, SERVICES, SETTINGS
 from handlers.metrics import Metrics
 from hotline.bootstrap import open_services
 from hotline.settings import Settings
+
+STATIC = Path(__file__).parent / "static"
+#: Pages may load our own stylesheet and post forms to us; nothing else, no scripts at all.
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
 @web.middleware
@@ -22,15 +31,33 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+    html = response.content_type == "text/html" or request.path.startswith("/static/")
+    response.headers.setdefault("Content-Security-Policy", PAGE_CSP if html else API_CSP)
     return response
+
+
+@web.middleware
+async def body_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a declared oversize body from its Content-Length, before reading a byte.
+
+    Multipart bodies may carry files up to the upload limit; everything else gets the
+    small JSON/form limit (aiohttp enforces that one again while reading).
+    """
+    settings = request.app[SETTINGS]
+    if request.content_type == "multipart/form-data":
+        limit = settings.max_upload_bytes + settings.max_body_bytes
+    else:
+        limit = settings.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return error_response(413, "request_entity_too_large", f"the body is larger than {limit} bytes")
+    return await handler(request)
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application:
     """Build the web application; the database opens on startup and closes on cleanup."""
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[security_headers, json_errors],
+        middlewares=[security_headers, json_errors, body_limits],
     )
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
@@ -44,19 +71,6 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app.add_routes(health.routes)
     app.add_routes(public_api.routes)
     app.add_routes(staff_api.routes)
-    app.router.add_get("/", index)
+    app.add_routes(pages.routes)
+    app.router.add_static("/static/", STATIC, append_version=False)
     return app
-
-
-async def index(request: web.Request) -> web.Response:
-    """Until the public pages arrive, say what this server is and where the API lives."""
-    del request
-    return web.json_response(
-        {
-            "service": "hotline",
-            "submit_tip": "POST /api/v1/tips",
-            "health": "/healthz",
-            "metrics": "/metrics",
-            "emergency_numbers": {"police": "113", "child_protection_and_trafficking": "111"},
-        }
-    )

@@ -11,6 +11,7 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
+from core.attachments import AttachmentRefused
 from core.errors import (
     Conflict,
     DomainError,
@@ -20,6 +21,7 @@ from core.errors import (
     InvalidInput,
     NotFound,
 )
+from core.ratelimits import RateLimited
 from handlers.keys import METRICS
 
 log = logging.getLogger(__name__)
@@ -36,9 +38,29 @@ _DOMAIN_STATUS: dict[type[DomainError], int] = {
 }
 
 
-def error_response(status: int, code: str, message: str, **extra: Any) -> web.Response:
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> web.Response:
     body: dict[str, Any] = {"error": {"code": code, "message": message, **extra}}
-    return web.json_response(body, status=status, headers={"Cache-Control": "no-store"})
+    return web.json_response(body, status=status, headers={"Cache-Control": "no-store", **(headers or {})})
+
+
+def domain_status(exc: DomainError) -> int:
+    """The HTTP status of a domain error, by its nearest mapped class."""
+    for cls in type(exc).__mro__:
+        if cls in _DOMAIN_STATUS:
+            return _DOMAIN_STATUS[cls]
+    return 400
+
+
+def domain_response(exc: DomainError) -> web.Response:
+    if isinstance(exc, RateLimited):
+        return error_response(
+            429, exc.code, str(exc), {"Retry-After": str(exc.retry_after)}, retry_after=exc.retry_after
+        )
+    if isinstance(exc, AttachmentRefused):
+        return error_response(422, exc.code, str(exc), reason=exc.reason)
+    return error_response(domain_status(exc), exc.code, str(exc))
 
 
 def validation_response(exc: ValidationError) -> web.Response:
@@ -68,7 +90,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except ValidationError as exc:
         response = validation_response(exc)
     except DomainError as exc:
-        response = error_response(_DOMAIN_STATUS.get(type(exc), 400), exc.code, str(exc))
+        response = domain_response(exc)
     except DBAPIError:
         log.exception("database error on %s %s", request.method, route_name)
         response = error_response(

@@ -1,9 +1,10 @@
-"""Request and response shapes of the JSON API (pydantic validates; OpenAPI comes later)."""
+"""Request and response shapes of the JSON API: pydantic validates them, and the OpenAPI
+document at /api/v1/openapi.json is generated from the very same models."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -12,18 +13,84 @@ from core.kpi import Period
 from core.stages import Stage
 from core.tips import Tip, TransitionRecord
 
+#: Web intake limit (issue 4); the domain's own limit is looser, for other channels.
+MAX_TEXT = 10_000
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class TipIn(Strict):
-    text: str = Field(min_length=1, max_length=20_000)
+    """A new tip. As multipart/form-data the same fields come as parts, plus `files`."""
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT, description="What happened, in your own words")
     category: Category | None = None
-    urgent: bool = False
-    commune_code: str | None = Field(default=None, pattern=r"^\d{5}$")
-    place: str | None = Field(default=None, max_length=500)
+    urgent: bool = Field(default=False, description="Someone is in danger now")
+    commune_code: str | None = Field(default=None, pattern=r"^\d{5}$", description="Commune or ward code")
+    place: str | None = Field(default=None, max_length=500, description="Where, in your own words")
     occurred_at: AwareDatetime | None = None
+
+
+class QuestionIn(Strict):
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+class ReceiptIn(Strict):
+    receipt_code: str = Field(min_length=1, max_length=32, description="As shown, e.g. ABCDE-FGHJK")
+    passphrase: str = Field(min_length=1, max_length=200)
+
+
+class MessageIn(ReceiptIn):
+    """Details the reporter adds; as multipart/form-data, with optional `files`."""
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+class EmergencyNumbers(BaseModel):
+    police: str
+    child_protection_and_trafficking: str
+
+
+class ReceiptOut(BaseModel):
+    """Shown once: keep the code and passphrase to check the status and read replies."""
+
+    receipt_code: str
+    passphrase: str
+    stage: str
+    received_at: datetime
+    urgent: bool
+    emergency_numbers: EmergencyNumbers | None
+
+
+class MessageOut(BaseModel):
+    author: Literal["reporter", "officer"]
+    text: str
+    at: datetime
+
+
+class StatusOut(BaseModel):
+    stage: Literal["received", "verified", "classified", "processed", "referred", "closed"]
+    received_at: datetime
+    messages: list[MessageOut]
+    attachments: int
+
+
+class ErrorField(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    fields: list[ErrorField] | None = None
+    retry_after: int | None = None
+    reason: str | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
 
 
 class TransitionIn(Strict):

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.attachments import AttachmentPolicy
 from core.calendar import default_calendar
+from core.conversation import ReporterService
+from core.passphrases import PassphraseHasher
 from core.ports import UnitOfWork
+from core.ratelimits import AbusePolicy, Limit, MemoryRateLimiter, RateLimiter, Throttle
 from core.services import Clock, TipService, utc_now
 from core.staff import StaffService
 from hotline.settings import Settings
 from storage.db import create_engine, session_factory
+from storage.files import DirectoryStore
+from storage.redis_limits import FallbackRateLimiter, RedisRateLimiter
 from storage.repositories import SqlUnitOfWork
 
 
@@ -23,25 +31,76 @@ class Services:
     engine: AsyncEngine
     tips: TipService
     staff: StaffService
+    reporters: ReporterService
+    limiter: RateLimiter
+
+
+def attachment_policy(settings: Settings) -> AttachmentPolicy:
+    return AttachmentPolicy(
+        max_files=settings.max_files,
+        max_file_bytes=settings.max_file_bytes,
+        max_request_bytes=settings.max_upload_bytes,
+        max_pixels=settings.max_image_pixels,
+    )
+
+
+def abuse_policy(settings: Settings) -> AbusePolicy:
+    return AbusePolicy(
+        submissions=Limit(settings.submissions_per_minute, 60),
+        failed_checks_per_receipt=Limit(
+            settings.failed_checks_per_receipt, settings.failed_checks_window_seconds
+        ),
+        failed_checks_global=Limit(settings.failed_checks_per_minute, 60),
+    )
+
+
+@asynccontextmanager
+async def open_limiter(settings: Settings) -> AsyncIterator[RateLimiter]:
+    """Redis-backed counters shared by all workers when configured, in-process otherwise."""
+    if not settings.redis_url:
+        yield MemoryRateLimiter()
+        return
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        yield FallbackRateLimiter(RedisRateLimiter(redis), MemoryRateLimiter())
+    finally:
+        await redis.aclose()
 
 
 @asynccontextmanager
 async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[Services]:
-    """Open the database and wire the services; dispose of the engine on the way out."""
+    """Open the database (and Redis) and wire the services; close them on the way out."""
     engine = create_engine(settings.effective_database_url)
     sessions = session_factory(engine)
 
     def uow() -> UnitOfWork:
         return SqlUnitOfWork(sessions)
 
-    try:
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(engine.dispose)
+        limiter = await stack.enter_async_context(open_limiter(settings))
+        tips = TipService(
+            uow,
+            province_code=settings.province_code,
+            calendar=default_calendar(),
+            clock=clock,
+            hasher=PassphraseHasher(
+                time_cost=settings.passphrase_argon2_time_cost,
+                memory_kib=settings.passphrase_argon2_memory_kib,
+            ),
+            store=DirectoryStore(settings.attachments_path),
+            attachment_policy=attachment_policy(settings),
+        )
         yield Services(
             settings=settings,
             engine=engine,
-            tips=TipService(
-                uow, province_code=settings.province_code, calendar=default_calendar(), clock=clock
-            ),
+            tips=tips,
             staff=StaffService(uow),
+            reporters=ReporterService(
+                uow,
+                tips=tips,
+                throttle=Throttle(limiter, abuse_policy(settings), time.time),
+                clock=clock,
+            ),
+            limiter=limiter,
         )
-    finally:
-        await engine.dispose()

@@ -32,6 +32,18 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str | None = None
     telegram_mode: Literal["webhook", "polling"] = "webhook"
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Web intake (issue 4): attachments, abuse control, passphrase hashing.
+    attachments_dir: Path | None = None  # default: data_dir / "attachments"
+    max_files: int = Field(default=5, ge=0, le=20)
+    max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    max_image_pixels: int = Field(default=40_000_000, ge=10_000)
+    submissions_per_minute: int = Field(default=120, ge=1)
+    failed_checks_per_receipt: int = Field(default=5, ge=1)
+    failed_checks_window_seconds: int = Field(default=900, ge=1)
+    failed_checks_per_minute: int = Field(default=300, ge=1)
+    passphrase_argon2_time_cost: int = Field(default=1, ge=1, le=10)
+    passphrase_argon2_memory_kib: int = Field(default=2048, ge=256, le=1024 * 1024)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("database_url")
@@ -52,6 +64,10 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         """The configured database, or the embedded SQLite file under `data_dir`."""
         return self.database_url or f"sqlite:///{(self.data_dir / 'hotline.db').as_posix()}"
+
+    @property
+    def attachments_path(self) -> Path:
+        return self.attachments_dir or self.data_dir / "attachments"
 
     @property
     def province_code(self) -> str:

@@ -119,6 +119,8 @@ class TipRow(Base):
     # Optimistic concurrency: every write is `... WHERE version = <what the writer read>`.
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # argon2 hash of the reporter's passphrase; the passphrase itself is never stored.
+    passphrase_hash: Mapped[str | None] = mapped_column(sa.String(160))
 
 
 class AttachmentRow(Base):
@@ -132,6 +134,19 @@ class AttachmentRow(Base):
     size_bytes: Mapped[int] = mapped_column(sa.Integer)
     sha256: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TipMessageRow(Base):
+    """The reporter's thread: details they add, and officers' replies to them."""
+
+    __tablename__ = "tip_messages"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tip_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tips.id"), index=True)
+    author: Mapped[str] = mapped_column(sa.String(16))
+    # Who wrote it, for the staff side and the audit ("officer:name", "reporter:web").
+    actor: Mapped[str] = mapped_column(sa.String(80))
+    text: Mapped[str] = mapped_column(sa.Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class TransitionRow(Base):

@@ -14,22 +14,25 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.areas import Area
 from core.categories import Category, Channel
 from core.errors import Conflict, DuplicateKey, NotFound
-from core.kpi import KpiReport, KpiScope, KpiTotals, Period, StageKpi
+from core.kpi import KpiReport, KpiScope, Period
+from core.messages import AttachmentMeta, Author, Credentials, Message
 from core.officers import Officer, Role
 from core.sla import DeadlinePolicy, Rule, Unit
-from core.stages import CLOSING_EXITS, TERMINAL, Stage
+from core.stages import Stage
 from core.tips import Tip, TipChange, TipDraft, TransitionRecord
+from storage.kpi_query import compute_kpi
 from storage.models import (
     AgencyRow,
     AreaRow,
+    AttachmentRow,
     AuditRow,
     OfficerRow,
     PolicyRow,
     RuleRow,
+    TipMessageRow,
     TipRow,
     TransitionRow,
 )
-from storage.types import SecondsBetween
 
 _REACHED_COL = {
     Stage.VERIFIED: TipRow.verified_at,
@@ -94,6 +97,7 @@ class SqlTipRepository:
         next_due_at: datetime | None,
         at_risk_at: datetime | None,
         policy_version: int,
+        passphrase_hash: str | None = None,
     ) -> Tip:
         row = TipRow(
             receipt_code=receipt_code,
@@ -119,6 +123,7 @@ class SqlTipRepository:
             policy_version=policy_version,
             version=1,
             updated_at=received_at,
+            passphrase_hash=passphrase_hash,
         )
         # A savepoint, so that a taken receipt code costs one retry, not the transaction.
         try:
@@ -200,91 +205,13 @@ class SqlTipRepository:
             for r in rows
         ]
 
-    async def kpi(self, period: Period, scope: KpiScope, now: datetime, at_risk_fraction: float) -> KpiReport:
-        """One aggregate pass over the cohort, plus medians and closed counts.
-
-        `at_risk_fraction` is already folded into the stored `at_risk_at`; it is taken for
-        the port's sake, so a fake repository can compute the same thing in Python.
-        """
-        lo, hi = period.bounds()
-        where = [TipRow.received_at >= lo, TipRow.received_at < hi]
-        if scope.agency_code:
-            where.append(TipRow.agency_code == scope.agency_code)
-        if scope.commune_code:
-            where.append(TipRow.commune_code == scope.commune_code)
-        now_param = sa.bindparam("now", now, type_=TipRow.received_at.type)
-        closing = [s.value for s in CLOSING_EXITS]
-        terminal = [s.value for s in TERMINAL]
-
-        def count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
-            return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
-
-        columns: list[sa.ColumnElement[Any]] = [sa.func.count().label("received")]
-        for stage, reached in _REACHED_COL.items():
-            due = _DUE_COL[stage]
-            unreached_open = sa.and_(reached.is_(None), TipRow.stage.not_in(closing))
-            columns += [
-                count(sa.and_(reached.is_not(None), reached <= due)),
-                count(sa.and_(reached.is_not(None), reached > due)),
-                count(sa.and_(unreached_open, due >= now_param)),
-                count(sa.and_(unreached_open, due < now_param)),
-                count(sa.and_(reached.is_(None), TipRow.stage.in_(closing))),
-            ]
-        is_open = TipRow.stage.not_in(terminal)
-        columns += [
-            count(is_open),
-            count(sa.and_(is_open, TipRow.at_risk_at <= now_param, TipRow.next_due_at >= now_param)),
-            count(sa.and_(is_open, TipRow.next_due_at < now_param)),
-        ]
-        row = (await self.session.execute(sa.select(*columns).where(*where))).one()
-        received = int(row[0])
-        medians = await self._medians(where, received)
-        stages = [StageKpi(Stage.RECEIVED, received, 0, 0, 0, 0, 0.0 if received else None)]
-        for i, stage in enumerate(_REACHED_COL):
-            on_time, late, open_, overdue, na = (int(v) for v in row[1 + 5 * i : 6 + 5 * i])
-            stages.append(StageKpi(stage, on_time, late, open_, overdue, na, medians[stage]))
-        closed_rows = await self.session.execute(
-            sa.select(TipRow.stage, sa.func.count())
-            .where(*where, TipRow.stage.in_(terminal))
-            .group_by(TipRow.stage)
-        )
-        totals = KpiTotals(
-            received=received,
-            open=int(row[-3]),
-            at_risk=int(row[-2]),
-            overdue=int(row[-1]),
-            closed={stage: int(n) for stage, n in closed_rows},
-        )
-        return KpiReport(period=period, scope=scope, as_of=now, totals=totals, stages=tuple(stages))
-
-    async def _medians(self, where: list[sa.ColumnElement[bool]], received: int) -> dict[Stage, float | None]:
-        medians: dict[Stage, float | None] = {s: None for s in _REACHED_COL}
-        if received == 0:
-            return medians
-        if self.session.get_bind().dialect.name == "postgresql":
-            cols = [
-                sa.func.percentile_cont(0.5).within_group(SecondsBetween(reached, TipRow.received_at))
-                for reached in _REACHED_COL.values()
-            ]
-            row = (await self.session.execute(sa.select(*cols).where(*where))).one()
-            return {s: None if v is None else float(v) for s, v in zip(_REACHED_COL, row, strict=True)}
-        # SQLite has no percentile function: count, then read the middle one or two values.
-        for stage, reached in _REACHED_COL.items():
-            duration = SecondsBetween(reached, TipRow.received_at)
-            n = await self.session.scalar(sa.select(sa.func.count()).where(*where, reached.is_not(None)))
-            if not n:
-                continue
-            middle = list(
-                await self.session.scalars(
-                    sa.select(duration)
-                    .where(*where, reached.is_not(None))
-                    .order_by(duration)
-                    .limit(2 - n % 2)
-                    .offset((n - 1) // 2)
-                )
-            )
-            medians[stage] = sum(middle) / len(middle)
-        return medians
+    async def kpi(
+        self, period: Period, scope: KpiScope, now: datetime, at_risk_fraction: float
+    ) -> KpiReport:
+        """See `storage.kpi_query`. `at_risk_fraction` is already folded into the stored
+        `at_risk_at`; the port takes it so a fake repository can compute the same thing."""
+        del at_risk_fraction
+        return await compute_kpi(self.session, period, scope, now)
 
 
 class SqlAreaRepository:
@@ -294,6 +221,14 @@ class SqlAreaRepository:
     async def get(self, code: str) -> Area | None:
         row = await self.session.get(AreaRow, code)
         return None if row is None else area_from_row(row)
+
+    async def communes(self, province_code: str) -> Sequence[Area]:
+        rows = await self.session.scalars(
+            sa.select(AreaRow)
+            .where(AreaRow.province_code == province_code, AreaRow.level == "commune")
+            .order_by(AreaRow.search_name, AreaRow.code)
+        )
+        return [area_from_row(r) for r in rows]
 
 
 def area_from_row(row: AreaRow) -> Area:
@@ -385,6 +320,60 @@ def officer_from_row(row: OfficerRow) -> Officer:
     )
 
 
+class SqlConversationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def credentials(self, receipt_code: str) -> Credentials | None:
+        row = (
+            await self.session.execute(
+                sa.select(TipRow.id, TipRow.passphrase_hash, TipRow.stage, TipRow.received_at).where(
+                    TipRow.receipt_code == receipt_code
+                )
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        return Credentials(row.id, row.passphrase_hash, Stage(row.stage), row.received_at)
+
+    async def add_message(self, tip_id: int, message: Message, *, actor: str) -> None:
+        self.session.add(
+            TipMessageRow(
+                tip_id=tip_id, author=message.author.value, actor=actor, text=message.text, at=message.at
+            )
+        )
+        await self.session.flush()
+
+    async def messages(self, tip_id: int) -> Sequence[Message]:
+        rows = await self.session.scalars(
+            sa.select(TipMessageRow)
+            .where(TipMessageRow.tip_id == tip_id)
+            .order_by(TipMessageRow.at, TipMessageRow.id)
+        )
+        return [Message(Author(r.author), r.text, r.at) for r in rows]
+
+    async def add_attachment(self, tip_id: int, meta: AttachmentMeta) -> None:
+        self.session.add(
+            AttachmentRow(
+                tip_id=tip_id,
+                storage_key=meta.storage_key,
+                media_type=meta.media_type,
+                size_bytes=meta.size_bytes,
+                sha256=meta.sha256,
+                created_at=meta.created_at,
+            )
+        )
+        await self.session.flush()
+
+    async def attachments(self, tip_id: int) -> Sequence[AttachmentMeta]:
+        rows = await self.session.scalars(
+            sa.select(AttachmentRow).where(AttachmentRow.tip_id == tip_id).order_by(AttachmentRow.id)
+        )
+        return [
+            AttachmentMeta(r.storage_key, r.media_type, r.size_bytes, r.sha256, r.created_at) for r in rows
+        ]
+
+
 class SqlUnitOfWork:
     """One session, one transaction; rolled back unless committed."""
 
@@ -394,6 +383,7 @@ class SqlUnitOfWork:
     agencies: SqlAgencyRepository
     officers: SqlOfficerRepository
     audit: SqlAuditLog
+    conversation: SqlConversationRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -406,6 +396,7 @@ class SqlUnitOfWork:
         self.agencies = SqlAgencyRepository(self.session)
         self.officers = SqlOfficerRepository(self.session)
         self.audit = SqlAuditLog(self.session)
+        self.conversation = SqlConversationRepository(self.session)
         return self
 
     async def __aexit__(

@@ -165,3 +165,24 @@ async def client(settings: Settings, clock: FakeClock, aiohttp_client: Any) -> A
     from handlers.app import create_app
 
     return await aiohttp_client(create_app(settings, clock=clock))
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis database for rate-limit tests, flushed before and after; skipped when unset."""
+    url = os.environ.get("HOTLINE_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("HOTLINE_TEST_REDIS_URL not set: Redis tests skipped")
+
+    async def flush() -> None:
+        from redis.asyncio import Redis
+
+        client = Redis.from_url(url)
+        try:
+            await client.flushdb()
+        finally:
+            await client.aclose()
+
+    asyncio.run(flush())
+    yield url
+    asyncio.run(flush())

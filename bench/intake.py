@@ -1,0 +1,301 @@
+"""Benchmark of web intake: JSON `POST /api/v1/tips` on the real app versus a bare aiohttp
+handler that inserts the same row with plain SQLAlchemy, measured in the same run.
+
+Why: intake must keep up with a burst (a campaign, a news story) on a 2-core machine. The
+ratio to the baseline is what survives a noisy machine; the target (issue 4) is at least
+60% of the baseline's requests per second with p99 under 100 ms.
+
+    .venv/bin/python bench/intake.py                                   # SQLite, 10 s each
+    .venv/bin/python bench/intake.py --pg-url postgresql://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python bench/intake.py --duration 5 --connections 32
+
+Each server runs in its own process (one worker, as `hotline serve`), the load generator in
+this one: an aiohttp client with `--connections` concurrent keep-alive connections, a short
+warm-up, then `--duration` seconds. Both targets get a freshly migrated database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiohttp
+import asyncpg
+from sqlalchemy.engine import make_url
+
+BODY = {"text": "Quán karaoke trên đường Lê Lợi có dấu hiệu bán dâm, nhiều cô gái trẻ " * 4, "urgent": False}
+PROVINCE = "79"
+
+
+# ---- the two servers -------------------------------------------------------------------
+
+
+def serve_app(db_url: str, port: int, data_dir: str) -> None:
+    from aiohttp import web
+
+    from handlers.app import create_app
+    from hotline.logs import PrivacyAccessLogger
+    from hotline.settings import Settings
+
+    settings = Settings(
+        database_url=db_url,
+        data_dir=Path(data_dir),
+        province=PROVINCE,
+        submissions_per_minute=10**9,  # the benchmark is the flood the limit exists for
+    )
+    web.run_app(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        access_log_class=PrivacyAccessLogger,
+        access_log=None,
+        print=None,
+    )
+
+
+def serve_baseline(db_url: str, port: int) -> None:
+    """Parse the JSON, insert the same row (same columns, same engine settings), commit."""
+    import secrets
+
+    import sqlalchemy as sa
+    from aiohttp import web
+
+    from storage.db import create_engine
+    from storage.models import TipRow
+
+    engine = create_engine(db_url)
+    insert = sa.insert(TipRow.__table__)
+
+    async def submit(request: web.Request) -> web.Response:
+        body = json.loads(await request.read())
+        now = datetime.now(UTC)
+        code = secrets.token_hex(5).upper()
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert,
+                {
+                    "receipt_code": code,
+                    "text": body["text"],
+                    "channel": "web",
+                    "category": None,
+                    "urgent": bool(body.get("urgent")),
+                    "language": None,
+                    "place": None,
+                    "occurred_at": None,
+                    "province_code": PROVINCE,
+                    "commune_code": None,
+                    "remote": False,
+                    "agency_code": f"police:{PROVINCE}",
+                    "stage": "received",
+                    "received_at": now,
+                    "verified_due_at": now + timedelta(hours=24),
+                    "classified_due_at": now + timedelta(days=20),
+                    "processed_due_at": now + timedelta(days=20),
+                    "next_due_at": now + timedelta(hours=24),
+                    "at_risk_at": now + timedelta(hours=18),
+                    "extensions": 0,
+                    "policy_version": 1,
+                    "version": 1,
+                    "updated_at": now,
+                    "passphrase_hash": None,
+                },
+            )
+        return web.json_response({"receipt_code": code}, status=201)
+
+    app = web.Application()
+    app.router.add_post("/api/v1/tips", submit)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+# ---- the load generator ----------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    target: str
+    database: str
+    requests: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
+
+
+async def load(
+    url: str, connections: int, duration: float, warmup: float
+) -> tuple[int, int, float, list[float]]:
+    payload = json.dumps(BODY).encode()
+    headers = {"Content-Type": "application/json"}
+    connector = aiohttp.TCPConnector(limit=connections)
+    latencies: list[float] = []
+    counts = {"ok": 0, "err": 0}
+    async with aiohttp.ClientSession(connector=connector) as session:
+        start = time.perf_counter()
+        measure_from = start + warmup
+        stop_at = measure_from + duration
+
+        async def worker() -> None:
+            while (now := time.perf_counter()) < stop_at:
+                async with session.post(url, data=payload, headers=headers) as resp:
+                    await resp.read()
+                    done = time.perf_counter()
+                if now >= measure_from:
+                    latencies.append(done - now)
+                    counts["ok" if resp.status == 201 else "err"] += 1
+
+        await asyncio.gather(*(worker() for _ in range(connections)))
+    return counts["ok"], counts["err"], duration, latencies
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_ready(port: int) -> None:
+    for _ in range(200):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+async def fresh_database(kind: str, pg_url: str | None, workdir: Path, name: str) -> str:
+    from storage.maintenance import upgrade_database
+
+    if kind == "sqlite":
+        url = f"sqlite:///{workdir / (name + '.db')}"
+    else:
+        assert pg_url is not None
+        admin = make_url(pg_url).set(drivername="postgresql")
+        conn = await asyncpg.connect(admin.render_as_string(hide_password=False))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        url = admin.set(database=name).render_as_string(hide_password=False)
+    await upgrade_database(url, PROVINCE)
+    return url
+
+
+async def drop_pg(pg_url: str, name: str) -> None:
+    admin = make_url(pg_url).set(drivername="postgresql")
+    conn = await asyncpg.connect(admin.render_as_string(hide_password=False))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def run_target(target: str, kind: str, args: argparse.Namespace, workdir: Path) -> Result:
+    name = f"hotline_bench_{target}_{os.getpid()}"
+    url = await fresh_database(kind, args.pg_url, workdir, name)
+    port = free_port()
+    cmd = [
+        sys.executable,
+        __file__,
+        f"--serve-{target}",
+        url,
+        "--port",
+        str(port),
+        "--data-dir",
+        str(workdir),
+    ]
+    proc = subprocess.Popen(cmd)  # noqa: ASYNC220 - started once, before the measurement
+    try:
+        await wait_ready(port)
+        ok, err, seconds, latencies = await load(
+            f"http://127.0.0.1:{port}/api/v1/tips", args.connections, args.duration, args.warmup
+        )
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if kind == "postgresql":
+            await drop_pg(args.pg_url, name)
+    return Result(target, kind, ok, err, seconds, latencies)
+
+
+async def main(args: argparse.Namespace) -> int:
+    kinds = ["sqlite"] + (["postgresql"] if args.pg_url else [])
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in kinds:
+            for target in ("baseline", "app"):
+                result = await run_target(target, kind, args, Path(tmp))
+                results.append(result)
+                print(
+                    f"{kind:10} {target:8} {result.rps:8.0f} req/s  p50 {result.pct(0.5):6.1f} ms"
+                    f"  p99 {result.pct(0.99):6.1f} ms  errors {result.errors}",
+                    flush=True,
+                )
+    print()
+    print(
+        f"{args.connections} connections, {args.duration:.0f} s per target after {args.warmup:.0f} s warm-up"
+    )
+    print("| database | baseline req/s | app req/s | ratio | baseline p99 | app p99 | target met |")
+    print("|---|---|---|---|---|---|---|")
+    ok = True
+    for kind in kinds:
+        base = next(r for r in results if r.database == kind and r.target == "baseline")
+        app = next(r for r in results if r.database == kind and r.target == "app")
+        ratio = app.rps / base.rps
+        met = ratio >= 0.6 and app.pct(0.99) < 100 and app.errors == 0
+        ok = ok and met
+        print(
+            f"| {kind} | {base.rps:.0f} | {app.rps:.0f} | {ratio:.0%} | {base.pct(0.99):.1f} ms"
+            f" | {app.pct(0.99):.1f} ms | {'yes' if met else 'no'} |"
+        )
+    return 0 if ok else 1
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pg-url", help="PostgreSQL server (admin URL); a bench database is created")
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--serve-app", metavar="DB_URL", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-baseline", metavar="DB_URL", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    arguments = parse()
+    if arguments.serve_app:
+        serve_app(arguments.serve_app, arguments.port, arguments.data_dir)
+    elif arguments.serve_baseline:
+        serve_baseline(arguments.serve_baseline, arguments.port)
+    else:
+        raise SystemExit(asyncio.run(main(arguments)))

@@ -1,0 +1,149 @@
+"""The reporter's side of a tip: intake under rate limits, status in plain words, and the
+follow-up conversation.
+
+A reporter proves nothing but knowledge of the receipt code and passphrase. An unknown
+code, a malformed code and a wrong passphrase all end in the same `NotFound` after the same
+argon2 work, and all count against the same rate limits, so none of them tells a guesser
+anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from core import receipts
+from core.areas import Area
+from core.attachments import attachment_meta, clean_files, discard_files, store_files
+from core.categories import Category, Channel
+from core.errors import InvalidInput, NotFound
+from core.messages import Author, Credentials, Message
+from core.ports import UnitOfWork
+from core.ratelimits import Throttle
+from core.services import Receipt, TipService
+from core.stages import CLOSING_EXITS, Stage
+from core.tips import TipDraft
+
+MAX_MESSAGE = 10_000
+_INVALID_CODE = "invalid"
+
+
+@dataclass(frozen=True)
+class ReporterView:
+    """All a reporter may see: no officer names, agency, category or internal notes."""
+
+    stage: str
+    received_at: datetime
+    messages: tuple[Message, ...]
+    attachments: int
+
+
+def public_stage(stage: Stage) -> str:
+    """Closing exits read as `closed`: a flooder need not learn that it was caught as spam."""
+    return "closed" if stage in CLOSING_EXITS else stage.value
+
+
+def clean_text(text: str, limit: int = MAX_MESSAGE) -> str:
+    cleaned = text.strip()
+    if not cleaned:
+        raise InvalidInput("text must not be empty")
+    if len(cleaned) > limit:
+        raise InvalidInput(f"text is longer than {limit} characters")
+    return cleaned
+
+
+class ReporterService:
+    """The use cases of an anonymous reporter on any channel."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        *,
+        tips: TipService,
+        throttle: Throttle,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._uow = uow_factory
+        self.tips = tips
+        self.throttle = throttle
+        self._clock = clock
+        self._communes: tuple[Area, ...] | None = None
+
+    async def communes(self) -> tuple[Area, ...]:
+        """The picker's communes and wards; read once, since the gazetteer changes by release."""
+        if self._communes is None:
+            async with self._uow() as uow:
+                self._communes = tuple(await uow.areas.communes(self.tips.province_code))
+        return self._communes
+
+    async def report(self, draft: TipDraft, files: Sequence[bytes] = ()) -> Receipt:
+        """A new tip with optional files; counted against the tip form's limit."""
+        clean_text(draft.text)
+        await self.throttle.submission("tip")
+        return await self.tips.submit(draft, files=files)
+
+    async def ask(self, text: str, channel: Channel = Channel.WEB) -> Receipt:
+        """A question: filed as an `info_request` until the knowledge base can answer it."""
+        clean_text(text)
+        await self.throttle.submission("question")
+        return await self.tips.submit(TipDraft(text=text, channel=channel, category=Category.INFO_REQUEST))
+
+    async def status(self, receipt_code: str, passphrase: str) -> ReporterView:
+        """Stage and conversation for the holder of the receipt, or NotFound."""
+        creds = await self._authenticate(receipt_code, passphrase)
+        async with self._uow() as uow:
+            messages = await uow.conversation.messages(creds.tip_id)
+            attachments = await uow.conversation.attachments(creds.tip_id)
+        return ReporterView(
+            stage=public_stage(creds.stage),
+            received_at=creds.received_at,
+            messages=tuple(messages),
+            attachments=len(attachments),
+        )
+
+    async def add_message(
+        self,
+        receipt_code: str,
+        passphrase: str,
+        text: str,
+        files: Sequence[bytes] = (),
+        channel: Channel = Channel.WEB,
+    ) -> Message:
+        """The reporter adds details (text, optionally files) to their own tip, atomically."""
+        cleaned = clean_text(text)
+        creds = await self._authenticate(receipt_code, passphrase)
+        await self.throttle.submission("message")
+        store = self.tips.store
+        if files and store is None:
+            raise InvalidInput("attachments are not accepted on this channel")
+        clean = await clean_files(files, self.tips.attachment_policy)
+        now = self._clock()
+        message = Message(Author.REPORTER, cleaned, now)
+        keys = await store_files(store, clean) if store is not None and clean else []
+        try:
+            async with self._uow() as uow:
+                await uow.conversation.add_message(creds.tip_id, message, actor=f"reporter:{channel.value}")
+                for key, file in zip(keys, clean, strict=True):
+                    await uow.conversation.add_attachment(creds.tip_id, attachment_meta(key, file, now))
+                await uow.commit()
+        except BaseException:
+            if store is not None:
+                await discard_files(store, keys)
+            raise
+        return message
+
+    async def _authenticate(self, receipt_code: str, passphrase: str) -> Credentials:
+        code = receipts.normalise(receipt_code) or _INVALID_CODE
+        await self.throttle.check_allowed(code)
+        creds = None
+        if code != _INVALID_CODE:
+            async with self._uow() as uow:
+                creds = await uow.conversation.credentials(code)
+        stored = creds.passphrase_hash if creds is not None else None
+        matched = await asyncio.to_thread(self.tips.hasher.verify, stored, passphrase)
+        if not matched or creds is None:
+            await self.throttle.check_failed(code)
+            raise NotFound("no tip matches this receipt code and passphrase")
+        return creds

@@ -1,0 +1,68 @@
+"""Page rendering in Vietnamese (default) or English, from gettext catalogues.
+
+The `.po` catalogues are compiled in memory when the app starts (Babel), so a fresh
+checkout needs no build step and a compiled file can never be stale. Templates autoescape:
+tip text is untrusted everywhere.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import cache
+from gettext import GNUTranslations
+from importlib import resources
+from typing import Any
+
+import jinja2
+from aiohttp import web
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+LANGUAGES = ("vi", "en")
+DEFAULT_LANGUAGE = "vi"
+LANG_COOKIE = "lang"
+
+
+def catalogue(lang: str) -> GNUTranslations:
+    """The compiled catalogue of `lang`, from `handlers/locale/<lang>/LC_MESSAGES/messages.po`."""
+    po = resources.files("handlers").joinpath(f"locale/{lang}/LC_MESSAGES/messages.po")
+    with po.open("rb") as fh:
+        parsed = read_po(fh, locale=lang)
+    buffer = io.BytesIO()
+    write_mo(buffer, parsed)
+    buffer.seek(0)
+    return GNUTranslations(buffer)
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """One Jinja environment per language, each with its translations installed."""
+
+    environments: dict[str, jinja2.Environment]
+
+    def render(self, lang: str, template: str, context: dict[str, Any]) -> str:
+        return self.environments[lang].get_template(template).render(lang=lang, **context)
+
+
+@cache
+def renderer() -> Renderer:
+    environments: dict[str, jinja2.Environment] = {}
+    for lang in LANGUAGES:
+        env = jinja2.Environment(
+            loader=jinja2.PackageLoader("handlers", "templates"),
+            autoescape=True,
+            extensions=["jinja2.ext.i18n"],
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.install_gettext_translations(catalogue(lang), newstyle=True)  # type: ignore[attr-defined]
+        environments[lang] = env
+    return Renderer(environments)
+
+
+def language(request: web.Request) -> str:
+    """The reader's choice from the switch (a cookie), else Vietnamese."""
+    chosen = request.cookies.get(LANG_COOKIE, "")
+    return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE

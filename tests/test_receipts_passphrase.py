@@ -1,0 +1,38 @@
+"""Receipt codes and passphrases: readable, checkable, and only a hash is kept."""
+
+from __future__ import annotations
+
+import math
+
+from core import receipts
+from core.passphrases import WORDS_IN_PASSPHRASE, PassphraseHasher, new_passphrase, normalise, word_list
+
+
+def test_word_list_is_plain_and_large_enough() -> None:
+    words = word_list()
+    assert len(words) == len(set(words)) >= 256
+    assert all(w.isascii() and w.isalpha() and w.islower() for w in words)
+    assert WORDS_IN_PASSPHRASE * math.log2(len(words)) > 40  # bits
+
+
+def test_passphrases_are_fresh_and_verify_loosely() -> None:
+    hasher = PassphraseHasher()
+    first, second = new_passphrase(), new_passphrase()
+    assert first != second and len(first.split()) == WORDS_IN_PASSPHRASE
+    stored = hasher.hash(first)
+    assert stored.startswith("$argon2id$") and first not in stored
+    assert hasher.verify(stored, first.upper().replace(" ", "-"))
+    assert not hasher.verify(stored, second)
+    assert not hasher.verify(None, first)  # no hash: dummy work, never a match
+    assert not hasher.verify("not a hash", first)
+    assert normalise("  Hoa  LÁ-cây ") == "hoa la cay"
+
+
+def test_receipt_codes_catch_typos() -> None:
+    code = receipts.new_receipt_code()
+    assert receipts.normalise(receipts.display(code).lower()) == code
+    typo = code[:3] + ("0" if code[3] != "0" else "1") + code[4:]
+    assert receipts.normalise(typo) is None
+    swapped = code[1] + code[0] + code[2:]
+    assert code[0] == code[1] or receipts.normalise(swapped) is None
+    assert receipts.normalise("short") is None
