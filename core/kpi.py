@@ -9,7 +9,7 @@ have not failed yet, and closed ones never count against the share.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -150,11 +150,11 @@ def kpi_from_tips(
     for stage in PROGRESS:
         counts = {"on_time": 0, "late": 0, "open_within_time": 0, "overdue": 0}
         counts["not_applicable"] = 0
-        durations = []
+        durations: list[int] = []
         for tip in cohort:
             counts[classify(tip, stage, now)] += 1
             if stage in tip.reached:
-                durations.append((tip.reached[stage] - tip.received_at).total_seconds())
+                durations.append(whole_seconds(tip.received_at, tip.reached[stage]))
         stages.append(StageKpi(stage=stage, median_seconds=median(durations), **counts))
     open_tips = [t for t in cohort if not t.is_closed]
     at_risk = overdue = 0
@@ -175,7 +175,12 @@ def kpi_from_tips(
     return KpiReport(period=period, scope=scope, as_of=now, totals=totals, stages=tuple(stages))
 
 
-def median(values: list[float]) -> float | None:
+def whole_seconds(earlier: datetime, later: datetime) -> int:
+    """Time to a stage in whole seconds: the KPI's unit (storage keeps the same figure)."""
+    return int((later - earlier).total_seconds())
+
+
+def median(values: Sequence[float]) -> float | None:
     """Median as PostgreSQL's percentile_cont(0.5) computes it (mean of the middle two)."""
     if not values:
         return None

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.areas import Area
 from core.categories import Category, Channel
 from core.errors import Conflict, DuplicateKey, NotFound
-from core.kpi import KpiReport, KpiScope, Period
+from core.kpi import KpiReport, KpiScope, Period, whole_seconds
 from core.messages import AttachmentMeta, Author, Credentials, Message
 from core.officers import Officer, Role
 from core.sla import DeadlinePolicy, Rule, Unit
@@ -156,7 +156,11 @@ class SqlTipRepository:
             "updated_at": change.changed_at,
         }
         for stage, column in _REACHED_COL.items():
-            values[column.key] = change.reached.get(stage)
+            reached = change.reached.get(stage)
+            values[column.key] = reached
+            values[f"{stage.value}_secs"] = (
+                None if reached is None else whole_seconds(tip.received_at, reached)
+            )
         for stage, column in _DUE_COL.items():
             values[column.key] = change.due[stage]
         result = await self.session.execute(
@@ -205,9 +209,7 @@ class SqlTipRepository:
             for r in rows
         ]
 
-    async def kpi(
-        self, period: Period, scope: KpiScope, now: datetime, at_risk_fraction: float
-    ) -> KpiReport:
+    async def kpi(self, period: Period, scope: KpiScope, now: datetime, at_risk_fraction: float) -> KpiReport:
         """See `storage.kpi_query`. `at_risk_fraction` is already folded into the stored
         `at_risk_at`; the port takes it so a fake repository can compute the same thing."""
         del at_risk_fraction

@@ -125,6 +125,9 @@ def upgrade() -> None:
         sa.Column("verified_at", UTCDateTime(), nullable=True),
         sa.Column("classified_at", UTCDateTime(), nullable=True),
         sa.Column("processed_at", UTCDateTime(), nullable=True),
+        sa.Column("verified_secs", sa.Integer(), nullable=True),
+        sa.Column("classified_secs", sa.Integer(), nullable=True),
+        sa.Column("processed_secs", sa.Integer(), nullable=True),
         sa.Column("verified_due_at", UTCDateTime(), nullable=False),
         sa.Column("classified_due_at", UTCDateTime(), nullable=False),
         sa.Column("processed_due_at", UTCDateTime(), nullable=False),
@@ -154,6 +157,12 @@ def upgrade() -> None:
         batch_op.create_index("ix_tips_commune_received", ["commune_code", "received_at"], unique=False)
         batch_op.create_index("ix_tips_queue", ["agency_code", "urgent", "next_due_at"], unique=False)
         batch_op.create_index("ix_tips_received", ["received_at"], unique=False)
+        for stage in ("verified", "classified", "processed"):
+            batch_op.create_index(
+                f"ix_tips_{stage}_secs",
+                [f"{stage}_secs", "received_at", "agency_code", "commune_code"],
+                unique=False,
+            )
 
     op.create_table(
         "attachments",
@@ -262,6 +271,8 @@ def downgrade() -> None:
 
     op.drop_table("attachments")
     with op.batch_alter_table("tips", schema=None) as batch_op:
+        for stage in ("verified", "classified", "processed"):
+            batch_op.drop_index(f"ix_tips_{stage}_secs")
         batch_op.drop_index("ix_tips_received")
         batch_op.drop_index("ix_tips_queue")
         batch_op.drop_index("ix_tips_commune_received")
