@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
-_EXTRA = str.maketrans({"đ": "d", "Đ": "D"})
+# `Ð` (U+00D0, eth) is what some keyboards and OCR produce for `Đ`.
+_EXTRA = str.maketrans({"đ": "d", "Đ": "D", "ð": "d", "Ð": "D"})
 
 
 def fold(text: str) -> str:
@@ -12,3 +13,8 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.translate(_EXTRA))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.lower().split())
+
+
+def nfc(text: str) -> str:
+    """Unicode NFC: the same Vietnamese letter typed on different keyboards compares equal."""
+    return unicodedata.normalize("NFC", text)

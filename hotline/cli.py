@@ -78,6 +78,20 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.OFFICER.value)
     add.add_argument("--password-stdin", action="store_true", required=True)
     add.set_defaults(run=cmd_officer_add)
+
+    telegram = sub.add_parser("telegram", help="the Telegram bot")
+    telegram_sub = telegram.add_subparsers(dest="telegram_command", required=True)
+    hook = telegram_sub.add_parser("set-webhook", help="register the webhook URL with the Bot API")
+    hook.add_argument("--url", required=True, help="public https URL of /telegram/webhook")
+    hook.add_argument("--drop-pending", action="store_true", help="discard updates Telegram still holds")
+    hook.set_defaults(run=cmd_telegram_set_webhook)
+
+    triage = sub.add_parser("triage", help="propose language, category, urgency, place, duplicate")
+    triage.add_argument("--jsonl", required=True, help='file of lines {"text": ...}')
+    triage.set_defaults(run=cmd_triage)
+    triage_eval = sub.add_parser("triage-eval", help="triage figures on a labelled JSON-lines file")
+    triage_eval.add_argument("--file", help="default: tests/data/triage_eval.jsonl")
+    triage_eval.set_defaults(run=cmd_triage_eval)
     return parser
 
 
@@ -213,6 +227,33 @@ def cmd_officer_add(settings: Settings, args: argparse.Namespace) -> int:
     print(f"officer {args.username} created (id {officer_id})")
     return 0
 
+
+def cmd_telegram_set_webhook(settings: Settings, args: argparse.Namespace) -> int:
+    from telegram.error import TelegramError
+
+    from hotline.telegram import set_webhook
+
+    try:
+        asyncio.run(set_webhook(settings, args.url, drop_pending=args.drop_pending))
+    except (ValueError, TelegramError) as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 1
+    print(f"webhook set to {args.url}")
+    return 0
+
+
+
+def cmd_triage(settings: Settings, args: argparse.Namespace) -> int:
+    """One JSON line per input line, in order (issue 6)."""
+    from hotline.triage_cli import run_triage_jsonl
+
+    return run_triage_jsonl(args.jsonl, sys.stdout)
+
+
+def cmd_triage_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from hotline.triage_cli import run_triage_eval
+
+    return run_triage_eval(args.file, sys.stdout)
 
 if __name__ == "__main__":
     raise SystemExit(main())

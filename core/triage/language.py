@@ -1,0 +1,175 @@
+"""Language of a tip: vi, en, zh or other, and why.
+
+langdetect is the base, but it misreads Vietnamese typed without diacritics and short texts,
+and it costs about a millisecond. So decisive cheap checks run first: the writing system,
+Vietnamese-only letters, and the share of words that are Vietnamese syllables; langdetect
+decides the rest on a bounded prefix.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+
+from core.text import fold
+
+from .normalise import abbreviations, data_text, tokenize
+
+#: langdetect reads at most this much; more does not change its answer, only its cost.
+DETECT_CHARS = 600
+LANGDETECT_TRIALS = 3
+
+_STRIP = re.compile(r"(https?://|www\.)\S+|\S+@\S+|@\w+|#\w+|\d+", re.IGNORECASE)
+# Marks Vietnamese has and its neighbours (French, Portuguese...) do not, plus ă ơ ư đ.
+_VI_MARKS = frozenset("\u0309\u0323\u031b")  # hook above, dot below, horn
+_VI_LETTERS = frozenset("ăâđêôơưĂÂĐÊÔƠƯ")
+_ONSET = "ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx]"
+_NUCLEUS = (
+    "uyeu|uyen|uyet|oai|oay|oao|oeo|uay|uoi|uou|uya|uye|uyu|ieu|yeu|iec|"
+    "ai|ao|au|ay|eo|eu|ia|ie|iu|oa|oe|oi|oo|ua|ue|ui|uo|uu|uy|ya|ye|a|e|i|o|u|y"
+)
+_SYLLABLE = re.compile(rf"^(?:{_ONSET})?(?:{_NUCLEUS})(?:ng|nh|ch|[cmnpt])?$")
+
+
+@dataclass(frozen=True)
+class LanguageGuess:
+    code: str  # vi, en, zh, other
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Scripts:
+    letters: int
+    han: int
+    kana: int
+    other_script: int  # Hangul, Thai, Khmer, Cyrillic, Arabic...
+    latin: int
+
+
+@cache
+def _word_set(name: str) -> frozenset[str]:
+    text = "\n".join(line for line in data_text(name).splitlines() if not line.startswith("#"))
+    return frozenset(text.split())
+
+
+@cache
+def is_syllable(word: str) -> bool:
+    """A folded word that spells a Vietnamese syllable (`nguoi`, `khong`; not `street`)."""
+    return len(word) <= 7 and _SYLLABLE.match(word) is not None
+
+
+def _scripts(text: str) -> _Scripts:
+    letters = han = kana = other = latin = 0
+    for ch in text:
+        if not ch.isalpha():
+            continue
+        letters += 1
+        o = ord(ch)
+        if 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF:
+            han += 1
+        elif 0x3040 <= o <= 0x30FF:
+            kana += 1
+        elif o < 0x250 or 0x1E00 <= o <= 0x1EFF:
+            latin += 1
+        else:
+            other += 1
+    return _Scripts(letters, han, kana, other, latin)
+
+
+def _vietnamese_only(ch: str) -> bool:
+    if ch in _VI_LETTERS:
+        return True
+    marks = [m for m in unicodedata.normalize("NFD", ch) if unicodedata.combining(m)]
+    base = unicodedata.normalize("NFD", ch)[0].lower()
+    return len(marks) >= 2 or any(m in _VI_MARKS for m in marks) or ("\u0303" in marks and base in "eiuy")
+
+
+# Precomposed letters only Vietnamese uses (ơ, ư, ă, đ, ả, ạ, ế, ỹ...), as one character class.
+_LATIN = (range(0xC0, 0x250), range(0x1E00, 0x1F00))
+_VI_ONLY = re.compile("[" + "".join(chr(c) for r in _LATIN for c in r if _vietnamese_only(chr(c))) + "]")
+
+
+def _vietnamese_word_share(words: list[str]) -> float:
+    """Share of words carrying a mark or letter only Vietnamese uses (`người`, `đã`)."""
+    if not words:
+        return 0.0
+    return sum(1 for word in words if _VI_ONLY.search(word)) / len(words)
+
+
+class LanguageDetector:
+    """Loads langdetect's profiles once; `detect` never raises."""
+
+    def __init__(self) -> None:
+        from langdetect import DetectorFactory
+        from langdetect.detector_factory import PROFILES_DIRECTORY
+
+        DetectorFactory.seed = 0  # langdetect samples at random; seeded, it answers the same every time
+        self._factory = DetectorFactory()
+        self._factory.load_profile(PROFILES_DIRECTORY)
+        self._markers = _word_set("vi_markers.txt")
+        self._english = _word_set("en_common.txt")
+        self._teen = frozenset(abbreviations())
+        self._loans = _word_set("loanwords.txt")
+
+    def detect(self, text: str) -> LanguageGuess:
+        """Best guess for any input: empty, emoji, digits, links and huge texts included."""
+        try:
+            return self._detect(text[:4000])
+        except Exception as exc:
+            return LanguageGuess("other", f"language: undetermined ({type(exc).__name__})")
+
+    def _detect(self, text: str) -> LanguageGuess:
+        bare = _STRIP.sub(" ", text)
+        scripts = _scripts(bare[:1000])
+        if scripts.letters == 0:
+            return LanguageGuess("other", "language: no words")
+        if scripts.han and scripts.kana == 0 and scripts.han >= 0.3 * scripts.letters:
+            return LanguageGuess("zh", f"language: zh, {scripts.han} Chinese characters")
+        if scripts.kana or scripts.other_script > scripts.latin:
+            return LanguageGuess("other", "language: other, non-Latin script")
+        raw_words = re.findall(r"[^\W\d_]+", bare[:1500].lower())
+        share = _vietnamese_word_share(raw_words)
+        english = sum(1 for w in raw_words if w in self._english)
+        # English tips name Vietnamese streets and venues; the marks there do not make them Vietnamese.
+        if share >= 0.15 and not (english >= 0.3 * len(raw_words) and share < 0.5):
+            return LanguageGuess("vi", f"language: vi, {share:.0%} of words with Vietnamese marks")
+        words = [w for w in tokenize(fold(bare)) if w not in self._loans]
+        syllables = sum(1 for w in words if is_syllable(w) or w in self._teen or w in self._markers)
+        markers = sum(1 for w in words if w in self._markers or w in self._teen)
+        english = sum(1 for w in words if w in self._english)
+        n = len(words)
+        if syllables >= 0.85 * n and markers >= max(1, 0.2 * n) and markers >= english:
+            return LanguageGuess("vi", f"language: vi, {syllables}/{n} Vietnamese syllables unaccented")
+        if (n <= 4 and english >= max(1, n / 2)) or (n > 4 and english >= 0.3 * n):
+            # Decisive without langdetect, which costs a millisecond on such text.
+            return LanguageGuess("en", f"language: en, {english}/{n} common English words")
+        if n <= 2:
+            # langdetect guesses at random on a word or two, slowly (it cannot converge).
+            return LanguageGuess("other", f"language: other, {n} unrecognised word(s)")
+        return self._langdetect(bare, syllables / n if n else 0.0, english / n if n else 0.0)
+
+    def _langdetect(self, text: str, syllable_share: float, english_share: float) -> LanguageGuess:
+        from langdetect.lang_detect_exception import LangDetectException
+
+        detector = self._factory.create()
+        # 3 random trials instead of 7: the texts that reach here are rarely vi/en/zh, and
+        # langdetect spends up to 7,000 updates on those that do not converge (15 ms).
+        detector.n_trial = LANGDETECT_TRIALS
+        try:
+            detector.append(text[:DETECT_CHARS])
+            ranked = detector.get_probabilities()
+        except LangDetectException:
+            ranked = []
+        top = ranked[0].lang if ranked else ""
+        prob = ranked[0].prob if ranked else 0.0
+        if top == "vi":
+            return LanguageGuess("vi", f"language: vi (langdetect {prob:.2f})")
+        if top == "en" or (english_share >= 0.5 and top != "vi"):
+            return LanguageGuess("en", f"language: en (langdetect {top or '?'} {prob:.2f})")
+        if top.startswith("zh"):
+            return LanguageGuess("zh", f"language: zh (langdetect {prob:.2f})")
+        if syllable_share >= 0.9:
+            return LanguageGuess("vi", f"language: vi, {syllable_share:.0%} Vietnamese syllables")
+        return LanguageGuess("other", f"language: other (langdetect {top or '?'} {prob:.2f})")

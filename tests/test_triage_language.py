@@ -1,0 +1,113 @@
+"""Language on the hard cases: unaccented Vietnamese, short texts, emoji, huge inputs."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.text import fold
+from core.triage.language import LanguageDetector, is_syllable
+from core.triage.normalise import expand, normalise, tokenize
+
+
+@pytest.fixture(scope="module")
+def detector() -> LanguageDetector:
+    return LanguageDetector()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Quán karaoke trên đường Lê Lợi có nhân viên nữ bán dâm", "vi"),
+        ("quan karaoke tren duong le loi co nhan vien nu ban dam", "vi"),
+        ("co gai o nha nghi ko cho ve, cuu voi", "vi"),
+        ("e ko bik phai lam j", "vi"),
+        ("ko dc", "vi"),
+        ("cuu em voi", "vi"),
+        ("Xin chào", "vi"),
+        ("There is a massage place near the market offering happy ending", "en"),
+        ("I saw it at the Hoa Hồng karaoke on Lê Lợi street, near the market", "en"),
+        ("help", "en"),
+        ("这里的KTV提供特殊服务", "zh"),
+        ("Il y a un salon de massage près du marché", "other"),
+        ("근처 가라오케에서 성매매를 하고 있어요", "other"),
+        ("Тут бордель", "other"),
+    ],
+)
+def test_detects(detector: LanguageDetector, text: str, expected: str) -> None:
+    guess = detector.detect(text)
+    assert guess.code == expected, guess.reason
+    assert guess.reason.startswith("language:")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "😀😀😀", "0912345678", "https://example.com/a?b=c", "@@@###", "\x00\ud800", "x" * 100_000],
+)
+def test_never_raises(detector: LanguageDetector, text: str) -> None:
+    assert detector.detect(text).code in {"vi", "en", "zh", "other"}
+
+
+def test_hundred_kilobytes_of_vietnamese_is_fast(detector: LanguageDetector) -> None:
+    import time
+
+    text = "quán karaoke có gái bán dâm " * 4000
+    start = time.perf_counter()
+    assert detector.detect(text).code == "vi"
+    assert normalise(text).tokens  # cut to a bounded prefix, not processed whole
+    assert time.perf_counter() - start < 0.5
+
+
+def test_deterministic(detector: LanguageDetector) -> None:
+    text = "Ada tempat pijat di dekat pasar yang buka sampai malam"
+    assert {detector.detect(text).code for _ in range(5)} == {"other"}
+
+
+@pytest.mark.parametrize("word", ["nguoi", "khong", "duoc", "quyen", "nghieng", "a", "uyen"])
+def test_vietnamese_syllables(word: str) -> None:
+    assert is_syllable(word)
+
+
+@pytest.mark.parametrize("word", ["street", "report", "girls", "massage", "police", "which"])
+def test_not_vietnamese_syllables(word: str) -> None:
+    assert not is_syllable(word)
+
+
+def test_normalisation_folds_and_expands() -> None:
+    norm = normalise("E ko bik phải làm j, a ơi giúp e với. Q.1, sđt 0912")
+    assert norm.tokens[:6] == ("em", "khong", "biet", "phai", "lam", "gi")
+    assert ("anh", "oi") == norm.tokens[6:8]
+    assert "quan" in norm.tokens and "1" in norm.tokens
+    assert ("so", "dien", "thoai") == norm.tokens[-4:-1]
+
+
+def test_normalisation_is_nfc_and_keeps_english_articles() -> None:
+    decomposed = "Qua\u0301n"  # a combining acute, as some keyboards send it
+    assert normalise(decomposed).text == "Qu\u00e1n"
+    assert normalise(decomposed).tokens == ("quan",)
+    assert expand(tokenize(fold("I saw a girl")), vietnamese=False) == ("i", "saw", "a", "girl")
+    assert fold("ĐỒNG Ð") == "dong d"
+
+
+def test_public_sentence_sets_when_present(detector: LanguageDetector) -> None:
+    """lingua-py's `language-testdata/sentences` (vi, en, zh), if a copy is present locally.
+
+    Set HOTLINE_LANGUAGE_TESTDATA to the `sentences` directory; the network is not used.
+    """
+    import os
+    from pathlib import Path
+
+    from core.text import fold
+
+    root = Path(os.environ.get("HOTLINE_LANGUAGE_TESTDATA", "/nonexistent"))
+    files = {code: root / f"{code}.txt" for code in ("vi", "en", "zh")}
+    if not all(p.is_file() for p in files.values()):
+        pytest.skip("language-testdata sentences not present (set HOTLINE_LANGUAGE_TESTDATA)")
+    for code, path in files.items():
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()][
+            :1000
+        ]
+        accuracy = sum(detector.detect(line).code == code for line in lines) / len(lines)
+        assert accuracy >= 0.95, (code, accuracy)
+        if code == "vi":
+            plain = sum(detector.detect(fold(line)).code == "vi" for line in lines) / len(lines)
+            assert plain >= 0.90, ("vi unaccented", plain)
