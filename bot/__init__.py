@@ -1,4 +1,8 @@
-"""Telegram adapter (python-telegram-bot 22): a thin channel over the same core services.
+"""Telegram adapter (python-telegram-bot 22): a thin channel over the same core services
+and the channel-neutral conversation in `core.chat`."""
 
-Built in the Telegram issue; the web intake and the JSON API are the channels today.
-"""
+import os
+
+# Opt in now to PTB's coming `timedelta` durations (`RetryAfter.retry_after`): without it
+# every 429 raises a deprecation warning, and our limiter handles both forms anyway.
+os.environ.setdefault("PTB_TIMEDELTA", "true")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot.ratelimit import HotlineRateLimiter
 from core.services import Clock, utc_now
-from handlers import health, pages, public_api, staff_api
+from handlers import health, pages, public_api, staff_api, telegram
 from handlers.errors import Handler, error_response, json_errors
 from handlers.keys import METRICS, SERVICES, SETTINGS
 from handlers.metrics import Metrics
@@ -53,8 +54,11 @@ async def body_limits(request: web.Request, handler: Handler) -> web.StreamRespo
     return await handler(request)
 
 
-def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application:
-    """Build the web application; the database opens on startup and closes on cleanup."""
+def create_app(
+    settings: Settings, *, clock: Clock = utc_now, telegram_limiter: HotlineRateLimiter | None = None
+) -> web.Application:
+    """Build the web application; the database opens on startup and closes on cleanup
+    (and the Telegram bot, when a token is configured, starts and stops in between)."""
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[security_headers, json_errors, body_limits],
@@ -68,6 +72,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
             yield
 
     app.cleanup_ctx.append(services_ctx)
+    telegram.setup(app, settings, clock=clock, limiter=telegram_limiter)
     app.add_routes(health.routes)
     app.add_routes(public_api.routes)
     app.add_routes(staff_api.routes)

@@ -12,13 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.attachments import AttachmentPolicy
 from core.calendar import default_calendar
+from core.chat.identity import ChatKeys
 from core.conversation import ReporterService
 from core.passphrases import PassphraseHasher
 from core.ports import UnitOfWork
 from core.ratelimits import AbusePolicy, Limit, MemoryRateLimiter, RateLimiter, Throttle
 from core.services import Clock, TipService, utc_now
 from core.staff import StaffService
+from hotline.chatkeys import chat_keys
 from hotline.settings import Settings
+from storage.chat_directory import SqlChatDirectory
 from storage.db import create_engine, session_factory
 from storage.files import DirectoryStore
 from storage.redis_limits import FallbackRateLimiter, RedisRateLimiter
@@ -33,6 +36,9 @@ class Services:
     staff: StaffService
     reporters: ReporterService
     limiter: RateLimiter
+    # Chat channels (Telegram): the chat-id key and the encrypted directory of chats.
+    chat_keys: ChatKeys
+    chats: SqlChatDirectory
 
 
 def attachment_policy(settings: Settings) -> AttachmentPolicy:
@@ -79,6 +85,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
     async with AsyncExitStack() as stack:
         stack.push_async_callback(engine.dispose)
         limiter = await stack.enter_async_context(open_limiter(settings))
+        keys = chat_keys(settings)
         tips = TipService(
             uow,
             province_code=settings.province_code,
@@ -103,4 +110,6 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
                 clock=clock,
             ),
             limiter=limiter,
+            chat_keys=keys,
+            chats=SqlChatDirectory(sessions, keys, clock),
         )

@@ -1,0 +1,285 @@
+"""Benchmark of the Telegram webhook: the real app against a bare python-telegram-bot echo
+application, fed the same updates in the same run, both answering through the fake Bot API.
+
+Why: the bot must keep up with a poster campaign's rush without losing or doubling a
+report. The ratio to the bare library is what survives a noisy machine (BASELINES.md).
+
+    .venv/bin/python bench/telegram.py                  # 10,000 updates each
+    .venv/bin/python bench/telegram.py --updates 2000   # quick run
+
+Three processes per target: the fake Bot API, the web app under test, and this load
+generator posting real Update JSON to `/telegram/webhook` from 32 chats at a time (each
+chat's updates in order, as Telegram sends them). The mix: menu taps (`/start`, the
+emergency-numbers key, `/help`) and full report flows (7 updates ending in a stored tip);
+1% of updates are redelivered. Telegram's own 30 msg/s cap would make any bot look alike,
+so both targets send without an outgoing cap here; the limiter is tested separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+# This file is named like the `telegram` package: keep its directory off the import path.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+from aiohttp import ClientSession, TCPConnector, web  # noqa: E402 (after the path fix)
+
+from tests.fakebotapi import FakeBotApi  # noqa: E402
+from tests.telegram_updates import TelegramUser  # noqa: E402
+
+SECRET = "bench-webhook-secret"
+TOKEN = FakeBotApi().token
+CONCURRENT_CHATS = 32
+
+
+# --- the processes ------------------------------------------------------------------------
+
+
+def run_fake_api(port: int) -> None:
+    api = FakeBotApi()
+    web.run_app(api.app(), host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def run_hotline(port: int, api_port: int, data_dir: str) -> None:
+    import logging
+
+    from bot.ratelimit import HotlineRateLimiter
+    from handlers.app import create_app
+    from handlers.telegram import TELEGRAM_BOT
+    from hotline.settings import Settings
+    from storage.maintenance import upgrade_database
+
+    logging.basicConfig(level=logging.WARNING)
+    settings = Settings(
+        data_dir=Path(data_dir),
+        province="79",
+        telegram_token=TOKEN,
+        telegram_api_url=f"http://127.0.0.1:{api_port}",
+        telegram_webhook_secret=SECRET,
+        secret_key="b" * 40,
+        submissions_per_minute=1_000_000,
+    )
+    asyncio.run(upgrade_database(settings.effective_database_url, "79"))
+    from core.services import utc_now
+
+    uncapped = HotlineRateLimiter(overall_per_second=1e6, per_chat_per_second=1e6, per_chat_burst=1e6)
+    app = create_app(settings, clock=utc_now, telegram_limiter=uncapped)
+
+    async def stats(request: web.Request) -> web.Response:
+        bot = request.app[TELEGRAM_BOT]
+        counters = dict(bot.counters)
+        return web.json_response(
+            {
+                "processed": counters.get("handled", 0) + counters.get("errors", 0),
+                "duplicates": bot.duplicates,
+                **counters,
+            }
+        )
+
+    app.router.add_get("/bench/stats", stats)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def run_bare(port: int, api_port: int) -> None:
+    """PTB's customwebhookbot shape: updater(None), the route queues `Update.de_json`, a
+    handler replies once."""
+    from telegram import Update
+    from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+    processed = {"n": 0}
+    root = f"http://127.0.0.1:{api_port}"
+    application = (
+        Application.builder()
+        .token(TOKEN)
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .updater(None)
+        .build()
+    )
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        if chat is not None:
+            await context.bot.send_message(chat.id, "ok")
+        processed["n"] += 1
+
+    application.add_handler(MessageHandler(filters.ALL, echo))
+    application.add_handler(CallbackQueryHandler(echo))
+
+    async def webhook(request: web.Request) -> web.Response:
+        await application.update_queue.put(Update.de_json(await request.json(), application.bot))
+        return web.Response()
+
+    async def stats(request: web.Request) -> web.Response:
+        return web.json_response({"processed": processed["n"], "duplicates": 0})
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        async with application:
+            await application.start()
+            yield
+            await application.stop()
+
+    app = web.Application()
+    app.router.add_post("/telegram/webhook", webhook)
+    app.router.add_get("/bench/stats", stats)
+    app.cleanup_ctx.append(lifecycle)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+# --- the load -----------------------------------------------------------------------------
+
+
+def conversations(total: int, seed: int = 7) -> list[list[dict[str, Any]]]:
+    """Chats with their updates in order: 60% of updates are menu taps, 40% report flows."""
+    rng = random.Random(seed)
+    chats: list[list[dict[str, Any]]] = []
+    count, n = 0, 0
+    while count < total:
+        n += 1
+        user = TelegramUser(user_id=800_000_000 + n, username=f"u{n}", first_name=f"U{n}")
+        if rng.random() < 0.4 * 3 / 7 / (0.6 + 0.4 * 3 / 7):  # choose so updates split 60/40
+            steps = [
+                user.command("start", "tip"),
+                user.text(f"Quan karaoke so {n} tren duong Le Loi co ban dam"),
+                user.text("Bỏ qua"),
+                user.tap("files:done"),
+                user.tap("danger:no"),
+                user.tap("confirm:send"),
+                user.tap("notify:no"),
+            ]
+        else:
+            steps = [user.command("start"), user.text("☎️ Số khẩn cấp"), user.command("help")]
+        steps = steps[: total - count]
+        count += len(steps)
+        chats.append(steps)
+    return chats
+
+
+async def feed(port: int, chats: list[list[dict[str, Any]]], redeliver: float) -> tuple[float, int, int]:
+    """Post every chat's updates in order, CONCURRENT_CHATS chats at a time; wait until the
+    target reports them processed. Returns (seconds, updates, redeliveries)."""
+    url = f"http://127.0.0.1:{port}"
+    rng = random.Random(11)
+    queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue()
+    for chat in chats:
+        queue.put_nowait(chat)
+    total = sum(len(c) for c in chats)
+    redelivered = 0
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
+
+    async with ClientSession(connector=TCPConnector(limit=CONCURRENT_CHATS)) as session:
+
+        async def worker() -> None:
+            nonlocal redelivered
+            while not queue.empty():
+                for update in queue.get_nowait():
+                    body = json.dumps(update)
+                    async with session.post(
+                        f"{url}/telegram/webhook", data=body, headers=headers
+                    ) as response:
+                        assert response.status == 200, response.status
+                    if rng.random() < redeliver:
+                        redelivered += 1
+                        async with session.post(
+                            f"{url}/telegram/webhook", data=body, headers=headers
+                        ) as response:
+                            assert response.status == 200, response.status
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENT_CHATS)))
+        while True:
+            async with session.get(f"{url}/bench/stats") as response:
+                stats = await response.json()
+            if stats["processed"] >= total:
+                break
+            await asyncio.sleep(0.01)
+        elapsed = time.perf_counter() - started
+        await asyncio.sleep(0.5)
+        async with session.get(f"{url}/bench/stats") as response:
+            final = await response.json()
+    return elapsed, final["processed"], redelivered
+
+
+async def wait_up(port: int) -> None:
+    for _ in range(300):
+        try:
+            async with ClientSession() as session, session.get(f"http://127.0.0.1:{port}/bench/stats") as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the target did not start")
+
+
+def measure(name: str, updates: int, api_port: int, port: int, data_dir: str) -> dict[str, Any]:
+    fake = multiprocessing.Process(target=run_fake_api, args=(api_port,), daemon=True)
+    fake.start()
+    if name == "hotline":
+        target = multiprocessing.Process(target=run_hotline, args=(port, api_port, data_dir), daemon=True)
+    else:
+        target = multiprocessing.Process(target=run_bare, args=(port, api_port), daemon=True)
+    target.start()
+    try:
+        asyncio.run(wait_up(port))
+        chats = conversations(updates)
+        elapsed, processed, redelivered = asyncio.run(feed(port, chats, 0.01 if name == "hotline" else 0.0))
+    finally:
+        target.terminate()
+        fake.terminate()
+        target.join()
+        fake.join()
+    flows = sum(1 for c in chats if len(c) == 7)
+    result = {"target": name, "updates": updates, "seconds": elapsed, "per_second": updates / elapsed,
+              "processed": processed, "redelivered": redelivered, "flows": flows}  # fmt: skip
+    if name == "hotline":
+        with sqlite3.connect(Path(data_dir) / "hotline.db") as db:
+            result["tips"] = db.execute("SELECT count(*) FROM tips").fetchone()[0]
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--updates", type=int, default=10_000)
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, ports in (("bare", (18181, 18182)), ("hotline", (18183, 18184))):
+            results.append(measure(name, args.updates, ports[0], ports[1], os.path.join(tmp, name)))
+    bare, ours = results
+    for r in results:
+        print(
+            f"{r['target']:8s} {r['updates']} updates in {r['seconds']:.2f} s"
+            f" = {r['per_second']:.0f} updates/s; "
+            f"processed {r['processed']}, redelivered {r['redelivered']}"
+            + (f", flows {r['flows']}, tips stored {r['tips']}" if "tips" in r else "")
+        )
+    ratio = ours["per_second"] / bare["per_second"]
+    lost_or_doubled = ours["processed"] != ours["updates"] or ours["tips"] != ours["flows"]
+    print(
+        f"hotline / bare = {ratio:.0%} (target >= 50%);"
+        f" lost or doubled: {'YES' if lost_or_doubled else 'none'}"
+    )
+    return 1 if lost_or_doubled else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

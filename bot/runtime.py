@@ -1,0 +1,164 @@
+"""The Telegram bot as one object the web app starts and stops: the PTB Application
+(built with `updater(None)` for webhook mode, as in PTB's customwebhookbot example), the
+update ledger that makes every `update_id` count once, and long polling for development.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ApplicationBuilder, BaseUpdateProcessor, ContextTypes
+
+from bot.handlers import CHANNEL, BotData, HotlineApplication, HotlineContext, install
+from bot.notices import ReplyNotifier
+from bot.ratelimit import HotlineRateLimiter
+from core.chat.engine import ChatEngine
+from core.chat.identity import ChatKeys
+from core.chat.state import UpdateLedger
+
+log = logging.getLogger(__name__)
+
+#: BASELINES.md: 256 concurrent updates was slower than 1; about 4 was best.
+CONCURRENT_UPDATES = 4
+
+
+def api_root(configured: str) -> str:
+    """`HOTLINE_TELEGRAM_API_URL` is a server root (`http://127.0.0.1:8081`); the older
+    form ending in `/bot` is accepted too."""
+    root = configured.rstrip("/")
+    return root.removesuffix("/bot")
+
+
+def quiet_library_logs() -> None:
+    """PTB logs whole updates and request parameters (chat ids) and its URLs with the bot
+    token at DEBUG, httpx logs those URLs at INFO, and aiosqlite logs SQL parameters (the
+    text of a tip) at DEBUG: none of it may reach our logs, whatever the log level."""
+    for name in ("telegram", "httpx", "httpcore", "aiosqlite"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class PerChatProcessor(BaseUpdateProcessor):
+    """A few updates at once, but one chat's updates strictly in order: its flow state is
+    read and written per update, so two of them must not interleave."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(chat.id, asyncio.Lock())
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            if not lock.locked() and self._locks.get(chat.id) is lock:
+                del self._locks[chat.id]
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+
+def build_application(
+    *,
+    token: str,
+    api_url: str,
+    engine: ChatEngine,
+    keys: ChatKeys,
+    limiter: HotlineRateLimiter,
+    polling: bool = False,
+) -> HotlineApplication:
+    """The PTB application over the configured Bot API root, with our handlers installed."""
+    quiet_library_logs()
+    root = api_root(api_url)
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .context_types(ContextTypes(context=HotlineContext, bot_data=BotData))
+        .rate_limiter(limiter)
+        .concurrent_updates(PerChatProcessor(CONCURRENT_UPDATES))
+        .connection_pool_size(CONCURRENT_UPDATES * 2)
+        .job_queue(None)
+    )
+    if not polling:
+        builder = builder.updater(None)
+    application: HotlineApplication = builder.build()
+    application.bot_data.engine = engine
+    application.bot_data.keys = keys
+    install(application)
+    return application
+
+
+class TelegramBot:
+    """What the webhook handler and the app lifecycle talk to."""
+
+    def __init__(
+        self,
+        application: HotlineApplication,
+        ledger: UpdateLedger,
+        *,
+        polling: bool = False,
+        notifier: ReplyNotifier | None = None,
+    ) -> None:
+        self.application = application
+        self.ledger = ledger
+        self.polling = polling
+        self.notifier = notifier
+        self.duplicates = 0
+
+    @property
+    def counters(self) -> dict[str, int]:
+        return self.application.bot_data.counters
+
+    async def feed(self, payload: dict[str, Any]) -> bool:
+        """Queue one webhook update unless its `update_id` was already taken (by this or
+        another worker). Returns False for a redelivery; raises ValueError for a body that
+        is not an update."""
+        update_id = payload.get("update_id")
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            raise ValueError("an update needs an integer update_id")
+        try:
+            update = Update.de_json(payload, self.application.bot)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError("not a Telegram update") from exc
+        if not await self.ledger.first_time(CHANNEL.value, update_id):
+            self.duplicates += 1
+            return False
+        await self.application.update_queue.put(update)
+        return True
+
+    async def start(self) -> None:
+        quiet_library_logs()
+        await self.application.initialize()
+        await self.application.start()
+        if self.polling and self.application.updater is not None:
+            await self.application.bot.delete_webhook()
+            await self.application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            log.info("telegram: long polling started (development mode)")
+        if self.notifier is not None:
+            self.notifier.start()
+
+    async def stop(self) -> None:
+        if self.notifier is not None:
+            await self.notifier.stop()
+        if self.application.updater is not None and self.application.updater.running:
+            await self.application.updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def drain(self) -> None:
+        """Wait until every queued update has been handled (tests and the benchmark)."""
+        await self.application.update_queue.join()

@@ -1,0 +1,85 @@
+"""`POST /telegram/webhook`: Telegram's updates, checked, deduplicated and queued.
+
+The answer is 200 as soon as the update is queued (Telegram waits for it before sending
+the chat's next update, and retries on anything else); the bot handles it right after.
+A wrong or missing secret token gets 403 and nothing is looked at.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot.ratelimit import HotlineRateLimiter
+from bot.runtime import TelegramBot
+from core.services import Clock, utc_now
+from handlers.keys import SERVICES
+from hotline.settings import Settings
+from hotline.telegram import open_telegram
+
+TELEGRAM_BOT = web.AppKey("telegram_bot", TelegramBot)
+WEBHOOK_SECRET = web.AppKey("telegram_webhook_secret", str)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
+PATH = "/telegram/webhook"
+
+
+def register(app: web.Application, *, secret: str | None) -> None:
+    """Add the webhook route; without a configured secret every call is refused."""
+    app[WEBHOOK_SECRET] = secret or ""
+    app.router.add_post(PATH, webhook)
+
+
+async def webhook(request: web.Request) -> web.Response:
+    """Check the secret in constant time, parse, hand over, answer 200."""
+    expected = request.app[WEBHOOK_SECRET].encode()
+    given = request.headers.get(SECRET_HEADER, "").encode()
+    if not expected or not hmac.compare_digest(given, expected):
+        raise web.HTTPForbidden(text="wrong or missing secret token")
+    bot = request.app.get(TELEGRAM_BOT)
+    if bot is None:
+        raise web.HTTPServiceUnavailable(text="the bot is not running")
+    try:
+        payload = json.loads(await request.read())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise web.HTTPBadRequest(text="the body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise web.HTTPBadRequest(text="an update is a JSON object")
+    try:
+        await bot.feed(payload)
+    except ValueError:
+        raise web.HTTPBadRequest(text="the body is not a Telegram update") from None
+    return web.Response(status=200)
+
+
+def setup(
+    app: web.Application,
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    limiter: HotlineRateLimiter | None = None,
+) -> None:
+    """Route the webhook, and when a token is configured start the bot with the app (after
+    the services, which it uses) and stop it before them."""
+    register(app, secret=settings.telegram_webhook_secret)
+    if not settings.telegram_token:
+        return
+
+    async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
+        services = app[SERVICES]
+        async with open_telegram(
+            settings,
+            reporter=services.reporters,
+            directory=services.chats,
+            keys=services.chat_keys,
+            clock=clock,
+            limiter=limiter,
+            outbox=services.chats,
+            attachment_policy=services.tips.attachment_policy,
+        ) as bot:
+            app[TELEGRAM_BOT] = bot
+            yield
+
+    app.cleanup_ctx.append(telegram_ctx)

@@ -1,0 +1,114 @@
+"""Wiring of the Telegram bot: the keys, the state store, the engine and the PTB
+application, built from settings and the already opened services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from functools import cache
+
+from redis.asyncio import Redis
+
+from bot.notices import ReplyNotifier
+from bot.ratelimit import HotlineRateLimiter
+from bot.runtime import TelegramBot, api_root, build_application
+from core.attachments import AttachmentPolicy
+from core.categories import Channel
+from core.chat.engine import ChatEngine
+from core.chat.identity import ChatKeys
+from core.chat.places import GazetteerPlaces
+from core.chat.ports import ChatDirectory, NoticeOutbox, Reporter
+from core.chat.state import ChatStateStore, MemoryChatStateStore, MemoryUpdateLedger, UpdateLedger
+from core.services import Clock, utc_now
+from core.triage.places import Gazetteer, package_province_names
+from hotline.settings import Settings
+from storage.redis_chat import RedisChatStateStore, RedisUpdateLedger
+
+
+@cache
+def province_places(province_code: str) -> GazetteerPlaces:
+    """The gazetteer takes about a second to index: built once per process."""
+    gazetteer = Gazetteer()
+    gazetteer.add_province_names(package_province_names())
+    return GazetteerPlaces(gazetteer, province_code)
+
+
+@asynccontextmanager
+async def open_chat_storage(settings: Settings) -> AsyncIterator[tuple[ChatStateStore, UpdateLedger]]:
+    """Redis when configured (several workers share conversations), in-process otherwise."""
+    if not settings.redis_url:
+        yield MemoryChatStateStore(), MemoryUpdateLedger()
+        return
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        yield RedisChatStateStore(redis), RedisUpdateLedger(redis)
+    finally:
+        await redis.aclose()
+
+
+@asynccontextmanager
+async def open_telegram(
+    settings: Settings,
+    *,
+    reporter: Reporter,
+    directory: ChatDirectory,
+    keys: ChatKeys,
+    clock: Clock = utc_now,
+    limiter: HotlineRateLimiter | None = None,
+    outbox: NoticeOutbox | None = None,
+    attachment_policy: AttachmentPolicy | None = None,
+) -> AsyncIterator[TelegramBot]:
+    """Build the bot, start it (webhook: queue processing; polling: also long polling),
+    and stop it on the way out after the queued updates are handled."""
+    if not settings.telegram_token:
+        raise ValueError("HOTLINE_TELEGRAM_TOKEN is not set")
+    async with AsyncExitStack() as stack:
+        store, ledger = await stack.enter_async_context(open_chat_storage(settings))
+        engine = ChatEngine(
+            reporter=reporter,
+            directory=directory,
+            places=province_places(settings.province_code),
+            store=store,
+            clock=clock,
+            channel=Channel.TELEGRAM,
+            attachment_policy=attachment_policy,
+        )
+
+        async def blocked(chat_id: int | str) -> None:
+            await engine.left(keys.chat_key(Channel.TELEGRAM.value, str(chat_id)))
+
+        gate = limiter or HotlineRateLimiter()
+        gate.on_blocked = blocked
+        application = build_application(
+            token=settings.telegram_token,
+            api_url=settings.telegram_api_url,
+            engine=engine,
+            keys=keys,
+            limiter=gate,
+            polling=settings.telegram_mode == "polling",
+        )
+        notifier = ReplyNotifier(outbox, application.bot) if outbox is not None else None
+        bot = TelegramBot(application, ledger, polling=settings.telegram_mode == "polling", notifier=notifier)
+        await bot.start()
+        stack.push_async_callback(bot.stop)
+        yield bot
+
+
+async def set_webhook(settings: Settings, url: str, *, drop_pending: bool = False) -> None:
+    """Register `url` with the Bot API, with our secret token and every update type."""
+    from telegram import Bot, Update
+
+    if not settings.telegram_token:
+        raise ValueError("HOTLINE_TELEGRAM_TOKEN is not set")
+    if not settings.telegram_webhook_secret:
+        raise ValueError("HOTLINE_TELEGRAM_WEBHOOK_SECRET is not set: the webhook would refuse every update")
+    if not url.startswith("https://"):
+        raise ValueError("Telegram only delivers to an https:// URL")
+    root = api_root(settings.telegram_api_url)
+    async with Bot(settings.telegram_token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot") as bot:
+        await bot.set_webhook(
+            url,
+            secret_token=settings.telegram_webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=drop_pending,
+        )
