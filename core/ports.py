@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from core.areas import Area
 from core.kpi import KpiReport, KpiScope, Period
@@ -13,7 +13,7 @@ from core.messages import AttachmentMeta, Credentials, Message
 from core.officers import Officer, Role
 from core.sla import DeadlinePolicy
 from core.stages import Stage
-from core.tips import Tip, TipChange, TipDraft, TransitionRecord
+from core.tips import Tip, TipChange, TipDraft, TransitionRecord, TriageDecision
 
 
 class TipRepository(Protocol):
@@ -31,8 +31,22 @@ class TipRepository(Protocol):
         at_risk_at: datetime | None,
         policy_version: int,
         passphrase_hash: str | None = None,
+        triage: dict[str, Any] | None = None,
     ) -> Tip:
         """Insert; raise DuplicateKey if the receipt code is taken."""
+        ...
+
+    async def open_texts_since(
+        self, *, after_id: int, received_since: datetime, limit: int
+    ) -> Sequence[tuple[int, str, datetime]]:
+        """(id, text, received_at) of open tips with a larger id, oldest first: what the
+        duplicate index has not seen yet."""
+        ...
+
+    async def record_decisions(
+        self, tip_id: int, decisions: Sequence[TriageDecision], *, actor: str, at: datetime
+    ) -> None:
+        """Keep what an officer decided against what triage proposed."""
         ...
 
     async def get(self, tip_id: int) -> Tip:

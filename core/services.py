@@ -22,6 +22,7 @@ from core.attachments import (
 from core.calendar import WorkingCalendar
 from core.categories import URGENT_BY_NATURE, Category
 from core.errors import Conflict, DuplicateKey, ExtensionRefused, InvalidInput, NotFound
+from core.intake_triage import LiveTriage, decisions_for
 from core.kpi import KpiReport, KpiScope, Period
 from core.messages import Author, Message
 from core.passphrases import PassphraseHasher, new_passphrase
@@ -89,8 +90,10 @@ class TipService:
         hasher: PassphraseHasher | None = None,
         store: AttachmentStore | None = None,
         attachment_policy: AttachmentPolicy | None = None,
+        triage: LiveTriage | None = None,
     ) -> None:
         self._uow = uow_factory
+        self.triage = triage
         self.province_code = province_code
         self.calendar = calendar
         self.clock = clock
@@ -156,6 +159,11 @@ class TipService:
                 if area.province_code != self.province_code:
                     raise InvalidInput(f"commune/ward {draft.commune_code} is not in this province")
                 remote = area.remote
+            proposal = await self.triage.propose(uow, text, now) if self.triage else None
+            if proposal is not None:
+                # A proposed urgency shortens the deadlines at once; an officer who disagrees
+                # clears it at classification and the deadlines are recomputed.
+                urgent = urgent or proposal.urgent
             policy = await uow.policies.current()
             facts = TipFacts(received_at=now, category=draft.category, urgent=urgent, remote=remote)
             due = policy.deadlines(facts, self.calendar)
@@ -163,7 +171,14 @@ class TipService:
             for attempt in range(RECEIPT_ATTEMPTS):
                 try:
                     tip = await uow.tips.add(
-                        TipDraft(**{**draft.__dict__, "text": text, "urgent": urgent}),
+                        TipDraft(
+                            **{
+                                **draft.__dict__,
+                                "text": text,
+                                "urgent": urgent,
+                                "language": draft.language or (proposal.language if proposal else None),
+                            }
+                        ),
                         receipt_code=new_receipt_code(),
                         province_code=self.province_code,
                         remote=remote,
@@ -174,6 +189,7 @@ class TipService:
                         at_risk_at=at_risk_moment(now, next_due, policy.at_risk_fraction),
                         policy_version=policy.version,
                         passphrase_hash=passphrase_hash,
+                        triage=proposal.to_dict() if proposal else None,
                     )
                     break
                 except DuplicateKey:
@@ -218,6 +234,14 @@ class TipService:
             policy = await uow.policies.version(tip.policy_version)
             change = self._change_for(tip, request, policy, now)
             await uow.tips.apply_change(tip, change)
+            decisions = decisions_for(
+                tip,
+                category=request.category,
+                urgent=request.urgent,
+                duplicate_of=request.duplicate_of if request.target is Stage.DUPLICATE else None,
+            )
+            if decisions:
+                await uow.tips.record_decisions(tip.id, decisions, actor=request.actor, at=now)
             await uow.tips.add_history(
                 TransitionRecord(
                     tip_id=tip.id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from core.categories import Category, Channel
 from core.stages import PROGRESS, TERMINAL, Stage
@@ -45,6 +46,9 @@ class Tip:
     version: int
     duplicate_of: int | None = None
     place: str | None = None
+    #: What triage proposed on intake (language, category, urgency, place, duplicate-of,
+    #: reasons); officers confirm or correct it and each decision is kept.
+    triage: dict[str, Any] | None = None
 
     @property
     def is_closed(self) -> bool:
@@ -78,6 +82,19 @@ class TipChange:
     extensions: int
     duplicate_of: int | None
     changed_at: datetime
+
+
+@dataclass(frozen=True)
+class TriageDecision:
+    """One field an officer settled: what triage proposed and what the officer chose."""
+
+    field: str
+    proposed: str | None
+    decided: str | None
+
+    @property
+    def corrected(self) -> bool:
+        return self.proposed != self.decided
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,7 @@ def tip_json(tip: Tip, history: list[TransitionRecord] | None = None) -> dict[st
         "extensions": tip.extensions,
         "duplicate_of": tip.duplicate_of,
         "policy_version": tip.policy_version,
+        "triage": tip.triage,
     }
     if history is not None:
         body["history"] = [

@@ -14,6 +14,7 @@ from core.attachments import AttachmentPolicy
 from core.calendar import default_calendar
 from core.chat.identity import ChatKeys
 from core.conversation import ReporterService
+from core.intake_triage import LiveTriage, shared_engine
 from core.passphrases import PassphraseHasher
 from core.ports import UnitOfWork
 from core.ratelimits import AbusePolicy, Limit, MemoryRateLimiter, RateLimiter, Throttle
@@ -97,6 +98,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             ),
             store=DirectoryStore(settings.attachments_path),
             attachment_policy=attachment_policy(settings),
+            triage=LiveTriage(shared_engine(), settings.province_code),
         )
         yield Services(
             settings=settings,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -33,6 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.run(settings, args)
     except (DomainError, LookupError) as exc:
         print(f"hotline: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # `hotline triage ... | head`: the reader left; say nothing more (Python docs' recipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     return result
 

@@ -124,6 +124,8 @@ class TipRow(Base):
     extensions: Mapped[int] = mapped_column(sa.Integer, default=0)
     policy_version: Mapped[int] = mapped_column(sa.Integer, sa.ForeignKey("deadline_policies.version"))
     duplicate_of: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("tips.id"))
+    # Triage's proposal on intake, with its reasons (core.triage.Proposal.to_dict()).
+    triage: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     # Optimistic concurrency: every write is `... WHERE version = <what the writer read>`.
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -213,3 +215,16 @@ class ChatNoticeRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: The newest officer message already announced; only newer ones cause a notice.
     notified_message_id: Mapped[int] = mapped_column(BigId, default=0)
+
+
+class TriageDecisionRow(Base):
+    """An officer's decision on a proposed field: the correction rate is measured from these."""
+
+    __tablename__ = "triage_decisions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tip_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tips.id"), index=True)
+    field: Mapped[str] = mapped_column(sa.String(20))
+    proposed: Mapped[str | None] = mapped_column(sa.String(64))
+    decided: Mapped[str | None] = mapped_column(sa.String(64))
+    actor: Mapped[str] = mapped_column(sa.String(80))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

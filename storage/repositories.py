@@ -18,8 +18,8 @@ from core.kpi import KpiReport, KpiScope, Period, whole_seconds
 from core.messages import AttachmentMeta, Author, Credentials, Message
 from core.officers import Officer, Role
 from core.sla import DeadlinePolicy, Rule, Unit
-from core.stages import Stage
-from core.tips import Tip, TipChange, TipDraft, TransitionRecord
+from core.stages import TERMINAL, Stage
+from core.tips import Tip, TipChange, TipDraft, TransitionRecord, TriageDecision
 from storage.kpi_query import compute_kpi
 from storage.models import (
     AgencyRow,
@@ -32,6 +32,7 @@ from storage.models import (
     TipMessageRow,
     TipRow,
     TransitionRow,
+    TriageDecisionRow,
 )
 
 _REACHED_COL = {
@@ -77,6 +78,7 @@ def tip_from_row(row: TipRow) -> Tip:
         version=row.version,
         duplicate_of=row.duplicate_of,
         place=row.place,
+        triage=row.triage,
     )
 
 
@@ -98,6 +100,7 @@ class SqlTipRepository:
         at_risk_at: datetime | None,
         policy_version: int,
         passphrase_hash: str | None = None,
+        triage: dict[str, Any] | None = None,
     ) -> Tip:
         row = TipRow(
             receipt_code=receipt_code,
@@ -124,6 +127,7 @@ class SqlTipRepository:
             version=1,
             updated_at=received_at,
             passphrase_hash=passphrase_hash,
+            triage=triage,
         )
         # A savepoint, so that a taken receipt code costs one retry, not the transaction.
         try:
@@ -135,6 +139,32 @@ class SqlTipRepository:
                 raise DuplicateKey("receipt code taken") from None
             raise
         return tip_from_row(row)
+
+    async def open_texts_since(
+        self, *, after_id: int, received_since: datetime, limit: int
+    ) -> Sequence[tuple[int, str, datetime]]:
+        rows = await self.session.execute(
+            sa.select(TipRow.id, TipRow.text, TipRow.received_at)
+            .where(
+                TipRow.id > after_id,
+                TipRow.received_at >= received_since,
+                TipRow.stage.not_in([s.value for s in TERMINAL]),
+            )
+            .order_by(TipRow.id)
+            .limit(limit)
+        )
+        return [(r.id, r.text, r.received_at) for r in rows]
+
+    async def record_decisions(
+        self, tip_id: int, decisions: Sequence[TriageDecision], *, actor: str, at: datetime
+    ) -> None:
+        self.session.add_all(
+            TriageDecisionRow(
+                tip_id=tip_id, field=d.field, proposed=d.proposed, decided=d.decided, actor=actor, at=at
+            )
+            for d in decisions
+        )
+        await self.session.flush()
 
     async def get(self, tip_id: int) -> Tip:
         row = await self.session.get(TipRow, tip_id, populate_existing=True)

@@ -18,7 +18,7 @@ OVERRIDE_AT = 2.5
 MIN_SCORE = 1.0
 
 _AGE = re.compile(
-    r"(?<![\d.,])(\d{1,2})\s*(?:tuoi|t\b|years?\s*old|year-old|yo\b|yrs?\b|ans\b|anos\b|岁|歳|살)|"
+    r"(?<![\d.,])(\d{1,2})[\s-]*(?:tuoi|t\b|years?[\s-]*old|yo\b|yrs?\b|ans\b|anos\b|岁|歳|살)|"
     r"\b(?:aged|age)\s+(\d{1,2})\b|\blop\s+([1-9]|1[0-2])\b"
 )
 _QUESTION = re.compile(r"[?？]")

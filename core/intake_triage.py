@@ -1,0 +1,98 @@
+"""Triage on intake: a proposal for every new tip, with duplicates among open tips.
+
+Each worker keeps a duplicate index of the open tips of the last 90 days. Before proposing,
+it reads the tips it has not seen yet (other workers' included) by id, so the index stays
+current across workers without any shared in-memory state; the database stays the record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import datetime
+from functools import lru_cache
+
+from core.categories import Category
+from core.ports import UnitOfWork
+from core.tips import Tip, TriageDecision
+from core.triage import DuplicateIndex, Proposal, Triage
+from core.triage.duplicates import WINDOW
+
+#: How many unseen tips one refresh reads at a time.
+BATCH = 5_000
+
+
+@lru_cache(maxsize=1)
+def shared_engine() -> Triage:
+    """One engine per process: lexicons and language profiles load once."""
+    engine = Triage()
+    engine.warm_up()
+    return engine
+
+
+class LiveTriage:
+    def __init__(self, engine: Triage, province_code: str) -> None:
+        self.engine = engine
+        self.province_code = province_code
+        self.index = DuplicateIndex()
+        self.seen_id = 0
+        self._lock = asyncio.Lock()
+
+    async def propose(self, uow: UnitOfWork, text: str, now: datetime) -> Proposal:
+        """The proposal for `text`; a proposed duplicate is always an open tip."""
+        async with self._lock:
+            await self._catch_up(uow, now)
+            proposal = self.engine.propose(
+                text, province_code=self.province_code, earlier=self.index, now=now
+            )
+        if isinstance(proposal.duplicate_of, int):
+            original = await uow.tips.get(proposal.duplicate_of)
+            if original.is_closed or now - original.received_at > WINDOW:
+                proposal = replace(
+                    proposal,
+                    duplicate_of=None,
+                    reasons=tuple(r for r in proposal.reasons if not r.startswith("duplicate")),
+                )
+        return proposal
+
+    async def _catch_up(self, uow: UnitOfWork, now: datetime) -> None:
+        while True:
+            rows = await uow.tips.open_texts_since(
+                after_id=self.seen_id, received_since=now - WINDOW, limit=BATCH
+            )
+            for tip_id, text, received_at in rows:
+                self.index.add(tip_id, self.engine.fingerprint(text), received_at=received_at, now=now)
+                self.seen_id = max(self.seen_id, tip_id)
+            if len(rows) < BATCH:
+                return
+
+
+def decisions_for(
+    tip: Tip,
+    *,
+    category: Category | None,
+    urgent: bool | None,
+    duplicate_of: int | None,
+) -> list[TriageDecision]:
+    """What the officer settled now, against what triage proposed (fields they set only)."""
+    proposal = tip.triage or {}
+    if not proposal:
+        return []
+    decisions = []
+    if category is not None:
+        decisions.append(TriageDecision("category", _text(proposal.get("category")), category.value))
+    if urgent is not None:
+        decisions.append(TriageDecision("urgent", _text(proposal.get("urgent")), _text(urgent)))
+    if duplicate_of is not None:
+        decisions.append(
+            TriageDecision("duplicate_of", _text(proposal.get("duplicate_of")), str(duplicate_of))
+        )
+    return decisions
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
