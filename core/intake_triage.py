@@ -20,6 +20,8 @@ from core.triage.duplicates import WINDOW
 
 #: How many unseen tips one refresh reads at a time.
 BATCH = 5_000
+#: How many stale matches (closed or aged-out originals) one proposal may skip.
+MAX_STALE = 5
 
 
 @lru_cache(maxsize=1)
@@ -42,18 +44,22 @@ class LiveTriage:
         """The proposal for `text`; a proposed duplicate is always an open tip."""
         async with self._lock:
             await self._catch_up(uow, now)
-            proposal = self.engine.propose(
-                text, province_code=self.province_code, earlier=self.index, now=now
-            )
-        if isinstance(proposal.duplicate_of, int):
-            original = await uow.tips.get(proposal.duplicate_of)
-            if original.is_closed or now - original.received_at > WINDOW:
-                proposal = replace(
-                    proposal,
-                    duplicate_of=None,
-                    reasons=tuple(r for r in proposal.reasons if not r.startswith("duplicate")),
+            for _ in range(MAX_STALE):
+                proposal = self.engine.propose(
+                    text, province_code=self.province_code, earlier=self.index, now=now
                 )
-        return proposal
+                if not isinstance(proposal.duplicate_of, int):
+                    return proposal
+                original = await uow.tips.get(proposal.duplicate_of)
+                if not original.is_closed and now - original.received_at <= WINDOW:
+                    return proposal
+                # Closed or too old since it was indexed: forget it and look again.
+                self.index.discard(original.id)
+        return replace(
+            proposal,
+            duplicate_of=None,
+            reasons=tuple(r for r in proposal.reasons if not r.startswith("duplicate")),
+        )
 
     async def _catch_up(self, uow: UnitOfWork, now: datetime) -> None:
         while True:

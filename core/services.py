@@ -28,6 +28,7 @@ from core.messages import Author, Message
 from core.passphrases import PassphraseHasher, new_passphrase
 from core.ports import AttachmentStore, UnitOfWork
 from core.receipts import new_receipt_code
+from core.reference_cache import ReferenceCache
 from core.routing import owner_agency
 from core.sla import DeadlinePolicy, TipFacts
 from core.stages import CLOSING_EXITS, PROGRESS, Stage, check_transition
@@ -94,6 +95,7 @@ class TipService:
     ) -> None:
         self._uow = uow_factory
         self.triage = triage
+        self.reference = ReferenceCache()
         self.province_code = province_code
         self.calendar = calendar
         self.clock = clock
@@ -148,12 +150,25 @@ class TipService:
     async def _insert(
         self, draft: TipDraft, text: str, passphrase_hash: str, clean: Sequence[CleanFile], keys: list[str]
     ) -> Receipt:
+        """Insert with a fresh receipt code; a taken code (45 random bits: almost never)
+        costs a retry of the whole transaction rather than a savepoint on every insert."""
+        for attempt in range(RECEIPT_ATTEMPTS):
+            try:
+                return await self._insert_once(draft, text, passphrase_hash, clean, keys)
+            except DuplicateKey:
+                if attempt == RECEIPT_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _insert_once(
+        self, draft: TipDraft, text: str, passphrase_hash: str, clean: Sequence[CleanFile], keys: list[str]
+    ) -> Receipt:
         now = self.clock()
         urgent = draft.urgent or draft.category in URGENT_BY_NATURE
         async with self._uow() as uow:
             remote = False
             if draft.commune_code is not None:
-                area = await uow.areas.get(draft.commune_code)
+                area = await self.reference.area(uow, draft.commune_code)
                 if area is None or area.level != "commune":
                     raise InvalidInput(f"unknown commune/ward code {draft.commune_code}")
                 if area.province_code != self.province_code:
@@ -164,37 +179,31 @@ class TipService:
                 # A proposed urgency shortens the deadlines at once; an officer who disagrees
                 # clears it at classification and the deadlines are recomputed.
                 urgent = urgent or proposal.urgent
-            policy = await uow.policies.current()
+            policy = await self.reference.current_policy(uow)
             facts = TipFacts(received_at=now, category=draft.category, urgent=urgent, remote=remote)
             due = policy.deadlines(facts, self.calendar)
             next_due = due[Stage.VERIFIED]
-            for attempt in range(RECEIPT_ATTEMPTS):
-                try:
-                    tip = await uow.tips.add(
-                        TipDraft(
-                            **{
-                                **draft.__dict__,
-                                "text": text,
-                                "urgent": urgent,
-                                "language": draft.language or (proposal.language if proposal else None),
-                            }
-                        ),
-                        receipt_code=new_receipt_code(),
-                        province_code=self.province_code,
-                        remote=remote,
-                        agency_code=owner_agency(draft.category, self.province_code, draft.commune_code),
-                        received_at=now,
-                        due=due,
-                        next_due_at=next_due,
-                        at_risk_at=at_risk_moment(now, next_due, policy.at_risk_fraction),
-                        policy_version=policy.version,
-                        passphrase_hash=passphrase_hash,
-                        triage=proposal.to_dict() if proposal else None,
-                    )
-                    break
-                except DuplicateKey:
-                    if attempt == RECEIPT_ATTEMPTS - 1:
-                        raise
+            tip = await uow.tips.add(
+                TipDraft(
+                    **{
+                        **draft.__dict__,
+                        "text": text,
+                        "urgent": urgent,
+                        "language": draft.language or (proposal.language if proposal else None),
+                    }
+                ),
+                receipt_code=new_receipt_code(),
+                province_code=self.province_code,
+                remote=remote,
+                agency_code=owner_agency(draft.category, self.province_code, draft.commune_code),
+                received_at=now,
+                due=due,
+                next_due_at=next_due,
+                at_risk_at=at_risk_moment(now, next_due, policy.at_risk_fraction),
+                policy_version=policy.version,
+                passphrase_hash=passphrase_hash,
+                triage=proposal.to_dict() if proposal else None,
+            )
             await uow.tips.add_history(
                 TransitionRecord(
                     tip_id=tip.id,
@@ -231,7 +240,7 @@ class TipService:
                 )
             check_transition(tip.stage, request.target, tip.reached_stages())
             await self._check_request(uow, tip, request)
-            policy = await uow.policies.version(tip.policy_version)
+            policy = await self.reference.policy(uow, tip.policy_version)
             change = self._change_for(tip, request, policy, now)
             await uow.tips.apply_change(tip, change)
             decisions = decisions_for(
@@ -272,7 +281,7 @@ class TipService:
             tip = await uow.tips.get(tip_id)
             if tip.is_closed or Stage.PROCESSED in tip.reached:
                 raise ExtensionRefused(f"tip is {tip.stage.value}; nothing left to extend")
-            policy = await uow.policies.version(tip.policy_version)
+            policy = await self.reference.policy(uow, tip.policy_version)
             new_due = policy.extended_deadline(
                 received_at=tip.received_at,
                 current_due=tip.due[Stage.PROCESSED],
@@ -314,7 +323,7 @@ class TipService:
     async def kpi(self, period: Period, scope: KpiScope, as_of: datetime | None = None) -> KpiReport:
         """The KPI for a period and scope, as of now (or a given moment)."""
         async with self._uow() as uow:
-            policy = await uow.policies.current()
+            policy = await self.reference.current_policy(uow)
             return await uow.tips.kpi(period, scope, as_of or self.clock(), policy.at_risk_fraction)
 
     async def _check_request(self, uow: UnitOfWork, tip: Tip, request: TransitionRequest) -> None:

@@ -129,11 +129,11 @@ class SqlTipRepository:
             passphrase_hash=passphrase_hash,
             triage=triage,
         )
-        # A savepoint, so that a taken receipt code costs one retry, not the transaction.
+        # No savepoint: a taken receipt code aborts the transaction and the service retries
+        # it whole (45 random bits make that almost never happen).
+        self.session.add(row)
         try:
-            async with self.session.begin_nested():
-                self.session.add(row)
-                await self.session.flush()
+            await self.session.flush()
         except IntegrityError as exc:
             if "receipt_code" in str(exc.orig):
                 raise DuplicateKey("receipt code taken") from None

@@ -200,15 +200,31 @@ class DuplicateIndex:
         for s in fp.shingles:
             self._shingles[s].append(key)
 
+    def discard(self, key: Hashable) -> None:
+        """Forget a tip that was closed or aged out, so a later open one can match."""
+        fp = self._prints.pop(key, None)
+        self._order.pop(key, None)
+        if fp is None:
+            return
+        for k in _exact_keys(fp):
+            if key in self._keys.get(k, ()):
+                self._keys[k].remove(key)
+        for s in fp.shingles:
+            if key in self._shingles.get(s, ()):
+                self._shingles[s].remove(key)
+
     def find(self, fp: Fingerprint) -> DuplicateMatch | None:
         """The best earlier tip this one repeats, or None. Exact keys beat similar text."""
         best: DuplicateMatch | None = None
         for k in _exact_keys(fp):
-            for key in self._keys.get(k, ()):
-                kind, _, value = k.partition(":")
-                shown = f"…{value[-3:]}" if kind == "phone" else value  # reasons are shown to staff
-                candidate = DuplicateMatch(key, f"duplicate: same {kind} {shown}", 1.0)
-                best = self._better(best, candidate)
+            matches = self._keys.get(k)
+            if not matches:
+                continue
+            # Every exact match scores 1.0 and the earliest wins, so only the first is
+            # looked at: a flood of one venue's reports costs O(1) per report, not O(n).
+            kind, _, value = k.partition(":")
+            shown = f"…{value[-3:]}" if kind == "phone" else value  # reasons are shown to staff
+            best = self._better(best, DuplicateMatch(matches[0], f"duplicate: same {kind} {shown}", 1.0))
         if best is not None:
             return best
         counts: dict[Hashable, int] = defaultdict(int)

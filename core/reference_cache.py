@@ -1,0 +1,51 @@
+"""Deadline policies and areas, cached in each worker.
+
+They are read on every intake but change rarely: a policy version never changes once
+written (a new policy is a new version), and areas change when the gazetteer is updated or an
+administrator marks a commune remote. The current policy and areas are re-read after `ttl`
+seconds, so such a change reaches every worker within a minute, and intake saves two or
+three database round trips per tip.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from core.areas import Area
+from core.ports import UnitOfWork
+from core.sla import DeadlinePolicy
+
+DEFAULT_TTL = 60.0
+
+
+class ReferenceCache:
+    def __init__(self, ttl: float = DEFAULT_TTL, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self._now = monotonic
+        self._versions: dict[int, DeadlinePolicy] = {}
+        self._current: tuple[float, DeadlinePolicy] | None = None
+        self._areas: dict[str, tuple[float, Area | None]] = {}
+
+    async def current_policy(self, uow: UnitOfWork) -> DeadlinePolicy:
+        if self._current is not None and self._now() - self._current[0] < self.ttl:
+            return self._current[1]
+        policy = await uow.policies.current()
+        self._versions[policy.version] = policy
+        self._current = (self._now(), policy)
+        return policy
+
+    async def policy(self, uow: UnitOfWork, version: int) -> DeadlinePolicy:
+        """A pinned version: immutable, so cached for good."""
+        cached = self._versions.get(version)
+        if cached is None:
+            cached = self._versions[version] = await uow.policies.version(version)
+        return cached
+
+    async def area(self, uow: UnitOfWork, code: str) -> Area | None:
+        hit = self._areas.get(code)
+        if hit is not None and self._now() - hit[0] < self.ttl:
+            return hit[1]
+        area = await uow.areas.get(code)
+        self._areas[code] = (self._now(), area)
+        return area
