@@ -19,6 +19,7 @@ from bot.ratelimit import HotlineRateLimiter
 from core.chat.engine import ChatEngine
 from core.chat.identity import ChatKeys
 from core.chat.state import UpdateLedger
+from hotline.logs import QUIET_LIBRARIES
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,9 @@ def api_root(configured: str) -> str:
 
 
 def quiet_library_logs() -> None:
-    """PTB logs whole updates and request parameters (chat ids) and its URLs with the bot
-    token at DEBUG, httpx logs those URLs at INFO, and aiosqlite logs SQL parameters (the
-    text of a tip) at DEBUG: none of it may reach our logs, whatever the log level."""
-    for name in ("telegram", "httpx", "httpcore", "aiosqlite"):
+    """The bot may be built without `hotline.logs.configure` (tests, embedding): apply the
+    same silencing of libraries that would log chat ids, tokens or tip text."""
+    for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
