@@ -103,6 +103,10 @@ class TransitionIn(Strict):
     duplicate_of: int | None = Field(default=None, ge=1)
 
 
+class ReplyIn(Strict):
+    text: str = Field(min_length=1, max_length=10_000)
+
+
 class ExtensionIn(Strict):
     reason: str = Field(min_length=1, max_length=4000)
     days: int | None = Field(default=None, ge=1, le=62)

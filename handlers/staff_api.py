@@ -16,7 +16,7 @@ from core.officers import Officer
 from core.services import TransitionRequest
 from handlers.keys import METRICS, SERVICES
 from handlers.parsing import read_json
-from handlers.schemas import ExtensionIn, KpiQuery, TransitionIn, tip_json
+from handlers.schemas import ExtensionIn, KpiQuery, ReplyIn, TransitionIn, tip_json
 
 routes = web.RouteTableDef()
 
@@ -84,6 +84,20 @@ async def extend_tip(request: web.Request) -> web.Response:
         tip_id_of(request), actor=officer.actor, reason=body.reason, days=body.days
     )
     return web.json_response(tip_json(tip), headers={"Cache-Control": "no-store"})
+
+
+@routes.post("/api/v1/staff/tips/{tip_id}/replies")
+async def reply_to_reporter(request: web.Request) -> web.Response:
+    """An anonymous answer to the reporter: shown on their status page (and announced in
+    the bot to reporters who agreed), never with the officer's name."""
+    officer = await require_officer(request)
+    body = await read_json(request, ReplyIn)
+    message = await request.app[SERVICES].tips.reply(tip_id_of(request), actor=officer.actor, text=body.text)
+    return web.json_response(
+        {"author": message.author.value, "text": message.text, "at": message.at.isoformat()},
+        status=201,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @routes.get("/api/v1/staff/kpi")

@@ -206,3 +206,24 @@ async def test_healthz_reports_a_dead_database(client: Any, services: Services) 
     object.__setattr__(app_services[SERVICES], "engine", Broken())
     resp = await client.get("/healthz")
     assert resp.status == 503
+
+
+async def test_officer_reply_reaches_the_reporter_anonymously(client: Any, admin: dict[str, str]) -> None:
+    receipt = await (await client.post("/api/v1/tips", json={"text": "Quán X có bán dâm"})).json()
+    resp = await client.post(
+        "/api/v1/staff/tips/1/replies", json={"text": "Cảm ơn, chúng tôi đang xác minh."}, headers=admin
+    )
+    assert resp.status == 201
+    assert "admin" not in await resp.text()
+    creds = {"receipt_code": receipt["receipt_code"], "passphrase": receipt["passphrase"]}
+    status = await (await client.post("/api/v1/tips/status", json=creds)).json()
+    assert [(m["author"], m["text"]) for m in status["messages"]] == [
+        ("officer", "Cảm ơn, chúng tôi đang xác minh.")
+    ]
+    assert "admin" not in str(status)
+    resp = await client.post("/api/v1/staff/tips/1/replies", json={"text": ""}, headers=admin)
+    assert resp.status == 422
+    resp = await client.post("/api/v1/staff/tips/99/replies", json={"text": "x"}, headers=admin)
+    assert resp.status == 404
+    resp = await client.post("/api/v1/staff/tips/1/replies", json={"text": "x"})
+    assert resp.status == 401
