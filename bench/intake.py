@@ -30,7 +30,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# bench/ holds telegram.py, which must not shadow the python-telegram-bot package.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
 
 import aiohttp
 import asyncpg
@@ -174,7 +177,8 @@ def free_port() -> int:
 
 
 async def wait_ready(port: int) -> None:
-    for _ in range(200):
+    # The app loads the triage engine (lexicons, language profiles) before it listens.
+    for _ in range(1200):
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.close()

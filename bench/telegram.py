@@ -36,10 +36,10 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
-from aiohttp import ClientSession, TCPConnector, web  # noqa: E402 (after the path fix)
+from aiohttp import ClientSession, TCPConnector, web
 
-from tests.fakebotapi import FakeBotApi  # noqa: E402
-from tests.telegram_updates import TelegramUser  # noqa: E402
+from tests.fakebotapi import FakeBotApi
+from tests.telegram_updates import TelegramUser
 
 SECRET = "bench-webhook-secret"
 TOKEN = FakeBotApi().token

@@ -15,7 +15,7 @@ from functools import lru_cache
 from core.categories import Category
 from core.ports import UnitOfWork
 from core.tips import Tip, TriageDecision
-from core.triage import DuplicateIndex, Proposal, Triage
+from core.triage import DuplicateIndex, Fingerprint, Proposal, Triage
 from core.triage.duplicates import WINDOW
 
 #: How many unseen tips one refresh reads at a time.
@@ -40,26 +40,33 @@ class LiveTriage:
         self.seen_id = 0
         self._lock = asyncio.Lock()
 
-    async def propose(self, uow: UnitOfWork, text: str, now: datetime) -> Proposal:
-        """The proposal for `text`; a proposed duplicate is always an open tip."""
+    async def propose(self, uow: UnitOfWork, text: str, now: datetime) -> tuple[Proposal, Fingerprint]:
+        """The proposal for `text` (a proposed duplicate is always an open tip) and the
+        text's fingerprint, to `remember` once the tip has its id."""
         async with self._lock:
             await self._catch_up(uow, now)
             for _ in range(MAX_STALE):
-                proposal = self.engine.propose(
+                proposal, fp = self.engine.propose_and_fingerprint(
                     text, province_code=self.province_code, earlier=self.index, now=now
                 )
                 if not isinstance(proposal.duplicate_of, int):
-                    return proposal
+                    return proposal, fp
                 original = await uow.tips.get(proposal.duplicate_of)
                 if not original.is_closed and now - original.received_at <= WINDOW:
-                    return proposal
+                    return proposal, fp
                 # Closed or too old since it was indexed: forget it and look again.
                 self.index.discard(original.id)
-        return replace(
+        unmatched = replace(
             proposal,
             duplicate_of=None,
             reasons=tuple(r for r in proposal.reasons if not r.startswith("duplicate")),
         )
+        return unmatched, fp
+
+    def remember(self, tip_id: int, fp: Fingerprint, received_at: datetime) -> None:
+        """Index a tip this worker just stored, so catching up need not fingerprint it again."""
+        if tip_id not in self.index:
+            self.index.add(tip_id, fp, received_at=received_at, now=received_at)
 
     async def _catch_up(self, uow: UnitOfWork, now: datetime) -> None:
         while True:
@@ -67,7 +74,8 @@ class LiveTriage:
                 after_id=self.seen_id, received_since=now - WINDOW, limit=BATCH
             )
             for tip_id, text, received_at in rows:
-                self.index.add(tip_id, self.engine.fingerprint(text), received_at=received_at, now=now)
+                if tip_id not in self.index:
+                    self.index.add(tip_id, self.engine.fingerprint(text), received_at=received_at, now=now)
                 self.seen_id = max(self.seen_id, tip_id)
             if len(rows) < BATCH:
                 return

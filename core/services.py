@@ -174,7 +174,7 @@ class TipService:
                 if area.province_code != self.province_code:
                     raise InvalidInput(f"commune/ward {draft.commune_code} is not in this province")
                 remote = area.remote
-            proposal = await self.triage.propose(uow, text, now) if self.triage else None
+            proposal, fingerprint = await self.triage.propose(uow, text, now) if self.triage else (None, None)
             if proposal is not None:
                 # A proposed urgency shortens the deadlines at once; an officer who disagrees
                 # clears it at classification and the deadlines are recomputed.
@@ -217,6 +217,8 @@ class TipService:
             for key, file in zip(keys, clean, strict=True):
                 await uow.conversation.add_attachment(tip.id, attachment_meta(key, file, now))
             await uow.commit()
+        if self.triage is not None and fingerprint is not None:
+            self.triage.remember(tip.id, fingerprint, now)
         return Receipt(tip.id, tip.receipt_code, tip.stage, tip.received_at, tip.urgent)
 
     async def view(self, tip_id: int, actor: str) -> tuple[Tip, Sequence[TransitionRecord]]:

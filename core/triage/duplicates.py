@@ -182,6 +182,9 @@ class DuplicateIndex:
     def __len__(self) -> int:
         return len(self._prints)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._prints
+
     def add(
         self,
         key: Hashable,

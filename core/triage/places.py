@@ -9,6 +9,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from core.text import fold
@@ -170,7 +171,7 @@ class Gazetteer:
         lowered: str,
         old_found: list[tuple[str, list[str]]],
     ) -> None:
-        accented = fold(lowered) != " ".join(lowered.split())
+        accented = _is_accented(lowered)
         for length in range(min(4, len(tokens) - start), 0, -1):
             short = tokens[start : start + length]
             for old_province, old_district in self._old.get((kind, short), []):
@@ -294,3 +295,9 @@ def package_province_names() -> dict[str, str]:
     from vietnam_provinces import Province
 
     return {f"{int(p.code):02d}": p.name for p in Province.iter_all()}
+
+
+@lru_cache(maxsize=256)
+def _is_accented(lowered: str) -> bool:
+    """Whether the text carries diacritics (asked once per place word; the text is long)."""
+    return fold(lowered) != " ".join(lowered.split())
