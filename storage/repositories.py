@@ -20,7 +20,7 @@ from core.officers import Officer, Role
 from core.sla import DeadlinePolicy, Rule, Unit
 from core.stages import TERMINAL, Stage
 from core.tips import Tip, TipChange, TipDraft, TransitionRecord, TriageDecision
-from storage.kpi_query import compute_kpi
+from storage.kpi_query import DUE, REACHED, compute_kpi
 from storage.models import (
     AgencyRow,
     AreaRow,
@@ -34,17 +34,6 @@ from storage.models import (
     TransitionRow,
     TriageDecisionRow,
 )
-
-_REACHED_COL = {
-    Stage.VERIFIED: TipRow.verified_at,
-    Stage.CLASSIFIED: TipRow.classified_at,
-    Stage.PROCESSED: TipRow.processed_at,
-}
-_DUE_COL = {
-    Stage.VERIFIED: TipRow.verified_due_at,
-    Stage.CLASSIFIED: TipRow.classified_due_at,
-    Stage.PROCESSED: TipRow.processed_due_at,
-}
 
 
 def tip_from_row(row: TipRow) -> Tip:
@@ -185,13 +174,13 @@ class SqlTipRepository:
             "version": tip.version + 1,
             "updated_at": change.changed_at,
         }
-        for stage, column in _REACHED_COL.items():
+        for stage, column in REACHED.items():
             reached = change.reached.get(stage)
             values[column.key] = reached
             values[f"{stage.value}_secs"] = (
                 None if reached is None else whole_seconds(tip.received_at, reached)
             )
-        for stage, column in _DUE_COL.items():
+        for stage, column in DUE.items():
             values[column.key] = change.due[stage]
         result = await self.session.execute(
             sa.update(TipRow)
