@@ -43,3 +43,50 @@ class DuplicateKey(DomainError):
     """A unique value (such as a receipt code) is taken; the caller may draw another."""
 
     code = "duplicate_key"
+
+
+class NotSignedIn(DomainError):
+    """No valid staff session: never signed in, signed out, or timed out."""
+
+    code = "not_signed_in"
+
+
+class SignInRefused(DomainError):
+    """Wrong username, password or one-time code; which one is not said."""
+
+    code = "sign_in_refused"
+
+
+class AccountLocked(SignInRefused):
+    """Too many failed sign-ins in a row; the account waits `retry_after` seconds."""
+
+    code = "locked"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Forbidden(DomainError):
+    """The officer's role does not allow this (e.g. reading the audit log)."""
+
+    code = "forbidden"
+
+
+class EnrolmentRequired(DomainError):
+    """First sign-in of an officer without a second factor: the password was right, a TOTP
+    secret has just been drawn for them, and they must add it to an authenticator app and
+    sign in again with its code. Shown once."""
+
+    code = "totp_enrolment"
+
+    def __init__(self, message: str, secret: str, uri: str) -> None:
+        super().__init__(message)
+        self.secret = secret
+        self.uri = uri
+
+
+class CsrfRefused(DomainError):
+    """A staff write without the session's CSRF token."""
+
+    code = "csrf"

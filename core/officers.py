@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from argon2 import PasswordHasher
@@ -28,6 +29,12 @@ class Officer:
     role: Role
     password_hash: str
     active: bool = True
+    #: Base32 TOTP secret (RFC 6238): the second factor every staff sign-in needs.
+    totp_secret: str | None = None
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    #: The last TOTP time step accepted, so an observed code cannot be replayed.
+    totp_last_step: int | None = None
 
     @property
     def actor(self) -> str:

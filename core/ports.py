@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from core.areas import Area
+from core.categories import Category
+from core.jurisdiction import Jurisdiction
 from core.kpi import KpiReport, KpiScope, Period
 from core.messages import AttachmentMeta, Credentials, Message
 from core.officers import Officer, Role
+from core.queue import QueueFilter, QueuePage
+from core.routing import AgencyKind, RoutingPolicy
+from core.sessions import StaffSession
 from core.sla import DeadlinePolicy
 from core.stages import Stage
-from core.tips import Tip, TipChange, TipDraft, TransitionRecord, TriageDecision
+from core.tips import StaffNote, Tip, TipChange, TipDraft, TransitionRecord, TriageDecision
 
 
 class TipRepository(Protocol):
@@ -49,8 +55,12 @@ class TipRepository(Protocol):
         """Keep what an officer decided against what triage proposed."""
         ...
 
-    async def get(self, tip_id: int) -> Tip:
-        """Raise NotFound when absent."""
+    async def get(self, tip_id: int, within: Jurisdiction | None = None) -> Tip:
+        """Raise NotFound when absent or outside `within` (None: the system itself)."""
+        ...
+
+    async def queue(self, within: Jurisdiction, query: QueueFilter, now: datetime) -> QueuePage:
+        """One page of the queue, urgent first then nearest deadline, after `query.after`."""
         ...
 
     async def apply_change(self, tip: Tip, change: TipChange) -> None:
@@ -61,8 +71,17 @@ class TipRepository(Protocol):
 
     async def history(self, tip_id: int) -> Sequence[TransitionRecord]: ...
 
+    async def add_note(self, tip_id: int, note: StaffNote) -> None: ...
+
+    async def notes(self, tip_id: int) -> Sequence[StaffNote]: ...
+
     async def kpi(
-        self, period: Period, scope: KpiScope, now: datetime, at_risk_fraction: float
+        self,
+        period: Period,
+        scope: KpiScope,
+        now: datetime,
+        at_risk_fraction: float,
+        within: Jurisdiction | None = None,
     ) -> KpiReport: ...
 
 
@@ -80,8 +99,26 @@ class PolicyRepository(Protocol):
     async def version(self, version: int) -> DeadlinePolicy: ...
 
 
+class RoutingRepository(Protocol):
+    async def current(self) -> RoutingPolicy:
+        """The routing table in force (defaults for any category without a row)."""
+        ...
+
+    async def set(self, category: Category, kind: AgencyKind, *, actor: str, at: datetime) -> None: ...
+
+
 class AgencyRepository(Protocol):
     async def exists(self, code: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    tip_id: int | None
+    detail: str
 
 
 class AuditLog(Protocol):
@@ -89,14 +126,66 @@ class AuditLog(Protocol):
         self, *, actor: str, action: str, tip_id: int | None, at: datetime, detail: str = ""
     ) -> None: ...
 
+    async def recent(self, *, before_id: int | None, limit: int) -> Sequence[AuditEntry]:
+        """Newest first, entries with an id below `before_id` (keyset paging)."""
+        ...
+
 
 class OfficerRepository(Protocol):
     async def by_username(self, username: str) -> Officer | None: ...
 
+    async def get(self, officer_id: int) -> Officer | None: ...
+
     async def add(
-        self, *, username: str, password_hash: str, agency_code: str, area_code: str, role: Role
+        self,
+        *,
+        username: str,
+        password_hash: str,
+        agency_code: str,
+        area_code: str,
+        role: Role,
+        totp_secret: str | None = None,
     ) -> Officer:
         """Raise DuplicateKey if the username is taken."""
+        ...
+
+    async def count_failure(self, officer_id: int) -> int:
+        """Add one failed sign-in atomically; return the new count."""
+        ...
+
+    async def lock(self, officer_id: int, until: datetime) -> None:
+        """Refuse sign-ins until `until`, and start counting failures afresh."""
+        ...
+
+    async def reset_totp(self, officer_id: int) -> None:
+        """Forget the second factor and any lockout: the officer enrols again."""
+        ...
+
+    async def enrol_totp(self, officer_id: int, secret: str) -> bool:
+        """Set the TOTP secret if the officer has none yet; False if one appeared first."""
+        ...
+
+    async def signed_in(self, officer_id: int, totp_step: int) -> bool:
+        """Reset failures and remember the TOTP step; False if that step (or a later one)
+        was already used, which makes a replayed code fail even under a race."""
+        ...
+
+
+class SessionRepository(Protocol):
+    async def add(self, session: StaffSession) -> None: ...
+
+    async def get(self, token_hash: str) -> StaffSession | None: ...
+
+    async def touch(self, token_hash: str, at: datetime) -> None: ...
+
+    async def delete(self, token_hash: str) -> None: ...
+
+    async def delete_for(self, officer_id: int) -> int:
+        """End every session of one officer ("log out everywhere"); return how many."""
+        ...
+
+    async def purge(self, *, idle_since: datetime, created_before: datetime) -> int:
+        """Remove sessions unused since `idle_since` or created before `created_before`."""
         ...
 
 
@@ -153,6 +242,12 @@ class UnitOfWork(Protocol):
 
     @property
     def conversation(self) -> ConversationRepository: ...
+
+    @property
+    def sessions(self) -> SessionRepository: ...
+
+    @property
+    def routing(self) -> RoutingRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

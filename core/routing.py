@@ -3,14 +3,17 @@
 Agency codes are `<kind>:<area code>`: `police:79` is the provincial police of province 79,
 `police:26734` the police of commune/ward 26734. Health and the inspectorate work at
 province level only. The staff workspace issue turns this into an editable policy table;
-these are its shipped defaults.
+these are its shipped defaults (`routing_rules` in the database holds the table in force).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 
 from core.categories import Category
+from core.errors import InvalidInput
 
 
 class AgencyKind(StrEnum):
@@ -42,9 +45,34 @@ def agency_code(kind: AgencyKind, area_code: str) -> str:
     return f"{kind.value}:{area_code}"
 
 
-def owner_agency(category: Category | None, province_code: str, commune_code: str | None) -> str:
-    """Owning agency: by category, at commune level where that kind has commune units."""
-    kind = OWNER_BY_CATEGORY.get(category, AgencyKind.POLICE) if category else AgencyKind.POLICE
-    if commune_code and kind in COMMUNE_LEVEL_KINDS:
-        return agency_code(kind, commune_code)
-    return agency_code(kind, province_code)
+@dataclass(frozen=True)
+class RoutingPolicy:
+    """The owning agency kind per category: rows of `routing_rules`, which administrators
+    edit; `OWNER_BY_CATEGORY` is what a new deployment starts with."""
+
+    owners: Mapping[Category, AgencyKind]
+
+    def owner(self, category: Category | None, province_code: str, commune_code: str | None) -> str:
+        """Owning agency: by category, at commune level where that kind has commune units."""
+        kind = self.owners.get(category, AgencyKind.POLICE) if category else AgencyKind.POLICE
+        if commune_code and kind in COMMUNE_LEVEL_KINDS:
+            return agency_code(kind, commune_code)
+        return agency_code(kind, province_code)
+
+
+DEFAULT_ROUTING = RoutingPolicy(OWNER_BY_CATEGORY)
+
+
+def check_route(category: Category, kind: AgencyKind) -> None:
+    """Refuse a rule that would hand misconduct to a unit it may name."""
+    if category is Category.OFFICIAL_MISCONDUCT and kind is not AgencyKind.INSPECTORATE:
+        raise InvalidInput("official misconduct can only be routed to the inspectorate")
+
+
+def owner_agency(
+    category: Category | None,
+    province_code: str,
+    commune_code: str | None,
+    policy: RoutingPolicy = DEFAULT_ROUTING,
+) -> str:
+    return policy.owner(category, province_code, commune_code)

@@ -23,16 +23,18 @@ from core.calendar import WorkingCalendar
 from core.categories import URGENT_BY_NATURE, Category
 from core.errors import Conflict, DuplicateKey, ExtensionRefused, InvalidInput, NotFound
 from core.intake_triage import LiveTriage, decisions_for
+from core.jurisdiction import Jurisdiction
 from core.kpi import KpiReport, KpiScope, Period
-from core.messages import Author, Message
+from core.messages import AttachmentMeta, Author, Message
 from core.passphrases import PassphraseHasher, new_passphrase
 from core.ports import AttachmentStore, UnitOfWork
+from core.queue import QueueFilter, QueuePage
 from core.receipts import new_receipt_code
 from core.reference_cache import ReferenceCache
-from core.routing import owner_agency
+from core.routing import DEFAULT_ROUTING, AgencyKind, RoutingPolicy
 from core.sla import DeadlinePolicy, TipFacts
 from core.stages import CLOSING_EXITS, PROGRESS, Stage, check_transition
-from core.tips import Tip, TipChange, TipDraft, TransitionRecord
+from core.tips import StaffNote, Tip, TipChange, TipDraft, TransitionRecord
 
 Clock = Callable[[], datetime]
 
@@ -133,15 +135,19 @@ class TipService:
             passphrase,
         )
 
-    async def reply(self, tip_id: int, *, actor: str, text: str) -> Message:
-        """An officer's answer to the reporter, shown on the status page; audited."""
+    async def reply(
+        self, tip_id: int, *, actor: str, text: str, within: Jurisdiction | None = None
+    ) -> Message:
+        """An officer's answer to the reporter, shown on the status page; audited.
+        `within` (here and below) is the acting officer's jurisdiction: outside it a tip
+        does not exist (NotFound); None is the system itself (CLI, demo, bot)."""
         cleaned = text.strip()
         if not cleaned:
             raise InvalidInput("a reply must not be empty")
         now = self.clock()
         message = Message(Author.OFFICER, cleaned, now)
         async with self._uow() as uow:
-            await uow.tips.get(tip_id)
+            await uow.tips.get(tip_id, within)
             await uow.conversation.add_message(tip_id, message, actor=actor)
             await uow.audit.record(actor=actor, action="reply", tip_id=tip_id, at=now)
             await uow.commit()
@@ -195,7 +201,9 @@ class TipService:
                 receipt_code=new_receipt_code(),
                 province_code=self.province_code,
                 remote=remote,
-                agency_code=owner_agency(draft.category, self.province_code, draft.commune_code),
+                agency_code=(await uow.routing.current()).owner(
+                    draft.category, self.province_code, draft.commune_code
+                ),
                 received_at=now,
                 due=due,
                 next_due_at=next_due,
@@ -221,29 +229,88 @@ class TipService:
             self.triage.remember(tip.id, fingerprint, now)
         return Receipt(tip.id, tip.receipt_code, tip.stage, tip.received_at, tip.urgent)
 
-    async def view(self, tip_id: int, actor: str) -> tuple[Tip, Sequence[TransitionRecord]]:
+    async def view(
+        self, tip_id: int, actor: str, within: Jurisdiction | None = None
+    ) -> tuple[Tip, Sequence[TransitionRecord]]:
         """A staff read of a tip and its history; every read is audited."""
         async with self._uow() as uow:
-            tip = await uow.tips.get(tip_id)
+            tip = await uow.tips.get(tip_id, within)
             history = await uow.tips.history(tip_id)
             await uow.audit.record(actor=actor, action="view", tip_id=tip_id, at=self.clock())
             await uow.commit()
         return tip, history
 
-    async def transition(self, tip_id: int, request: TransitionRequest) -> Tip:
+    async def thread(self, tip_id: int, within: Jurisdiction | None = None) -> Sequence[Message]:
+        """The conversation with the reporter, for the tip's staff page (after `view`,
+        which audits the read)."""
+        async with self._uow() as uow:
+            await uow.tips.get(tip_id, within)
+            return await uow.conversation.messages(tip_id)
+
+    async def add_note(
+        self, tip_id: int, *, actor: str, text: str, within: Jurisdiction | None = None
+    ) -> StaffNote:
+        """A note for colleagues on the tip (never for the reporter); audited."""
+        cleaned = text.strip()
+        if not cleaned:
+            raise InvalidInput("a note must not be empty")
+        note = StaffNote(actor, cleaned, self.clock())
+        async with self._uow() as uow:
+            await uow.tips.get(tip_id, within)
+            await uow.tips.add_note(tip_id, note)
+            await uow.audit.record(actor=actor, action="note", tip_id=tip_id, at=note.at)
+            await uow.commit()
+        return note
+
+    async def notes(self, tip_id: int, within: Jurisdiction | None = None) -> Sequence[StaffNote]:
+        async with self._uow() as uow:
+            await uow.tips.get(tip_id, within)
+            return await uow.tips.notes(tip_id)
+
+    async def attachments(self, tip_id: int, within: Jurisdiction | None = None) -> Sequence[AttachmentMeta]:
+        """What files a tip has (metadata only), for its staff page."""
+        async with self._uow() as uow:
+            await uow.tips.get(tip_id, within)
+            return await uow.conversation.attachments(tip_id)
+
+    async def download(
+        self, tip_id: int, number: int, *, actor: str, within: Jurisdiction | None = None
+    ) -> tuple[AttachmentMeta, bytes]:
+        """The `number`-th file of a tip (1-based), for authorised staff only; every
+        download is audited before the bytes leave."""
+        async with self._uow() as uow:
+            await uow.tips.get(tip_id, within)
+            files = await uow.conversation.attachments(tip_id)
+            if self.store is None or not 1 <= number <= len(files):
+                raise NotFound("no such attachment")
+            meta = files[number - 1]
+            await uow.audit.record(
+                actor=actor, action="download", tip_id=tip_id, at=self.clock(), detail=str(number)
+            )
+            await uow.commit()
+        return meta, await self.store.get(meta.storage_key)
+
+    async def queue(self, within: Jurisdiction, query: QueueFilter) -> QueuePage:
+        """One page of an officer's queue, only ever within their jurisdiction."""
+        async with self._uow() as uow:
+            return await uow.tips.queue(within, query, self.clock())
+
+    async def transition(
+        self, tip_id: int, request: TransitionRequest, within: Jurisdiction | None = None
+    ) -> Tip:
         """Move a tip to another stage; atomic, and refused if someone moved it first."""
         now = self.clock()
         async with self._uow() as uow:
-            tip = await uow.tips.get(tip_id)
+            tip = await uow.tips.get(tip_id, within)
             if request.expected_stage is not None and request.expected_stage != tip.stage:
                 raise Conflict(
                     f"tip is now {tip.stage.value}, not {request.expected_stage.value}; "
                     "someone else acted on it — reload and decide again"
                 )
             check_transition(tip.stage, request.target, tip.reached_stages())
-            await self._check_request(uow, tip, request)
+            await self._check_request(uow, tip, request, within)
             policy = await self.reference.policy(uow, tip.policy_version)
-            change = self._change_for(tip, request, policy, now)
+            change = self._change_for(tip, request, policy, now, routing=await uow.routing.current())
             await uow.tips.apply_change(tip, change)
             decisions = decisions_for(
                 tip,
@@ -274,13 +341,21 @@ class TipService:
             await uow.commit()
             return await self._reload(uow, tip_id)
 
-    async def extend_deadline(self, tip_id: int, *, actor: str, reason: str, days: int | None = None) -> Tip:
+    async def extend_deadline(
+        self,
+        tip_id: int,
+        *,
+        actor: str,
+        reason: str,
+        days: int | None = None,
+        within: Jurisdiction | None = None,
+    ) -> Tip:
         """Extend the decision deadline (CPC art. 147), with a reason, within the limit."""
         if not reason.strip():
             raise InvalidInput("an extension needs a reason")
         now = self.clock()
         async with self._uow() as uow:
-            tip = await uow.tips.get(tip_id)
+            tip = await uow.tips.get(tip_id, within)
             if tip.is_closed or Stage.PROCESSED in tip.reached:
                 raise ExtensionRefused(f"tip is {tip.stage.value}; nothing left to extend")
             policy = await self.reference.policy(uow, tip.policy_version)
@@ -322,13 +397,30 @@ class TipService:
             await uow.commit()
             return await self._reload(uow, tip_id)
 
-    async def kpi(self, period: Period, scope: KpiScope, as_of: datetime | None = None) -> KpiReport:
-        """The KPI for a period and scope, as of now (or a given moment)."""
+    async def kpi(
+        self,
+        period: Period,
+        scope: KpiScope,
+        as_of: datetime | None = None,
+        within: Jurisdiction | None = None,
+        exported_by: str | None = None,
+    ) -> KpiReport:
+        """The KPI for a period and scope, as of now (or a given moment); an officer's
+        figures count only the tips of their jurisdiction. An export is audited."""
         async with self._uow() as uow:
             policy = await self.reference.current_policy(uow)
-            return await uow.tips.kpi(period, scope, as_of or self.clock(), policy.at_risk_fraction)
+            report = await uow.tips.kpi(period, scope, as_of or self.clock(), policy.at_risk_fraction, within)
+            if exported_by is not None:
+                detail = f"kpi {period.start.isoformat()}..{period.end.isoformat()} {scope.describe()}"
+                await uow.audit.record(
+                    actor=exported_by, action="export", tip_id=None, at=self.clock(), detail=detail
+                )
+                await uow.commit()
+            return report
 
-    async def _check_request(self, uow: UnitOfWork, tip: Tip, request: TransitionRequest) -> None:
+    async def _check_request(
+        self, uow: UnitOfWork, tip: Tip, request: TransitionRequest, within: Jurisdiction | None
+    ) -> None:
         if request.target in REASON_REQUIRED and not request.reason.strip():
             raise InvalidInput(f"moving a tip to {request.target.value} needs a reason")
         if request.target is Stage.REFERRED:
@@ -338,18 +430,26 @@ class TipService:
                 raise InvalidInput("the tip already belongs to that agency")
             if not await uow.agencies.exists(request.to_agency):
                 raise InvalidInput(f"unknown agency {request.to_agency}")
+            misconduct = (request.category or tip.category) is Category.OFFICIAL_MISCONDUCT
+            if misconduct and not request.to_agency.startswith(f"{AgencyKind.INSPECTORATE.value}:"):
+                raise InvalidInput("official misconduct stays with the inspectorate")
         if request.target is Stage.DUPLICATE:
             if request.duplicate_of is None:
                 raise InvalidInput("a duplicate needs duplicate_of, the original tip's id")
             if request.duplicate_of == tip.id:
                 raise InvalidInput("a tip cannot duplicate itself")
             try:
-                await uow.tips.get(request.duplicate_of)
+                await uow.tips.get(request.duplicate_of, within)
             except NotFound:
                 raise InvalidInput(f"tip {request.duplicate_of} does not exist") from None
 
     def _change_for(
-        self, tip: Tip, request: TransitionRequest, policy: DeadlinePolicy, now: datetime
+        self,
+        tip: Tip,
+        request: TransitionRequest,
+        policy: DeadlinePolicy,
+        now: datetime,
+        routing: RoutingPolicy = DEFAULT_ROUTING,
     ) -> TipChange:
         category = request.category or tip.category
         urgent = tip.urgent if request.urgent is None else request.urgent
@@ -368,8 +468,11 @@ class TipService:
         agency = tip.agency_code
         if request.to_agency:
             agency = request.to_agency
-        elif request.category and not tip.category:
-            agency = owner_agency(category, tip.province_code, tip.commune_code)
+        elif request.category and (
+            not tip.category or request.category is Category.OFFICIAL_MISCONDUCT
+        ):
+            # Classed as misconduct, a tip leaves the unit it may name at once.
+            agency = routing.owner(category, tip.province_code, tip.commune_code)
         return TipChange(
             stage=request.target,
             category=category,

@@ -1,25 +1,99 @@
-"""Staff use cases that are not about one tip: accounts and sign-in."""
+"""Staff use cases that are not about one tip: accounts, sign-in with a second factor,
+sessions and sign-out. Every sign-in and every failed one is audited."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hmac
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from core.errors import InvalidInput
+from core.categories import Category
+from core.errors import (
+    AccountLocked,
+    EnrolmentRequired,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    NotSignedIn,
+    SignInRefused,
+)
+from core.jurisdiction import Jurisdiction, jurisdiction_of
 from core.officers import Officer, Role, hash_password, password_matches
-from core.ports import UnitOfWork
+from core.ports import AuditEntry, UnitOfWork
+from core.routing import AgencyKind, RoutingPolicy, check_route
+from core.sessions import (
+    SessionPolicy,
+    StaffSession,
+    new_token,
+    new_totp_secret,
+    provisioning_uri,
+    token_hash,
+    totp_step,
+    valid_totp_secret,
+)
+
+Clock = Callable[[], datetime]
+REFUSED = "wrong username, password or one-time code"
+#: How an attempt on an unknown account is audited: never the typed name, which is
+#: sometimes a password typed into the wrong field.
+UNKNOWN_ACTOR = "officer:?"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A fresh session: the cookie value and the CSRF token that writes must send back."""
+
+    officer: Officer
+    token: str
+    csrf_token: str
+
+
+@dataclass(frozen=True)
+class StaffContext:
+    """Who is acting in a request, and what they may see."""
+
+    officer: Officer
+    csrf_token: str
+    jurisdiction: Jurisdiction
+    session_hash: str
+
+    @property
+    def actor(self) -> str:
+        return self.officer.actor
+
+    def csrf_matches(self, sent: str) -> bool:
+        return bool(sent) and hmac.compare_digest(self.csrf_token, sent)
 
 
 class StaffService:
-    def __init__(self, uow_factory: Callable[[], UnitOfWork]) -> None:
+    def __init__(
+        self, uow_factory: Callable[[], UnitOfWork], *, clock: Clock, policy: SessionPolicy | None = None
+    ) -> None:
         self._uow = uow_factory
+        self.clock = clock
+        self.policy = policy or SessionPolicy()
 
     async def add_officer(
-        self, *, username: str, password: str, agency_code: str, area_code: str, role: Role
+        self,
+        *,
+        username: str,
+        password: str,
+        agency_code: str,
+        area_code: str,
+        role: Role,
+        totp_secret: str | None = None,
     ) -> Officer:
+        """Create an account. Without a TOTP secret the officer enrols at first sign-in
+        (a QR code); with one (scripted set-up) sign-in needs its codes from the start."""
         try:
             password_hash = hash_password(password)
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
+        secret = totp_secret.strip().upper() if totp_secret else None
+        if secret is not None and not valid_totp_secret(secret):
+            raise InvalidInput("the TOTP secret must be base32 of at least 128 bits (26+ characters)")
         async with self._uow() as uow:
             if not await uow.agencies.exists(agency_code):
                 raise InvalidInput(f"unknown agency {agency_code}")
@@ -31,11 +105,141 @@ class StaffService:
                 agency_code=agency_code,
                 area_code=area_code,
                 role=role,
+                totp_secret=secret,
             )
             await uow.commit()
         return officer
 
-    async def authenticate(self, username: str, password: str) -> Officer | None:
+    async def reset_second_factor(self, username: str, *, actor: str) -> None:
+        """A lost phone: forget the officer's TOTP secret and lockout, end their sessions;
+        they enrol again at the next sign-in."""
+        now = self.clock()
         async with self._uow() as uow:
             officer = await uow.officers.by_username(username)
-        return officer if password_matches(officer, password) else None
+            if officer is None:
+                raise NotFound(f"no officer {username}")
+            await uow.officers.reset_totp(officer.id)
+            await uow.sessions.delete_for(officer.id)
+            await uow.audit.record(
+                actor=actor, action="totp_reset", tip_id=None, at=now, detail=officer.actor
+            )
+            await uow.commit()
+
+    async def sign_in(self, username: str, password: str, otp: str) -> SignedIn:
+        """Password and one-time code in, a new session out; failures count towards a
+        lockout and are audited (committed even though the caller gets an error)."""
+        now = self.clock()
+        async with self._uow() as uow:
+            officer = await uow.officers.by_username(username)
+            password_ok = password_matches(officer, password)  # constant work either way
+            if officer is None or not officer.active:
+                await uow.audit.record(actor=UNKNOWN_ACTOR, action="login_failed", tip_id=None, at=now)
+                await uow.commit()
+                raise SignInRefused(REFUSED)
+            if officer.locked_until is not None and now < officer.locked_until:
+                await self._failed(uow, officer, now, "locked", count=False)
+                wait = max(1, math.ceil((officer.locked_until - now).total_seconds()))
+                raise AccountLocked("too many failed sign-ins; try again later", wait)
+            if password_ok and officer.totp_secret is None:
+                await self._enrol(uow, officer, now)
+            step = None
+            if password_ok and officer.totp_secret:
+                step = totp_step(officer.totp_secret, otp, now, officer.totp_last_step)
+            if step is None or not await uow.officers.signed_in(officer.id, step):
+                await self._failed(uow, officer, now, "otp" if password_ok else "password")
+                raise SignInRefused(REFUSED)
+            session = StaffSession(token_hash(token := new_token()), officer.id, new_token(), now, now)
+            # Ended sessions are refused when presented; here their rows are swept away.
+            await uow.sessions.purge(
+                idle_since=now - self.policy.idle, created_before=now - self.policy.absolute
+            )
+            await uow.sessions.add(session)
+            await uow.audit.record(actor=officer.actor, action="login", tip_id=None, at=now)
+            await uow.commit()
+        return SignedIn(officer, token, session.csrf_token)
+
+    async def _enrol(self, uow: UnitOfWork, officer: Officer, now: datetime) -> None:
+        """Draw the officer's TOTP secret and show it once (trust on first use: whoever
+        holds the password first enrols; an admin can reset it with the CLI)."""
+        secret = new_totp_secret()
+        if await uow.officers.enrol_totp(officer.id, secret):
+            await uow.audit.record(actor=officer.actor, action="totp_enrolled", tip_id=None, at=now)
+            await uow.commit()
+            raise EnrolmentRequired(
+                "add this secret to your authenticator app, then sign in with its code",
+                secret,
+                provisioning_uri(secret, officer.username),
+            )
+        await self._failed(uow, officer, now, "otp")
+        raise SignInRefused(REFUSED)
+
+    async def _failed(
+        self, uow: UnitOfWork, officer: Officer, now: datetime, why: str, *, count: bool = True
+    ) -> None:
+        if count and await uow.officers.count_failure(officer.id) >= self.policy.max_failures:
+            await uow.officers.lock(officer.id, now + self.policy.lockout)
+            why += ",locked"
+        await uow.audit.record(actor=officer.actor, action="login_failed", tip_id=None, at=now, detail=why)
+        await uow.commit()
+
+    async def session(self, token: str) -> StaffContext:
+        """The officer behind a session cookie; idle and absolute timeouts end it."""
+        now = self.clock()
+        hashed = token_hash(token)
+        async with self._uow() as uow:
+            found = await uow.sessions.get(hashed) if token else None
+            if found is None:
+                raise NotSignedIn("please sign in")
+            officer = await uow.officers.get(found.officer_id)
+            if found.expired(now, self.policy) or officer is None or not officer.active:
+                await uow.sessions.delete(hashed)
+                await uow.commit()
+                raise NotSignedIn("the session has ended; please sign in again")
+            area = await uow.areas.get(officer.area_code)
+            await uow.sessions.touch(hashed, now)
+            await uow.commit()
+        province_wide = area is not None and area.level == "province"
+        within = jurisdiction_of(officer, area_is_province=province_wide)
+        return StaffContext(officer, found.csrf_token, within, hashed)
+
+    async def audit_log(
+        self, staff: StaffContext, *, before_id: int | None = None, limit: int = 100
+    ) -> Sequence[AuditEntry]:
+        """The audit log, newest first, for admins only; reading it is itself recorded."""
+        if staff.officer.role is not Role.ADMIN:
+            raise Forbidden("only administrators read the audit log")
+        async with self._uow() as uow:
+            entries = await uow.audit.recent(before_id=before_id, limit=limit)
+            await uow.audit.record(actor=staff.actor, action="audit_read", tip_id=None, at=self.clock())
+            await uow.commit()
+        return entries
+
+    async def routing(self) -> RoutingPolicy:
+        async with self._uow() as uow:
+            return await uow.routing.current()
+
+    async def set_route(self, staff: StaffContext, category: Category, kind: AgencyKind) -> RoutingPolicy:
+        """Change which agency kind owns new tips of a category (admins; audited). Tips
+        already filed keep their owner: moving them is a referral."""
+        if staff.officer.role is not Role.ADMIN:
+            raise Forbidden("only administrators change the routing policy")
+        check_route(category, kind)
+        now = self.clock()
+        async with self._uow() as uow:
+            await uow.routing.set(category, kind, actor=staff.actor, at=now)
+            detail = f"{category.value}={kind.value}"
+            await uow.audit.record(actor=staff.actor, action="routing", tip_id=None, at=now, detail=detail)
+            await uow.commit()
+            return await uow.routing.current()
+
+    async def sign_out(self, staff: StaffContext, *, everywhere: bool = False) -> None:
+        """End this session, or every session of the officer (a lost or shared PC)."""
+        now = self.clock()
+        async with self._uow() as uow:
+            if everywhere:
+                await uow.sessions.delete_for(staff.officer.id)
+            else:
+                await uow.sessions.delete(staff.session_hash)
+            action = "logout_everywhere" if everywhere else "logout"
+            await uow.audit.record(actor=staff.actor, action=action, tip_id=None, at=now)
+            await uow.commit()

@@ -98,6 +98,15 @@ class TriageDecision:
 
 
 @dataclass(frozen=True)
+class StaffNote:
+    """A note officers leave on a tip for each other; never shown to the reporter."""
+
+    actor: str
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class TransitionRecord:
     """One row of a tip's history: who moved it, when, from where to where, and why."""
 

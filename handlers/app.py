@@ -9,7 +9,7 @@ from aiohttp import web
 
 from bot.ratelimit import HotlineRateLimiter
 from core.services import Clock, utc_now
-from handlers import health, pages, public_api, staff_api, telegram
+from handlers import health, pages, public_api, staff_api, staff_pages, telegram
 from handlers.errors import Handler, error_response, json_errors
 from handlers.keys import METRICS, SERVICES, SETTINGS
 from handlers.metrics import Metrics
@@ -77,5 +77,6 @@ def create_app(
     app.add_routes(public_api.routes)
     app.add_routes(staff_api.routes)
     app.add_routes(pages.routes)
+    app.add_routes(staff_pages.routes)
     app.router.add_static("/static/", STATIC, append_version=False)
     return app

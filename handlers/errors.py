@@ -13,13 +13,19 @@ from sqlalchemy.exc import DBAPIError
 
 from core.attachments import AttachmentRefused
 from core.errors import (
+    AccountLocked,
     Conflict,
+    CsrfRefused,
     DomainError,
     DuplicateKey,
+    EnrolmentRequired,
     ExtensionRefused,
+    Forbidden,
     IllegalTransition,
     InvalidInput,
     NotFound,
+    NotSignedIn,
+    SignInRefused,
 )
 from core.ratelimits import RateLimited
 from handlers.keys import METRICS
@@ -35,6 +41,10 @@ _DOMAIN_STATUS: dict[type[DomainError], int] = {
     ExtensionRefused: 409,
     DuplicateKey: 409,
     InvalidInput: 422,
+    NotSignedIn: 401,
+    SignInRefused: 401,
+    CsrfRefused: 403,
+    Forbidden: 403,
 }
 
 
@@ -55,6 +65,12 @@ def domain_status(exc: DomainError) -> int:
 
 def domain_response(exc: DomainError) -> web.Response:
     if isinstance(exc, RateLimited):
+        return error_response(
+            429, exc.code, str(exc), {"Retry-After": str(exc.retry_after)}, retry_after=exc.retry_after
+        )
+    if isinstance(exc, EnrolmentRequired):
+        return error_response(403, exc.code, str(exc), totp_secret=exc.secret, otpauth_uri=exc.uri)
+    if isinstance(exc, AccountLocked):
         return error_response(
             429, exc.code, str(exc), {"Retry-After": str(exc.retry_after)}, retry_after=exc.retry_after
         )

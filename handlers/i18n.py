@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from gettext import GNUTranslations
 from importlib import resources
@@ -18,6 +19,8 @@ import jinja2
 from aiohttp import web
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+
+from core.calendar import VN_TZ
 
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
@@ -58,8 +61,14 @@ def renderer() -> Renderer:
             lstrip_blocks=True,
         )
         env.install_gettext_translations(catalogue(lang), newstyle=True)  # type: ignore[attr-defined]
+        env.filters["vn_time"] = vn_time
         environments[lang] = env
     return Renderer(environments)
+
+
+def vn_time(moment: datetime | None) -> str:
+    """Staff read times as the clock on their wall shows them (Viet Nam, UTC+7)."""
+    return "–" if moment is None else moment.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
 
 
 def language(request: web.Request) -> str:

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from core.categories import Category
 from core.kpi import Period
+from core.queue import Badge, Cursor, QueueFilter, QueueItem
 from core.stages import Stage
 from core.tips import Tip, TransitionRecord
 
@@ -127,6 +128,59 @@ class KpiQuery(BaseModel):
 
     def period(self) -> Period:
         return Period(self.start, self.end)
+
+
+class SessionIn(Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+    otp: str = Field(
+        default="",
+        max_length=10,
+        description="The authenticator app's 6-digit code (left out at the first sign-in, which enrols)",
+    )
+
+
+class QueueQuery(BaseModel):
+    """Query string of GET /api/v1/staff/tips (strings, as a query string has them)."""
+
+    model_config = ConfigDict(extra="forbid")
+    stage: Stage | None = None
+    category: Category | None = None
+    urgent: bool | None = None
+    commune: str | None = Field(default=None, pattern=r"^\d{5}$")
+    overdue: bool = False
+    closed: bool = False
+    q: str | None = Field(default=None, max_length=200, description="text search; diacritics optional")
+    limit: int = Field(default=50, ge=1, le=200)
+    next: str | None = Field(default=None, max_length=200)
+
+    def to_filter(self) -> QueueFilter:
+        return QueueFilter(
+            stage=self.stage,
+            category=self.category,
+            urgent=self.urgent,
+            commune_code=self.commune,
+            overdue=self.overdue,
+            include_closed=self.closed,
+            text=self.q.strip() or None if self.q else None,
+            after=Cursor.decode(self.next) if self.next else None,
+            limit=self.limit,
+        )
+
+
+def queue_item_json(item: QueueItem, badge: Badge) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "stage": item.stage.value,
+        "category": item.category.value if item.category else None,
+        "urgent": item.urgent,
+        "commune_code": item.commune_code,
+        "agency_code": item.agency_code,
+        "received_at": item.received_at.isoformat(),
+        "deadline": item.next_due_at.isoformat() if item.next_due_at else None,
+        "at_risk_at": item.at_risk_at.isoformat() if item.at_risk_at else None,
+        "badge": badge.value,
+    }
 
 
 def tip_json(tip: Tip, history: list[TransitionRecord] | None = None) -> dict[str, Any]:

@@ -1,41 +1,78 @@
-"""Staff JSON API: read a tip, move it through its stages, extend, and read the KPI.
+"""Staff JSON API: sign in (password + TOTP), the queue, a tip, its moves and replies, and
+the KPI — each within the officer's jurisdiction, which the service layer enforces.
 
-Until the staff workspace brings sessions and TOTP, officers authenticate with HTTP Basic
-(argon2-checked passwords) over HTTPS; every read and write is audited under their name.
+The session lives in an HttpOnly, Secure, SameSite=Strict cookie; every write must also
+send the session's CSRF token as `X-CSRF-Token` (returned at sign-in and by GET session).
 """
 
 from __future__ import annotations
 
-import binascii
-from base64 import b64decode
+import csv
+import io
+from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
 
+from core.categories import Category
+from core.errors import CsrfRefused
 from core.kpi import KpiScope
-from core.officers import Officer
+from core.queue import deadline_badge
+from core.routing import AgencyKind, RoutingPolicy
 from core.services import TransitionRequest
-from handlers.keys import METRICS, SERVICES
+from core.staff import SignedIn, StaffContext
+from core.tips import StaffNote
+from handlers.keys import METRICS, SERVICES, SETTINGS
 from handlers.parsing import read_json
-from handlers.schemas import ExtensionIn, KpiQuery, ReplyIn, TransitionIn, tip_json
+from handlers.schemas import (
+    ExtensionIn,
+    KpiQuery,
+    QueueQuery,
+    ReplyIn,
+    SessionIn,
+    TransitionIn,
+    queue_item_json,
+    tip_json,
+)
 
 routes = web.RouteTableDef()
 
-_CHALLENGE = {"WWW-Authenticate": 'Basic realm="hotline staff", charset="UTF-8"'}
+SESSION_COOKIE = "hotline_staff"
+CSRF_HEADER = "X-CSRF-Token"
+NO_STORE = {"Cache-Control": "no-store"}
 
 
-async def require_officer(request: web.Request) -> Officer:
-    header = request.headers.get("Authorization", "")
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic" or not encoded:
-        raise web.HTTPUnauthorized(text="staff credentials required", headers=_CHALLENGE)
-    try:
-        username, _, password = b64decode(encoded, validate=True).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        raise web.HTTPUnauthorized(text="malformed credentials", headers=_CHALLENGE) from None
-    officer = await request.app[SERVICES].staff.authenticate(username, password)
-    if officer is None:
-        raise web.HTTPUnauthorized(text="wrong username or password", headers=_CHALLENGE)
-    return officer
+async def require_staff(request: web.Request, *, write: bool = False) -> StaffContext:
+    """The signed-in officer (401 otherwise); writes also need the CSRF token (403)."""
+    staff = await request.app[SERVICES].staff.session(request.cookies.get(SESSION_COOKIE, ""))
+    if write and not staff.csrf_matches(request.headers.get(CSRF_HEADER, "")):
+        raise CsrfRefused(f"send the session's CSRF token as {CSRF_HEADER}")
+    return staff
+
+
+def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    """Secure even on plain http: browsers accept it from localhost, and in production the
+    reverse proxy terminates TLS, so `request.secure` would wrongly say no."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        secure=True,
+        samesite="Strict",
+        path="/",
+        max_age=request.app[SETTINGS].staff_session_hours * 3600,
+    )
+
+
+def officer_json(staff: StaffContext | SignedIn) -> dict[str, Any]:
+    o = staff.officer
+    return {
+        "username": o.username,
+        "role": o.role.value,
+        "agency_code": o.agency_code,
+        "area_code": o.area_code,
+        "csrf_token": staff.csrf_token,
+    }
 
 
 def tip_id_of(request: web.Request) -> int:
@@ -45,24 +82,85 @@ def tip_id_of(request: web.Request) -> int:
     return int(raw)
 
 
+@routes.post("/api/v1/staff/session")
+async def sign_in(request: web.Request) -> web.Response:
+    """Username, password and the authenticator's code in; a session cookie out."""
+    body = await read_json(request, SessionIn)
+    signed = await request.app[SERVICES].staff.sign_in(body.username, body.password, body.otp)
+    response = web.json_response(officer_json(signed), status=201, headers=NO_STORE)
+    set_session_cookie(request, response, signed.token)
+    return response
+
+
+@routes.get("/api/v1/staff/session")
+async def who_am_i(request: web.Request) -> web.Response:
+    """The signed-in officer and the CSRF token their writes must carry."""
+    staff = await require_staff(request)
+    return web.json_response(officer_json(staff), headers=NO_STORE)
+
+
+@routes.delete("/api/v1/staff/session")
+async def sign_out(request: web.Request) -> web.Response:
+    """End this session, or with `?everywhere=1` every session of the officer."""
+    staff = await require_staff(request, write=True)
+    everywhere = request.query.get("everywhere") in ("1", "true")
+    await request.app[SERVICES].staff.sign_out(staff, everywhere=everywhere)
+    response = web.Response(status=204, headers=NO_STORE)
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@routes.get("/api/v1/staff/tips")
+async def list_tips(request: web.Request) -> web.Response:
+    """The queue: urgent first, then nearest deadline; `next` pages on (keyset)."""
+    staff = await require_staff(request)
+    query = QueueQuery.model_validate(dict(request.query))
+    page = await request.app[SERVICES].tips.queue(staff.jurisdiction, query.to_filter())
+    now = request.app[SERVICES].tips.clock()
+    items = [
+        queue_item_json(item, deadline_badge(item.next_due_at, item.at_risk_at, now)) for item in page.items
+    ]
+    return web.json_response(
+        {"items": items, "next": page.next.encode() if page.next else None}, headers=NO_STORE
+    )
+
+
 @routes.get("/api/v1/staff/tips/{tip_id}")
 async def get_tip(request: web.Request) -> web.Response:
     """A tip with its history; the read is audited."""
-    officer = await require_officer(request)
-    tip, history = await request.app[SERVICES].tips.view(tip_id_of(request), officer.actor)
-    return web.json_response(tip_json(tip, list(history)), headers={"Cache-Control": "no-store"})
+    staff = await require_staff(request)
+    tips = request.app[SERVICES].tips
+    tip, history = await tips.view(tip_id_of(request), staff.actor, staff.jurisdiction)
+    body = tip_json(tip, list(history))
+    body["notes"] = [note_json(n) for n in await tips.notes(tip.id, staff.jurisdiction)]
+    return web.json_response(body, headers=NO_STORE)
+
+
+def note_json(note: StaffNote) -> dict[str, Any]:
+    return {"actor": note.actor, "text": note.text, "at": note.at.isoformat()}
+
+
+@routes.post("/api/v1/staff/tips/{tip_id}/notes")
+async def add_note(request: web.Request) -> web.Response:
+    """A note for colleagues, never shown to the reporter."""
+    staff = await require_staff(request, write=True)
+    body = await read_json(request, ReplyIn)
+    note = await request.app[SERVICES].tips.add_note(
+        tip_id_of(request), actor=staff.actor, text=body.text, within=staff.jurisdiction
+    )
+    return web.json_response(note_json(note), status=201, headers=NO_STORE)
 
 
 @routes.post("/api/v1/staff/tips/{tip_id}/transitions")
 async def transition_tip(request: web.Request) -> web.Response:
     """Move a tip; 409 when the move is illegal or someone else moved it first."""
-    officer = await require_officer(request)
+    staff = await require_staff(request, write=True)
     body = await read_json(request, TransitionIn)
     tip = await request.app[SERVICES].tips.transition(
         tip_id_of(request),
         TransitionRequest(
             target=body.to,
-            actor=officer.actor,
+            actor=staff.actor,
             reason=body.reason,
             expected_stage=body.expected_stage,
             category=body.category,
@@ -70,42 +168,176 @@ async def transition_tip(request: web.Request) -> web.Response:
             to_agency=body.to_agency,
             duplicate_of=body.duplicate_of,
         ),
+        staff.jurisdiction,
     )
     request.app[METRICS].transitions.labels(body.to.value).inc()
-    return web.json_response(tip_json(tip), headers={"Cache-Control": "no-store"})
+    return web.json_response(tip_json(tip), headers=NO_STORE)
 
 
 @routes.post("/api/v1/staff/tips/{tip_id}/extensions")
 async def extend_tip(request: web.Request) -> web.Response:
     """Extend the decision deadline (CPC art. 147), with a reason."""
-    officer = await require_officer(request)
+    staff = await require_staff(request, write=True)
     body = await read_json(request, ExtensionIn)
     tip = await request.app[SERVICES].tips.extend_deadline(
-        tip_id_of(request), actor=officer.actor, reason=body.reason, days=body.days
+        tip_id_of(request), actor=staff.actor, reason=body.reason, days=body.days, within=staff.jurisdiction
     )
-    return web.json_response(tip_json(tip), headers={"Cache-Control": "no-store"})
+    return web.json_response(tip_json(tip), headers=NO_STORE)
 
 
 @routes.post("/api/v1/staff/tips/{tip_id}/replies")
 async def reply_to_reporter(request: web.Request) -> web.Response:
     """An anonymous answer to the reporter: shown on their status page (and announced in
     the bot to reporters who agreed), never with the officer's name."""
-    officer = await require_officer(request)
+    staff = await require_staff(request, write=True)
     body = await read_json(request, ReplyIn)
-    message = await request.app[SERVICES].tips.reply(tip_id_of(request), actor=officer.actor, text=body.text)
+    message = await request.app[SERVICES].tips.reply(
+        tip_id_of(request), actor=staff.actor, text=body.text, within=staff.jurisdiction
+    )
     return web.json_response(
         {"author": message.author.value, "text": message.text, "at": message.at.isoformat()},
         status=201,
-        headers={"Cache-Control": "no-store"},
+        headers=NO_STORE,
     )
+
+
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
+
+
+async def send_attachment(request: web.Request, staff: StaffContext) -> web.Response:
+    """The file as a download (never rendered inline), not cached, audited by the service."""
+    raw = request.match_info["number"]
+    if not raw.isdigit() or len(raw) > 3:
+        raise web.HTTPNotFound(text="no such attachment")
+    tip_id, number = tip_id_of(request), int(raw)
+    meta, data = await request.app[SERVICES].tips.download(
+        tip_id, number, actor=staff.actor, within=staff.jurisdiction
+    )
+    name = f"tip-{tip_id}-{number}.{EXTENSIONS.get(meta.media_type, 'pdf')}"
+    return web.Response(
+        body=data,
+        content_type=meta.media_type,
+        headers={
+            **NO_STORE,
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
+@routes.get("/api/v1/staff/tips/{tip_id}/attachments/{number}")
+async def download_attachment(request: web.Request) -> web.Response:
+    """One of a tip's files (numbered from 1), for staff of its jurisdiction only."""
+    return await send_attachment(request, await require_staff(request))
 
 
 @routes.get("/api/v1/staff/kpi")
 async def kpi(request: web.Request) -> web.Response:
-    """The KPI for `from`..`to` (dates, Viet Nam time), optionally one agency or commune."""
-    await require_officer(request)
+    """The KPI for `from`..`to` (dates, Viet Nam time), optionally one agency or commune,
+    counting only tips within the officer's jurisdiction."""
+    staff = await require_staff(request)
     query = KpiQuery.model_validate(dict(request.query))
     report = await request.app[SERVICES].tips.kpi(
-        query.period(), KpiScope(agency_code=query.agency, commune_code=query.commune)
+        query.period(),
+        KpiScope(agency_code=query.agency, commune_code=query.commune),
+        within=staff.jurisdiction,
     )
-    return web.json_response(report.to_dict())
+    return web.json_response(report.to_dict(), headers=NO_STORE)
+
+
+KPI_COLUMNS = (
+    "stage",
+    "on_time",
+    "late",
+    "open_within_time",
+    "overdue",
+    "not_applicable",
+    "on_time_share",
+    "median_hours",
+)
+
+
+async def send_kpi_csv(request: web.Request, staff: StaffContext) -> web.Response:
+    """The KPI table as CSV, the same numbers as the JSON and the page; audited."""
+    query = KpiQuery.model_validate(dict(request.query))
+    report = await request.app[SERVICES].tips.kpi(
+        query.period(),
+        KpiScope(agency_code=query.agency, commune_code=query.commune),
+        within=staff.jurisdiction,
+        exported_by=staff.actor,
+    )
+    data = report.to_dict()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(KPI_COLUMNS)
+    for stage in data["stages"]:
+        writer.writerow(["" if stage[c] is None else stage[c] for c in KPI_COLUMNS])
+    name = f"kpi-{query.start.isoformat()}-{query.end.isoformat()}.csv"
+    return web.Response(
+        text=out.getvalue(),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@routes.get("/api/v1/staff/kpi.csv")
+async def kpi_csv(request: web.Request) -> web.Response:
+    """CSV export of the KPI, within the officer's jurisdiction."""
+    return await send_kpi_csv(request, await require_staff(request))
+
+
+class RouteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    agency_kind: AgencyKind
+
+
+def routing_json(policy: RoutingPolicy) -> dict[str, Any]:
+    return {"rules": [{"category": c.value, "agency_kind": policy.owners[c].value} for c in Category]}
+
+
+@routes.get("/api/v1/staff/routing")
+async def get_routing(request: web.Request) -> web.Response:
+    """The routing policy table: which agency kind owns new tips of each category."""
+    await require_staff(request)
+    return web.json_response(routing_json(await request.app[SERVICES].staff.routing()), headers=NO_STORE)
+
+
+@routes.put("/api/v1/staff/routing/{category}")
+async def put_route(request: web.Request) -> web.Response:
+    """Administrators change one category's owner; misconduct stays with the inspectorate."""
+    staff = await require_staff(request, write=True)
+    try:
+        category = Category(request.match_info["category"])
+    except ValueError:
+        raise web.HTTPNotFound(text="no such category") from None
+    body = await read_json(request, RouteIn)
+    policy = await request.app[SERVICES].staff.set_route(staff, category, body.agency_kind)
+    return web.json_response(routing_json(policy), headers=NO_STORE)
+
+
+class AuditQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    before: int | None = Field(default=None, ge=1)
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+@routes.get("/api/v1/staff/audit")
+async def audit_log(request: web.Request) -> web.Response:
+    """The audit log for administrators, newest first; `next` pages further back."""
+    staff = await require_staff(request)
+    query = AuditQuery.model_validate(dict(request.query))
+    entries = await request.app[SERVICES].staff.audit_log(staff, before_id=query.before, limit=query.limit)
+    items = [
+        {
+            "id": e.id,
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "action": e.action,
+            "tip_id": e.tip_id,
+            "detail": e.detail,
+        }
+        for e in entries
+    ]
+    more = len(entries) == query.limit
+    return web.json_response({"items": items, "next": entries[-1].id if more else None}, headers=NO_STORE)

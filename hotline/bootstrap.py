@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,6 +20,7 @@ from core.passphrases import PassphraseHasher
 from core.ports import UnitOfWork
 from core.ratelimits import AbusePolicy, Limit, MemoryRateLimiter, RateLimiter, Throttle
 from core.services import Clock, TipService, utc_now
+from core.sessions import SessionPolicy
 from core.staff import StaffService
 from hotline.chatkeys import chat_keys
 from hotline.settings import Settings
@@ -58,6 +60,15 @@ def abuse_policy(settings: Settings) -> AbusePolicy:
             settings.failed_checks_per_receipt, settings.failed_checks_window_seconds
         ),
         failed_checks_global=Limit(settings.failed_checks_per_minute, 60),
+    )
+
+
+def session_policy(settings: Settings) -> SessionPolicy:
+    return SessionPolicy(
+        idle=timedelta(minutes=settings.staff_idle_minutes),
+        absolute=timedelta(hours=settings.staff_session_hours),
+        max_failures=settings.staff_max_failed_logins,
+        lockout=timedelta(minutes=settings.staff_lockout_minutes),
     )
 
 
@@ -104,7 +115,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             settings=settings,
             engine=engine,
             tips=tips,
-            staff=StaffService(uow),
+            staff=StaffService(uow, clock=clock, policy=session_policy(settings)),
             reporters=ReporterService(
                 uow,
                 tips=tips,

@@ -13,7 +13,7 @@ from typing import Any
 
 from core.errors import DomainError
 from core.kpi import KpiReport, KpiScope, Period
-from core.officers import Role
+from core.officers import Officer, Role
 from core.text import fold
 from hotline import logs, tables
 from hotline.bootstrap import open_services
@@ -81,8 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--agency", required=True, help="agency code, e.g. police:79")
     add.add_argument("--area", required=True, help="area code the officer works in")
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.OFFICER.value)
+    add.add_argument(
+        "--totp-secret", help="base32 TOTP secret for scripted set-up; default: enrol at first sign-in"
+    )
     add.add_argument("--password-stdin", action="store_true", required=True)
     add.set_defaults(run=cmd_officer_add)
+
+    reset = officer_sub.add_parser(
+        "reset-totp", help="forget an officer's second factor (lost phone); they enrol again at sign-in"
+    )
+    reset.add_argument("--username", required=True)
+    reset.set_defaults(run=cmd_officer_reset_totp)
 
     telegram = sub.add_parser("telegram", help="the Telegram bot")
     telegram_sub = telegram.add_subparsers(dest="telegram_command", required=True)
@@ -217,7 +226,7 @@ def kpi_table(data: dict[str, Any]) -> str:
 def cmd_officer_add(settings: Settings, args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\n")
 
-    async def run() -> int:
+    async def run() -> Officer:
         async with open_services(settings) as services:
             officer = await services.staff.add_officer(
                 username=args.username,
@@ -225,11 +234,24 @@ def cmd_officer_add(settings: Settings, args: argparse.Namespace) -> int:
                 agency_code=args.agency,
                 area_code=args.area,
                 role=Role(args.role),
+                totp_secret=args.totp_secret,
             )
-            return officer.id
+            return officer
 
-    officer_id = asyncio.run(run())
-    print(f"officer {args.username} created (id {officer_id})")
+    officer = asyncio.run(run())
+    print(f"officer {args.username} created (id {officer.id})")
+    if officer.totp_secret is None:
+        print("second factor: a QR code to scan is shown at the first sign-in at /staff/login")
+    return 0
+
+
+def cmd_officer_reset_totp(settings: Settings, args: argparse.Namespace) -> int:
+    async def run() -> None:
+        async with open_services(settings) as services:
+            await services.staff.reset_second_factor(args.username, actor="cli")
+
+    asyncio.run(run())
+    print(f"second factor of {args.username} reset; sessions ended; a QR code is shown at the next sign-in")
     return 0
 
 

@@ -166,6 +166,7 @@ async def load_demo_data(settings: Settings) -> list[str]:
                 role=Role.ADMIN,
             )
             lines.append(f"admin officer created: username admin, password {password}")
+            lines.append("sign in at /staff/login: the first sign-in shows a QR code for your authenticator app")
             lines.append("(shown once; it is stored only as an argon2 hash)")
         except DuplicateKey:
             lines.append("admin officer already exists; password unchanged")

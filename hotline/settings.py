@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     failed_checks_per_minute: int = Field(default=300, ge=1)
     passphrase_argon2_time_cost: int = Field(default=1, ge=1, le=10)
     passphrase_argon2_memory_kib: int = Field(default=2048, ge=256, le=1024 * 1024)
+    # Staff workspace (issue 7): session lifetimes and sign-in lockout.
+    staff_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    staff_session_hours: int = Field(default=12, ge=1, le=7 * 24)
+    staff_max_failed_logins: int = Field(default=5, ge=1, le=100)
+    staff_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("database_url")

@@ -10,6 +10,7 @@ check this against it on both databases (medians to the second).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -98,8 +99,15 @@ async def median_seconds(
     return sum(middle) / len(middle) if middle else None
 
 
-async def compute_kpi(session: AsyncSession, period: Period, scope: KpiScope, now: datetime) -> KpiReport:
-    where = cohort(period, scope)
+async def compute_kpi(
+    session: AsyncSession,
+    period: Period,
+    scope: KpiScope,
+    now: datetime,
+    within: Sequence[ColumnElement[bool]] = (),
+) -> KpiReport:
+    """`within`: the jurisdiction's conditions (storage.scoping), added to the cohort."""
+    where = [*cohort(period, scope), *within]
     row = [int(v) for v in (await session.execute(counts_query(where, now))).one()]
     received = row[0]
     stages = [StageKpi(Stage.RECEIVED, received, 0, 0, 0, 0, 0.0 if received else None)]

@@ -57,6 +57,29 @@ class OfficerRow(Base):
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(sa.Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+
+class StaffSessionRow(Base):
+    """A signed-in officer. Keyed by the SHA-256 of the cookie value, never the value."""
+
+    __tablename__ = "staff_sessions"
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    officer_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("officers.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RoutingRuleRow(Base):
+    """Which agency kind owns tips of a category (the routing policy table, issue 7)."""
+
+    __tablename__ = "routing_rules"
+    category: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    agency_kind: Mapped[str] = mapped_column(sa.String(20))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(sa.String(80))
 
 
 class PolicyRow(Base):
@@ -131,6 +154,9 @@ class TipRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # argon2 hash of the reporter's passphrase; the passphrase itself is never stored.
     passphrase_hash: Mapped[str | None] = mapped_column(sa.String(160))
+    # The text folded by `core.text.fold` (lower case, no diacritics): what the staff
+    # queue's text search compares against, so "hoa hong" finds "Hoa Hồng".
+    search_text: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class AttachmentRow(Base):
@@ -154,6 +180,17 @@ class TipMessageRow(Base):
     tip_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tips.id"), index=True)
     author: Mapped[str] = mapped_column(sa.String(16))
     # Who wrote it, for the staff side and the audit ("officer:name", "reporter:web").
+    actor: Mapped[str] = mapped_column(sa.String(80))
+    text: Mapped[str] = mapped_column(sa.Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TipNoteRow(Base):
+    """Officers' notes on a tip: staff only, kept apart from the reporter's thread."""
+
+    __tablename__ = "tip_notes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tip_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tips.id"), index=True)
     actor: Mapped[str] = mapped_column(sa.String(80))
     text: Mapped[str] = mapped_column(sa.Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.routing import AgencyKind, agency_code
+from core.routing import OWNER_BY_CATEGORY, AgencyKind, agency_code
 from core.sla import DEFAULT_RULES
 from core.text import fold
 from storage.gazetteer import iter_areas
-from storage.models import AgencyRow, AreaRow, PolicyRow, RuleRow
+from storage.models import AgencyRow, AreaRow, PolicyRow, RoutingRuleRow, RuleRow
 
 
 async def sync_areas(session: AsyncSession) -> int:
@@ -111,7 +111,23 @@ async def ensure_agencies(session: AsyncSession, province_code: str) -> int:
     return len(missing)
 
 
+async def ensure_routing(session: AsyncSession) -> int:
+    """The shipped routing rules for categories that have none; edited rules are kept."""
+    have = set(await session.scalars(sa.select(RoutingRuleRow.category)))
+    now = datetime.now(UTC)
+    missing = [c for c in OWNER_BY_CATEGORY if c.value not in have]
+    session.add_all(
+        RoutingRuleRow(
+            category=c.value, agency_kind=OWNER_BY_CATEGORY[c].value, updated_at=now, updated_by="default"
+        )
+        for c in missing
+    )
+    await session.flush()
+    return len(missing)
+
+
 async def load_reference_data(session: AsyncSession, province_code: str) -> None:
     await sync_areas(session)
     await ensure_default_policy(session)
     await ensure_agencies(session, province_code)
+    await ensure_routing(session)

@@ -14,12 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.areas import Area
 from core.categories import Category, Channel
 from core.errors import Conflict, DuplicateKey, NotFound
+from core.jurisdiction import Jurisdiction
 from core.kpi import KpiReport, KpiScope, Period, whole_seconds
 from core.messages import AttachmentMeta, Author, Credentials, Message
 from core.officers import Officer, Role
+from core.ports import AuditEntry
+from core.queue import QueueFilter, QueueItem, QueuePage
+from core.routing import OWNER_BY_CATEGORY, AgencyKind, RoutingPolicy
+from core.sessions import StaffSession
 from core.sla import DeadlinePolicy, Rule, Unit
 from core.stages import TERMINAL, Stage
-from core.tips import Tip, TipChange, TipDraft, TransitionRecord, TriageDecision
+from core.text import fold
+from core.tips import StaffNote, Tip, TipChange, TipDraft, TransitionRecord, TriageDecision
 from storage.kpi_query import DUE, REACHED, compute_kpi
 from storage.models import (
     AgencyRow,
@@ -28,12 +34,16 @@ from storage.models import (
     AuditRow,
     OfficerRow,
     PolicyRow,
+    RoutingRuleRow,
     RuleRow,
+    StaffSessionRow,
     TipMessageRow,
+    TipNoteRow,
     TipRow,
     TransitionRow,
     TriageDecisionRow,
 )
+from storage.scoping import within_where
 
 
 def tip_from_row(row: TipRow) -> Tip:
@@ -117,6 +127,7 @@ class SqlTipRepository:
             updated_at=received_at,
             passphrase_hash=passphrase_hash,
             triage=triage,
+            search_text=fold(draft.text),
         )
         # No savepoint: a taken receipt code aborts the transaction and the service retries
         # it whole (45 random bits make that almost never happen).
@@ -155,11 +166,42 @@ class SqlTipRepository:
         )
         await self.session.flush()
 
-    async def get(self, tip_id: int) -> Tip:
-        row = await self.session.get(TipRow, tip_id, populate_existing=True)
+    async def get(self, tip_id: int, within: Jurisdiction | None = None) -> Tip:
+        row = await self.session.scalar(
+            sa.select(TipRow)
+            .where(TipRow.id == tip_id, *within_where(within))
+            .execution_options(populate_existing=True)
+        )
         if row is None:
             raise NotFound(f"no tip {tip_id}")
         return tip_from_row(row)
+
+    async def queue(self, within: Jurisdiction, query: QueueFilter, now: datetime) -> QueuePage:
+        where = [*within_where(within), *queue_where(query, now)]
+        rows = (
+            await self.session.execute(
+                sa.select(*QUEUE_COLUMNS)
+                .where(*where)
+                .order_by(TipRow.urgent.desc(), TipRow.next_due_at.asc().nulls_last(), TipRow.id)
+                .limit(query.limit + 1)
+            )
+        ).all()
+        items = tuple(
+            QueueItem(
+                id=r.id,
+                stage=Stage(r.stage),
+                category=Category(r.category) if r.category else None,
+                urgent=bool(r.urgent),
+                commune_code=r.commune_code,
+                agency_code=r.agency_code,
+                received_at=r.received_at,
+                next_due_at=r.next_due_at,
+                at_risk_at=r.at_risk_at,
+            )
+            for r in rows[: query.limit]
+        )
+        more = len(rows) > query.limit
+        return QueuePage(items, items[-1].cursor if more and items else None)
 
     async def apply_change(self, tip: Tip, change: TipChange) -> None:
         values: dict[str, Any] = {
@@ -228,11 +270,74 @@ class SqlTipRepository:
             for r in rows
         ]
 
-    async def kpi(self, period: Period, scope: KpiScope, now: datetime, at_risk_fraction: float) -> KpiReport:
+    async def add_note(self, tip_id: int, note: StaffNote) -> None:
+        self.session.add(TipNoteRow(tip_id=tip_id, actor=note.actor, text=note.text, at=note.at))
+        await self.session.flush()
+
+    async def notes(self, tip_id: int) -> Sequence[StaffNote]:
+        rows = await self.session.scalars(
+            sa.select(TipNoteRow).where(TipNoteRow.tip_id == tip_id).order_by(TipNoteRow.at, TipNoteRow.id)
+        )
+        return [StaffNote(r.actor, r.text, r.at) for r in rows]
+
+    async def kpi(
+        self,
+        period: Period,
+        scope: KpiScope,
+        now: datetime,
+        at_risk_fraction: float,
+        within: Jurisdiction | None = None,
+    ) -> KpiReport:
         """See `storage.kpi_query`. `at_risk_fraction` is already folded into the stored
         `at_risk_at`; the port takes it so a fake repository can compute the same thing."""
         del at_risk_fraction
-        return await compute_kpi(self.session, period, scope, now)
+        return await compute_kpi(self.session, period, scope, now, within_where(within))
+
+
+QUEUE_COLUMNS = (
+    TipRow.id,
+    TipRow.stage,
+    TipRow.category,
+    TipRow.urgent,
+    TipRow.commune_code,
+    TipRow.agency_code,
+    TipRow.received_at,
+    TipRow.next_due_at,
+    TipRow.at_risk_at,
+)
+
+
+def queue_where(query: QueueFilter, now: datetime) -> list[sa.ColumnElement[bool]]:
+    """The filters, then the keyset condition "after the cursor" in the queue's order:
+    urgent first, then nearest `next_due_at` (none last), then id."""
+    where: list[sa.ColumnElement[bool]] = []
+    if query.stage is not None:
+        where.append(TipRow.stage == query.stage.value)
+    elif not query.include_closed:
+        where.append(TipRow.next_due_at.is_not(None))
+    if query.category is not None:
+        where.append(TipRow.category == query.category.value)
+    if query.urgent is not None:
+        where.append(TipRow.urgent.is_(query.urgent))
+    if query.commune_code is not None:
+        where.append(TipRow.commune_code == query.commune_code)
+    if query.overdue:
+        where.append(TipRow.next_due_at < now)
+    if query.text:
+        where.append(TipRow.search_text.contains(fold(query.text), autoescape=True))
+    after = query.after
+    if after is not None:
+        if after.next_due_at is None:
+            rest = sa.and_(TipRow.next_due_at.is_(None), TipRow.id > after.id)
+        else:
+            rest = sa.or_(
+                TipRow.next_due_at > after.next_due_at,
+                sa.and_(TipRow.next_due_at == after.next_due_at, TipRow.id > after.id),
+                TipRow.next_due_at.is_(None),
+            )
+        same = sa.and_(TipRow.urgent.is_(after.urgent), rest)
+        where.append(sa.or_(same, TipRow.urgent.is_(False)) if after.urgent else same)
+    return where
 
 
 class SqlAreaRepository:
@@ -280,6 +385,26 @@ class SqlPolicyRepository:
         return DeadlinePolicy(version, [Rule(r.key, r.amount, Unit(r.unit), r.note) for r in rows])
 
 
+class SqlRoutingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def current(self) -> RoutingPolicy:
+        rows = await self.session.execute(sa.select(RoutingRuleRow.category, RoutingRuleRow.agency_kind))
+        owners = dict(OWNER_BY_CATEGORY)
+        owners.update({Category(r.category): AgencyKind(r.agency_kind) for r in rows})
+        return RoutingPolicy(owners)
+
+    async def set(self, category: Category, kind: AgencyKind, *, actor: str, at: datetime) -> None:
+        values = {"agency_kind": kind.value, "updated_at": at, "updated_by": actor}
+        result = await self.session.execute(
+            sa.update(RoutingRuleRow).where(RoutingRuleRow.category == category.value).values(**values)
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            self.session.add(RoutingRuleRow(category=category.value, **values))
+            await self.session.flush()
+
+
 class SqlAgencyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -298,6 +423,13 @@ class SqlAuditLog:
         self.session.add(AuditRow(actor=actor, action=action, tip_id=tip_id, at=at, detail=detail))
         await self.session.flush()
 
+    async def recent(self, *, before_id: int | None, limit: int) -> Sequence[AuditEntry]:
+        query = sa.select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
+        if before_id is not None:
+            query = query.where(AuditRow.id < before_id)
+        rows = await self.session.scalars(query)
+        return [AuditEntry(r.id, r.at, r.actor, r.action, r.tip_id, r.detail) for r in rows]
+
 
 class SqlOfficerRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -307,8 +439,61 @@ class SqlOfficerRepository:
         row = await self.session.scalar(sa.select(OfficerRow).where(OfficerRow.username == username))
         return None if row is None else officer_from_row(row)
 
+    async def get(self, officer_id: int) -> Officer | None:
+        row = await self.session.get(OfficerRow, officer_id)
+        return None if row is None else officer_from_row(row)
+
+    async def count_failure(self, officer_id: int) -> int:
+        count = await self.session.scalar(
+            sa.update(OfficerRow)
+            .where(OfficerRow.id == officer_id)
+            .values(failed_logins=OfficerRow.failed_logins + 1)
+            .returning(OfficerRow.failed_logins)
+        )
+        return int(count or 0)
+
+    async def lock(self, officer_id: int, until: datetime) -> None:
+        await self.session.execute(
+            sa.update(OfficerRow)
+            .where(OfficerRow.id == officer_id)
+            .values(locked_until=until, failed_logins=0)
+        )
+
+    async def reset_totp(self, officer_id: int) -> None:
+        await self.session.execute(
+            sa.update(OfficerRow)
+            .where(OfficerRow.id == officer_id)
+            .values(totp_secret=None, totp_last_step=None, failed_logins=0, locked_until=None)
+        )
+
+    async def enrol_totp(self, officer_id: int, secret: str) -> bool:
+        result = await self.session.execute(
+            sa.update(OfficerRow)
+            .where(OfficerRow.id == officer_id, OfficerRow.totp_secret.is_(None))
+            .values(totp_secret=secret)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def signed_in(self, officer_id: int, totp_step: int) -> bool:
+        result = await self.session.execute(
+            sa.update(OfficerRow)
+            .where(
+                OfficerRow.id == officer_id,
+                sa.or_(OfficerRow.totp_last_step.is_(None), OfficerRow.totp_last_step < totp_step),
+            )
+            .values(failed_logins=0, locked_until=None, totp_last_step=totp_step)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
     async def add(
-        self, *, username: str, password_hash: str, agency_code: str, area_code: str, role: Role
+        self,
+        *,
+        username: str,
+        password_hash: str,
+        agency_code: str,
+        area_code: str,
+        role: Role,
+        totp_secret: str | None = None,
     ) -> Officer:
         row = OfficerRow(
             username=username,
@@ -316,6 +501,7 @@ class SqlOfficerRepository:
             agency_code=agency_code,
             area_code=area_code,
             role=role.value,
+            totp_secret=totp_secret,
             active=True,
             failed_logins=0,
             created_at=datetime.now(UTC),
@@ -338,7 +524,56 @@ def officer_from_row(row: OfficerRow) -> Officer:
         role=Role(row.role),
         password_hash=row.password_hash,
         active=row.active,
+        totp_secret=row.totp_secret,
+        failed_logins=row.failed_logins,
+        locked_until=row.locked_until,
+        totp_last_step=row.totp_last_step,
     )
+
+
+class SqlSessionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, session: StaffSession) -> None:
+        self.session.add(
+            StaffSessionRow(
+                token_hash=session.token_hash,
+                officer_id=session.officer_id,
+                csrf_token=session.csrf_token,
+                created_at=session.created_at,
+                last_seen_at=session.last_seen_at,
+            )
+        )
+        await self.session.flush()
+
+    async def get(self, token_hash: str) -> StaffSession | None:
+        row = await self.session.get(StaffSessionRow, token_hash, populate_existing=True)
+        if row is None:
+            return None
+        return StaffSession(row.token_hash, row.officer_id, row.csrf_token, row.created_at, row.last_seen_at)
+
+    async def touch(self, token_hash: str, at: datetime) -> None:
+        await self.session.execute(
+            sa.update(StaffSessionRow).where(StaffSessionRow.token_hash == token_hash).values(last_seen_at=at)
+        )
+
+    async def delete(self, token_hash: str) -> None:
+        await self.session.execute(sa.delete(StaffSessionRow).where(StaffSessionRow.token_hash == token_hash))
+
+    async def purge(self, *, idle_since: datetime, created_before: datetime) -> int:
+        result = await self.session.execute(
+            sa.delete(StaffSessionRow).where(
+                sa.or_(StaffSessionRow.last_seen_at < idle_since, StaffSessionRow.created_at < created_before)
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def delete_for(self, officer_id: int) -> int:
+        result = await self.session.execute(
+            sa.delete(StaffSessionRow).where(StaffSessionRow.officer_id == officer_id)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 class SqlConversationRepository:
@@ -405,6 +640,8 @@ class SqlUnitOfWork:
     officers: SqlOfficerRepository
     audit: SqlAuditLog
     conversation: SqlConversationRepository
+    sessions: SqlSessionRepository
+    routing: SqlRoutingRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -418,6 +655,8 @@ class SqlUnitOfWork:
         self.officers = SqlOfficerRepository(self.session)
         self.audit = SqlAuditLog(self.session)
         self.conversation = SqlConversationRepository(self.session)
+        self.sessions = SqlSessionRepository(self.session)
+        self.routing = SqlRoutingRepository(self.session)
         return self
 
     async def __aexit__(

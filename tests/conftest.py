@@ -12,13 +12,13 @@ import asyncio
 import itertools
 import os
 import shutil
-from base64 import b64encode
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pyotp
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -32,6 +32,7 @@ COMMUNE = "26743"  # Phường Bến Thành
 REMOTE_COMMUNE = "26732"  # Đặc khu Côn Đảo
 OTHER_PROVINCE_COMMUNE = "00004"  # Phường Ba Đình, Hà Nội
 ADMIN_PASSWORD = "correct horse battery staple"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 _counter = itertools.count()
 
@@ -146,18 +147,36 @@ async def services(settings: Settings, clock: FakeClock) -> AsyncIterator[Servic
         yield opened
 
 
+async def staff_headers(services: Services, username: str, password: str = ADMIN_PASSWORD) -> dict[str, str]:
+    """Sign in through the service (password + the current TOTP code) and return the
+    headers a browser would send: the session cookie and the CSRF token for writes."""
+    signed = await services.staff.sign_in(username, password, totp_code(services))
+    return {"Cookie": f"hotline_staff={signed.token}", "X-CSRF-Token": signed.csrf_token}
+
+
+def totp_code(services: Services, secret: str = TOTP_SECRET) -> str:
+    return pyotp.TOTP(secret).at(services.staff.clock())
+
+
+async def add_staff(
+    services: Services, username: str, agency: str, area: str, role: Role = Role.OFFICER
+) -> dict[str, str]:
+    """An officer with the shared test TOTP secret, signed in."""
+    await services.staff.add_officer(
+        username=username,
+        password=ADMIN_PASSWORD,
+        agency_code=agency,
+        area_code=area,
+        role=role,
+        totp_secret=TOTP_SECRET,
+    )
+    return await staff_headers(services, username)
+
+
 @pytest.fixture
 async def admin(services: Services) -> dict[str, str]:
-    """An admin officer; returns the Basic auth header for the staff API."""
-    await services.staff.add_officer(
-        username="admin",
-        password=ADMIN_PASSWORD,
-        agency_code=f"police:{PROVINCE}",
-        area_code=PROVINCE,
-        role=Role.ADMIN,
-    )
-    token = b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
+    """A signed-in admin officer; returns the headers for the staff API."""
+    return await add_staff(services, "admin", f"police:{PROVINCE}", PROVINCE, Role.ADMIN)
 
 
 @pytest.fixture

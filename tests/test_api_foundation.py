@@ -126,18 +126,16 @@ async def test_invalid_fields_are_listed(client: Any) -> None:
     "headers",
     [
         {},
-        {"Authorization": "Bearer abc"},
-        {"Authorization": "Basic !!!"},
-        {"Authorization": "Basic " + b64encode(b"admin:wrong password!").decode()},
-        {"Authorization": "Basic " + b64encode(b"nobody:correct horse battery staple").decode()},
+        # HTTP Basic is gone: a password alone would skip the second factor.
+        {"Authorization": "Basic " + b64encode(b"admin:correct horse battery staple").decode()},
+        {"Cookie": "hotline_staff=not-a-session"},
+        {"Cookie": "hotline_staff="},
     ],
 )
-async def test_staff_api_needs_valid_credentials(
-    client: Any, admin: dict[str, str], headers: dict[str, str]
-) -> None:
+async def test_staff_api_needs_a_session(client: Any, admin: dict[str, str], headers: dict[str, str]) -> None:
     resp = await client.get("/api/v1/staff/tips/1", headers=headers)
     assert resp.status == 401
-    assert "Basic" in resp.headers["WWW-Authenticate"]
+    assert (await resp.json())["error"]["code"] == "not_signed_in"
 
 
 async def test_staff_errors(client: Any, admin: dict[str, str]) -> None:

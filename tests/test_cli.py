@@ -207,3 +207,57 @@ def test_period_bounds_are_viet_nam_days() -> None:
     assert lo.astimezone(UTC) == datetime(2025, 12, 31, 17, 0, tzinfo=UTC)
     assert hi - lo == timedelta(days=31)
     assert KpiScope().describe() == "province"
+
+
+def test_officer_add_sets_a_totp_secret_or_leaves_enrolment_to_sign_in(
+    env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    base = ["officer", "add", "--agency", "police:79", "--area", "79", "--password-stdin"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    code, out, err = run(
+        capsys, *base, "--username", "an", "--totp-secret", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    )
+    assert code == 0, err
+    assert "TOTP secret" not in out  # the operator chose it; nothing to show
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    code, out, err = run(capsys, *base, "--username", "binh")
+    assert code == 0, err
+    assert "QR code" in out  # no secret yet: the officer enrols at the first sign-in
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    code, _, err = run(capsys, *base, "--username", "chi", "--totp-secret", "TOOSHORT")
+    assert code == 1 and "TOTP secret" in err
+
+
+def test_officer_reset_totp_forgets_the_second_factor(
+    env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    import sqlalchemy as sa
+
+    from storage.models import AuditRow, OfficerRow
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    base = ["officer", "add", "--agency", "police:79", "--area", "79", "--password-stdin"]
+    code, _, err = run(capsys, *base, "--username", "an", "--totp-secret", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+    assert code == 0, err
+    code, out, err = run(capsys, "officer", "reset-totp", "--username", "an")
+    assert code == 0 and "reset" in out, err
+    code, _, err = run(capsys, "officer", "reset-totp", "--username", "nobody")
+    assert code == 1 and "no officer nobody" in err
+
+    async def read() -> tuple[object, list[tuple[str, str, str]]]:
+        engine = create_engine(env)
+        try:
+            async with engine.connect() as conn:
+                secret = await conn.scalar(sa.select(OfficerRow.totp_secret))
+                rows = await conn.execute(sa.select(AuditRow.actor, AuditRow.action, AuditRow.detail))
+                return secret, [tuple(r) for r in rows]  # type: ignore[misc]
+        finally:
+            await engine.dispose()
+
+    secret, audit = asyncio.run(read())
+    assert secret is None
+    assert audit == [("cli", "totp_reset", "officer:an")]

@@ -56,3 +56,23 @@ async def test_upgrade_with_reference_data_is_idempotent(empty_db_url: str) -> N
     assert areas is not None and areas > 3300
     assert agencies is not None and agencies > 3
     assert rules is not None and rules >= 10
+
+
+async def test_0005_folds_the_text_of_existing_tips(db_url: str, services: object) -> None:
+    import sqlalchemy as sa
+
+    from hotline.bootstrap import Services
+    from storage.models import TipRow
+    from tests.builders import submit
+
+    assert isinstance(services, Services)
+    tip_id = (await submit(services.tips, text="Quán Hoa Hồng ở Đồng Khởi")).tip_id
+    engine = create_engine(db_url)
+    try:
+        await migrate.downgrade(engine, "0004")
+        await migrate.upgrade(engine)
+        async with engine.connect() as conn:
+            folded = await conn.scalar(sa.select(TipRow.search_text).where(TipRow.id == tip_id))
+    finally:
+        await engine.dispose()
+    assert folded == "quan hoa hong o dong khoi"
