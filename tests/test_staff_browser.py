@@ -76,7 +76,7 @@ async def test_officer_works_a_tip_and_the_reporter_reads_the_reply(
             await page.fill("#reason", "Đã kiểm tra, xử phạt hành chính")
             await move("processed")
             facts = await page.inner_text("dl.facts")
-            assert "processed" in facts and "minor" in facts
+            assert "Đã xử lý" in facts and "minor" in facts  # the stage, as the Vietnamese UI names it
             await page.fill("#reply", "Cảm ơn bạn, chúng tôi đã xử lý.")
             await page.click("form[action$='/reply'] button")
             await page.wait_for_load_state()
