@@ -48,8 +48,8 @@ from storage.scoping import within_where
 
 def tip_from_row(row: TipRow) -> Tip:
     reached = {Stage.RECEIVED: row.received_at}
-    for stage in (Stage.VERIFIED, Stage.CLASSIFIED, Stage.PROCESSED):
-        value = getattr(row, f"{stage.value}_at")
+    for stage, column in REACHED.items():
+        value = getattr(row, column.key)
         if value is not None:
             reached[stage] = value
     return Tip(
@@ -67,11 +67,7 @@ def tip_from_row(row: TipRow) -> Tip:
         stage=Stage(row.stage),
         received_at=row.received_at,
         reached=reached,
-        due={
-            Stage.VERIFIED: row.verified_due_at,
-            Stage.CLASSIFIED: row.classified_due_at,
-            Stage.PROCESSED: row.processed_due_at,
-        },
+        due={stage: getattr(row, column.key) for stage, column in DUE.items()},
         extensions=row.extensions,
         policy_version=row.policy_version,
         version=row.version,
