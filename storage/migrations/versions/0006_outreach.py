@@ -1,0 +1,21 @@
+"""Youth outreach (issue 8): content library, campaigns, per-recipient deliveries.
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-27
+"""
+
+from __future__ import annotations
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
