@@ -3,7 +3,8 @@
 Files are judged by their content, never their name or declared type. Images are decoded
 and re-encoded from bare pixels, so EXIF (GPS position, camera serial, time), XMP, ICC
 profiles and comments are all gone; oversized pixel counts are refused before decoding,
-which defuses decompression bombs. PDFs are accepted as they are after a structural check.
+which defuses decompression bombs. PDFs are parsed and rewritten without their metadata,
+comments and photo EXIF (`core.pdfs`); those with scripts or embedded files are refused.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import InvalidInput
 from core.messages import AttachmentMeta
+from core.pdfs import PdfProblem, clean_pdf
 
 if TYPE_CHECKING:
     from core.ports import AttachmentStore
@@ -36,7 +38,6 @@ ACCEPTED = "JPEG, PNG, WebP or GIF photos, or PDF documents"
 logging.getLogger("PIL").setLevel(logging.INFO)
 
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")
-_ACTIVE_PDF = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/OpenAction", b"/AA")
 _LONG_SIDE = 4096  # larger photos are scaled down: smaller files, same evidence
 
 
@@ -44,7 +45,7 @@ class AttachmentRefused(InvalidInput):
     """A file we will not store; the message tells the reporter what would be accepted.
 
     `reason` is a stable key the pages translate (`too_many`, `too_big`, `total_too_big`,
-    `empty`, `type`, `damaged`, `too_many_pixels`, `pdf_damaged`, `pdf_active`).
+    `empty`, `type`, `damaged`, `too_many_pixels`, `pdf_damaged`, `pdf_active`, `pdf_too_big`).
     """
 
     code = "attachment_refused"
@@ -60,11 +61,12 @@ class AttachmentPolicy:
     max_file_bytes: int = 10 * 1024 * 1024
     max_request_bytes: int = 25 * 1024 * 1024
     max_pixels: int = 40_000_000
+    max_pdf_pages: int = 100
 
 
 @dataclass(frozen=True)
 class CleanFile:
-    """A file ready to store: re-encoded image or checked PDF, and its digest."""
+    """A file ready to store: re-encoded image or rewritten PDF, and its digest."""
 
     media_type: str
     data: bytes
@@ -95,7 +97,7 @@ def sanitise(data: bytes, policy: AttachmentPolicy) -> CleanFile:
     if data.startswith(_IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
         return _reencode_image(data, policy)
     if data.lstrip(b"\x00\t\n\r ")[:5] == b"%PDF-":
-        return _check_pdf(data)
+        return _clean_pdf(data, policy)
     raise AttachmentRefused(f"this kind of file is not accepted; send {ACCEPTED}", "type")
 
 
@@ -127,15 +129,11 @@ def _reencode_image(data: bytes, policy: AttachmentPolicy) -> CleanFile:
     return CleanFile(JPEG, out.getvalue())
 
 
-def _check_pdf(data: bytes) -> CleanFile:
-    tail = data[-2048:]
-    if b"%%EOF" not in tail or b"obj" not in data:
-        raise AttachmentRefused("the PDF is damaged or incomplete", "pdf_damaged")
-    # Plain-text markers only (compressed object streams can hide them); staff open PDFs
-    # in a viewer with scripting off, see docs/web-intake.md.
-    if any(marker in data for marker in _ACTIVE_PDF):
-        raise AttachmentRefused("PDFs with scripts, actions or embedded files are not accepted", "pdf_active")
-    return CleanFile(PDF, data)
+def _clean_pdf(data: bytes, policy: AttachmentPolicy) -> CleanFile:
+    try:
+        return CleanFile(PDF, clean_pdf(data, max_pages=policy.max_pdf_pages, max_pixels=policy.max_pixels))
+    except PdfProblem as problem:
+        raise AttachmentRefused(str(problem), f"pdf_{problem.reason}") from None
 
 
 async def clean_files(files: Sequence[bytes], policy: AttachmentPolicy) -> list[CleanFile]:

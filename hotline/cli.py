@@ -106,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     triage_eval = sub.add_parser("triage-eval", help="triage figures on a labelled JSON-lines file")
     triage_eval.add_argument("--file", help="default: tests/data/triage_eval.jsonl")
     triage_eval.set_defaults(run=cmd_triage_eval)
+
+    files = sub.add_parser("files", help="the attachment store")
+    files_sub = files.add_subparsers(dest="files_command", required=True)
+    sweep = files_sub.add_parser("sweep", help="delete attachment files that no tip names (after a crash)")
+    sweep.add_argument("--grace-minutes", type=float, default=60.0, help="leave newer files alone (60)")
+    sweep.add_argument("--dry-run", action="store_true", help="list what would be deleted")
+    sweep.set_defaults(run=cmd_files_sweep)
     return parser
 
 
@@ -121,6 +128,29 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         access_log_class=logs.PrivacyAccessLogger,
         print=lambda msg: print(msg, flush=True),
     )
+    return 0
+
+
+def cmd_files_sweep(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.db import create_engine
+    from storage.files import DirectoryStore
+    from storage.sweep import SweepResult, sweep_orphan_files
+
+    async def run() -> SweepResult:
+        engine = create_engine(settings.effective_database_url)
+        try:
+            store = DirectoryStore(settings.attachments_path)
+            return await sweep_orphan_files(
+                engine, store, grace_seconds=args.grace_minutes * 60, dry_run=args.dry_run
+            )
+        finally:
+            await engine.dispose()
+
+    result = asyncio.run(run())
+    for name in result.orphans:
+        print(name)
+    verb = "would delete" if args.dry_run else "deleted"
+    print(f"{result.checked} files older than {args.grace_minutes:g} min; {verb} {len(result.orphans)}")
     return 0
 
 

@@ -41,6 +41,21 @@ class DirectoryStore:
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, True)
 
+    def stored_before(self, cutoff: float) -> list[tuple[str, Path]]:
+        """(key, path) of every stored file, and every unfinished `.tmp`, last written
+        before `cutoff` (a POSIX time). Keys of `.tmp` files are returned with the suffix."""
+        found: list[tuple[str, Path]] = []
+        if not self.root.is_dir():
+            return found
+        for shard in self.root.iterdir():
+            if not (shard.is_dir() and re.fullmatch(r"[0-9a-f]{2}", shard.name)):
+                continue
+            for path in shard.iterdir():
+                key = path.name.removesuffix(".tmp")
+                if _KEY.match(key) and key.startswith(shard.name) and path.stat().st_mtime < cutoff:
+                    found.append((path.name, path))
+        return found
+
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -21,6 +21,7 @@ from bot.runtime import TelegramBot
 from handlers.telegram import SECRET_HEADER
 from hotline.settings import Settings
 from tests.fakebotapi import FakeBotApi
+from tests.pdfs import build_pdf
 
 WEBHOOK_SECRET = "s3cret-webhook-token_ABC"
 SECRET_KEY = "k" * 40
@@ -106,8 +107,5 @@ def jpeg_with_gps() -> bytes:
 
 
 def tiny_pdf() -> bytes:
-    return (
-        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-        b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-    )
+    return build_pdf(author=None, xmp=False)
 

@@ -19,6 +19,7 @@ from hotline.bootstrap import Services
 from storage.models import AttachmentRow, TipMessageRow, TipRow
 from tests.builders import move
 from tests.conftest import COMMUNE
+from tests.pdfs import build_pdf
 
 # ---- helpers shared by the other test_web_* modules ----------------------------------
 
@@ -142,7 +143,7 @@ async def test_question_is_filed_as_an_info_request_with_a_receipt(client: Any, 
 
 
 async def test_multipart_tip_with_photo_and_pdf(client: Any, services: Services) -> None:
-    pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+    pdf = build_pdf()
     form = multipart({"text": "Ảnh quán", "urgent": "true", "commune_code": COMMUNE}, [jpeg(), pdf])
     resp = await client.post("/api/v1/tips", data=form)
     assert resp.status == 201, await resp.text()

@@ -8,10 +8,12 @@ from typing import Any
 import pytest
 from PIL import Image
 from PIL.ExifTags import GPS, IFD, Base
+from pypdf import PdfReader
 
 from core.attachments import AttachmentPolicy, AttachmentRefused, check_counts, sanitise
 from hotline.bootstrap import Services
 from storage.files import DirectoryStore
+from tests.pdfs import build_pdf, jpeg_with_exif
 from tests.test_web_api import jpeg, multipart, stored_files
 
 SERIAL = "SN-PRIVACY-4242"
@@ -69,14 +71,40 @@ def test_png_text_chunks_and_orientation() -> None:
         (b"GIF89a" + b"\x00" * 10, "damaged"),
         (b"MZ\x90\x00", "type"),
         (b"<svg onload=alert(1)>", "type"),
-        (b"%PDF-1.7\n1 0 obj<</OpenAction<</S/JavaScript/JS(app.alert(1))>>>>endobj\n%%EOF", "pdf_active"),
+        (build_pdf(open_action_js="app.alert(1)"), "pdf_active"),
         (b"%PDF-1.7\n1 0 obj<<>>endobj\n", "pdf_damaged"),
+        (b"%PDF-1.7\n1 0 obj<</OpenAction<</S/JavaScript/JS(app.alert(1))>>>>endobj\n%%EOF", "pdf_damaged"),
+        (build_pdf()[:400], "pdf_damaged"),
     ],
 )
 def test_files_are_judged_by_content(data: bytes, reason: str) -> None:
     with pytest.raises(AttachmentRefused) as caught:
         sanitise(data, AttachmentPolicy())
     assert caught.value.reason == reason
+
+
+def test_pdf_is_rewritten_without_what_could_name_the_reporter() -> None:
+    photo = jpeg_with_exif(serial="CAM-SERIAL-0042")
+    sent = build_pdf(author="Nguyen Van A", xmp=True, photo=photo, comment_by="Tran Thi B", pages=3)
+    assert all(marker in sent for marker in (b"Nguyen Van A", b"CAM-SERIAL-0042", b"Tran Thi B", b"ScanApp"))
+
+    clean = sanitise(sent, AttachmentPolicy())
+
+    assert clean.media_type == "application/pdf"
+    for marker in (b"Nguyen Van A", b"CAM-SERIAL-0042", b"Tran Thi B", b"ScanApp", b"/Metadata", b"/Annots"):
+        assert marker not in clean.data, marker
+    kept = PdfReader(io.BytesIO(clean.data))
+    assert kept.metadata is None
+    assert len(kept.pages) == 3
+    (picture,) = kept.pages[0].images
+    assert picture.image is not None and picture.image.size == (64, 48)  # the evidence is still there
+
+
+def test_pdf_page_limit() -> None:
+    with pytest.raises(AttachmentRefused) as caught:
+        sanitise(build_pdf(pages=4), AttachmentPolicy(max_pdf_pages=3))
+    assert caught.value.reason == "pdf_too_big"
+    assert len(PdfReader(io.BytesIO(sanitise(build_pdf(pages=3), AttachmentPolicy(max_pdf_pages=3)).data)).pages) == 3
 
 
 def test_pixel_limit_refuses_before_decoding() -> None:
