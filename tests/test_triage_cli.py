@@ -77,7 +77,7 @@ def test_evaluation_floors() -> None:
     """Floors a little below the figures measured on the held-out set (docs/triage.md)."""
     f = evaluate(DATA / "triage_eval.jsonl").figures()
     assert f["tips"] >= 400
-    assert f["language_accuracy"] >= 0.96
+    assert f["language_accuracy"] >= 0.98
     assert f["unaccented_vi_accuracy"] >= 0.95
     assert f["category_macro_f1"] >= 0.90
     assert f["urgent_recall"] >= 0.95

@@ -92,10 +92,16 @@ _VI_ONLY = re.compile("[" + "".join(chr(c) for r in _LATIN for c in r if _vietna
 
 
 def _vietnamese_word_share(words: list[str]) -> float:
-    """Share of words carrying a mark or letter only Vietnamese uses (`người`, `đã`)."""
+    """Share of words carrying a mark or letter only Vietnamese uses (`người`, `đã`), or an
+    accent shared with other languages on a word that is a Vietnamese syllable (`chào`,
+    `có`, `là`): French `café` or Spanish `está` are not syllables, so they do not count."""
     if not words:
         return 0.0
-    return sum(1 for word in words if _VI_ONLY.search(word)) / len(words)
+    return sum(1 for word in words if _VI_ONLY.search(word) or _accented_syllable(word)) / len(words)
+
+
+def _accented_syllable(word: str) -> bool:
+    return not word.isascii() and is_syllable(fold(word))
 
 
 class LanguageDetector:
