@@ -410,6 +410,17 @@ def load_sqlite(path: Path, rows: Sequence[tuple[Any, ...]], chunk: int = 100_00
         db.close()
 
 
+async def rebuild_rollups(url: str) -> None:
+    """Tips loaded behind the application's back: recompute what it keeps in step."""
+    from storage.dashboard_query import rebuild
+
+    engine = create_engine(url)
+    try:
+        await rebuild(engine)
+    finally:
+        await engine.dispose()
+
+
 def plain_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
@@ -676,6 +687,7 @@ async def run(args: argparse.Namespace) -> int:
         try:
             await upgrade_database(args.pg_url, args.province)
             elapsed = await load_postgres(args.pg_url, rows)
+            await rebuild_rollups(args.pg_url)  # the KPI's monthly rollup (storage/dashboard_query.py)
             print(
                 f"PostgreSQL: loaded {len(rows):,} tips in {elapsed:.1f} s "
                 f"({len(rows) / elapsed:,.0f} rows/s), "
@@ -694,6 +706,7 @@ async def run(args: argparse.Namespace) -> int:
             url = f"sqlite:///{path}"
             await upgrade_database(url, args.province)
             elapsed = await asyncio.to_thread(load_sqlite, path, rows)
+            await rebuild_rollups(url)
             print(
                 f"SQLite: loaded {len(rows):,} tips in {elapsed:.1f} s ({len(rows) / elapsed:,.0f} rows/s), "
                 f"executemany, 100k-row transactions, indexes rebuilt and foreign keys checked after; "

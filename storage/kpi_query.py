@@ -51,6 +51,13 @@ def cohort(period: Period, scope: KpiScope) -> list[ColumnElement[bool]]:
 
 
 def counts_query(where: list[ColumnElement[bool]], now: datetime) -> sa.Select[Any]:
+    return sa.select(*count_columns(now)).where(*where)
+
+
+def count_columns(now: datetime) -> list[ColumnElement[Any]]:
+    """The KPI's counts, in this order: received; per stage on time, late, open within
+    time, overdue, not applicable; open, at risk, overdue; closed per terminal stage.
+    Only tips that are not closed have counts that depend on `now`."""
     now_param = sa.bindparam("now", now, type_=TipRow.received_at.type)
     closing = [s.value for s in CLOSING_EXITS]
 
@@ -75,7 +82,7 @@ def counts_query(where: list[ColumnElement[bool]], now: datetime) -> sa.Select[A
         count(sa.and_(is_open, TipRow.next_due_at < now_param)),
     ]
     columns += [count(TipRow.stage == value) for value in TERMINAL_ORDER]
-    return sa.select(*columns).where(*where)
+    return columns
 
 
 async def median_seconds(
