@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from core.categories import Category
 from core.officers import Officer, Role
-from core.routing import AgencyKind
+from core.routing import SUPERVISORS_ONLY, AgencyKind
 
 
 @dataclass(frozen=True)
@@ -28,11 +28,16 @@ class Jurisdiction:
     #: Only the inspectorate (and admins) may see `official_misconduct`: the unit a tip
     #: names must never read it, and any other unit might be that unit.
     misconduct: bool = False
+    #: Complaints about an agency are read by its supervisors (and the inspectorate), not
+    #: by officers, who may be the ones complained about.
+    complaints: bool = False
 
     def allows(self, *, agency_code: str, category: Category | None, province_code: str) -> bool:
         if self.everything:
             return True
         if category is Category.OFFICIAL_MISCONDUCT and not self.misconduct:
+            return False
+        if category in SUPERVISORS_ONLY and not self.complaints:
             return False
         if self.agency_code is not None:
             return agency_code == self.agency_code
@@ -42,7 +47,7 @@ class Jurisdiction:
         return province_code == self.area_code if self.province_wide else area == self.area_code
 
 
-EVERYTHING = Jurisdiction(everything=True, misconduct=True)
+EVERYTHING = Jurisdiction(everything=True, misconduct=True, complaints=True)
 
 
 def jurisdiction_of(officer: Officer, *, area_is_province: bool) -> Jurisdiction:
@@ -58,5 +63,6 @@ def jurisdiction_of(officer: Officer, *, area_is_province: bool) -> Jurisdiction
             area_code=officer.area_code,
             province_wide=area_is_province,
             misconduct=misconduct,
+            complaints=True,
         )
-    return Jurisdiction(agency_code=officer.agency_code, misconduct=misconduct)
+    return Jurisdiction(agency_code=officer.agency_code, misconduct=misconduct, complaints=misconduct)

@@ -41,6 +41,26 @@ OWNER_BY_CATEGORY: dict[Category, AgencyKind] = {
 }
 
 
+#: Agencies told of a tip they do not own: the Department of Health learns of trafficking
+#: and minor tips so that victims get support (it reads them; the owner acts on them).
+NOTIFIED_BY_CATEGORY: dict[Category, tuple[AgencyKind, ...]] = {
+    Category.TRAFFICKING: (AgencyKind.HEALTH,),
+    Category.MINOR: (AgencyKind.HEALTH,),
+}
+
+#: A complaint is about an agency; only its supervisors (and the inspectorate above all
+#: agencies) read it, never the officers who may be the ones complained about.
+SUPERVISORS_ONLY: frozenset[Category] = frozenset({Category.COMPLAINT})
+
+
+def notified_agencies(category: Category | None, province_code: str) -> list[str]:
+    """Units to notify of a tip of `category` (health and the inspectorate work at the
+    province level only)."""
+    if category is None:
+        return []
+    return [agency_code(kind, province_code) for kind in NOTIFIED_BY_CATEGORY.get(category, ())]
+
+
 def agency_code(kind: AgencyKind, area_code: str) -> str:
     return f"{kind.value}:{area_code}"
 

@@ -21,7 +21,7 @@ from core.errors import (
 )
 from core.jurisdiction import Jurisdiction, jurisdiction_of
 from core.officers import Officer, Role, hash_password, password_matches
-from core.ports import AuditEntry, UnitOfWork
+from core.ports import AuditEntry, SessionRepository, UnitOfWork
 from core.routing import AgencyKind, RoutingPolicy, check_route
 from core.sessions import (
     SessionPolicy,
@@ -33,9 +33,11 @@ from core.sessions import (
     totp_step,
     valid_totp_secret,
 )
+from core.signin_limits import SignInThrottle
 
 Clock = Callable[[], datetime]
 REFUSED = "wrong username, password or one-time code"
+LOCKED = "too many failed sign-ins; try again later"
 #: How an attempt on an unknown account is audited: never the typed name, which is
 #: sometimes a password typed into the wrong field.
 UNKNOWN_ACTOR = "officer:?"
@@ -69,11 +71,24 @@ class StaffContext:
 
 class StaffService:
     def __init__(
-        self, uow_factory: Callable[[], UnitOfWork], *, clock: Clock, policy: SessionPolicy | None = None
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        *,
+        clock: Clock,
+        policy: SessionPolicy | None = None,
+        throttle: SignInThrottle | None = None,
+        sessions: Callable[[SessionRepository], SessionRepository] | None = None,
     ) -> None:
         self._uow = uow_factory
         self.clock = clock
         self.policy = policy or SessionPolicy()
+        self.throttle = throttle
+        #: Where sessions live: the database, in each unit of work's transaction, or
+        #: a cache in front of it (Redis, written through; bootstrap decides).
+        self.session_layer = sessions
+
+    def _sessions(self, uow: UnitOfWork) -> SessionRepository:
+        return uow.sessions if self.session_layer is None else self.session_layer(uow.sessions)
 
     async def add_officer(
         self,
@@ -119,7 +134,7 @@ class StaffService:
             if officer is None:
                 raise NotFound(f"no officer {username}")
             await uow.officers.reset_totp(officer.id)
-            await uow.sessions.delete_for(officer.id)
+            await self._sessions(uow).delete_for(officer.id)
             await uow.audit.record(
                 actor=actor, action="totp_reset", tip_id=None, at=now, detail=officer.actor
             )
@@ -131,15 +146,21 @@ class StaffService:
         now = self.clock()
         async with self._uow() as uow:
             officer = await uow.officers.by_username(username)
-            password_ok = password_matches(officer, password)  # constant work either way
+            # argon2 runs on a dummy hash for an unknown name: the same work, the same time.
+            password_ok = password_matches(officer, password)
+            known = officer is not None and officer.active
+            if self.throttle is not None:
+                await self._throttled(uow, officer if known else None, username, now)
             if officer is None or not officer.active:
                 await uow.audit.record(actor=UNKNOWN_ACTOR, action="login_failed", tip_id=None, at=now)
                 await uow.commit()
+                if self.throttle is not None:
+                    await self.throttle.failed(username, now)
                 raise SignInRefused(REFUSED)
             if officer.locked_until is not None and now < officer.locked_until:
                 await self._failed(uow, officer, now, "locked", count=False)
                 wait = max(1, math.ceil((officer.locked_until - now).total_seconds()))
-                raise AccountLocked("too many failed sign-ins; try again later", wait)
+                raise AccountLocked(LOCKED, wait)
             if password_ok and officer.totp_secret is None:
                 await self._enrol(uow, officer, now)
             step = None
@@ -150,13 +171,30 @@ class StaffService:
                 raise SignInRefused(REFUSED)
             session = StaffSession(token_hash(token := new_token()), officer.id, new_token(), now, now)
             # Ended sessions are refused when presented; here their rows are swept away.
-            await uow.sessions.purge(
+            await self._sessions(uow).purge(
                 idle_since=now - self.policy.idle, created_before=now - self.policy.absolute
             )
-            await uow.sessions.add(session)
+            await self._sessions(uow).add(session)
             await uow.audit.record(actor=officer.actor, action="login", tip_id=None, at=now)
             await uow.commit()
         return SignedIn(officer, token, session.csrf_token)
+
+    async def _throttled(
+        self, uow: UnitOfWork, officer: Officer | None, username: str, now: datetime
+    ) -> None:
+        """Refuse (as "locked") while the global failure budget is spent, or while an
+        unknown name has failed as often as would lock an account (core.signin_limits)."""
+        assert self.throttle is not None
+        wait = await self.throttle.budget_spent()
+        why = "throttled"
+        if wait is None and officer is None:
+            wait, why = await self.throttle.unknown_name_locked(username, now), "locked"
+        if wait is None:
+            return
+        actor = officer.actor if officer is not None else UNKNOWN_ACTOR
+        await uow.audit.record(actor=actor, action="login_failed", tip_id=None, at=now, detail=why)
+        await uow.commit()
+        raise AccountLocked(LOCKED, wait)
 
     async def _enrol(self, uow: UnitOfWork, officer: Officer, now: datetime) -> None:
         """Draw the officer's TOTP secret and show it once (trust on first use: whoever
@@ -181,26 +219,39 @@ class StaffService:
             why += ",locked"
         await uow.audit.record(actor=officer.actor, action="login_failed", tip_id=None, at=now, detail=why)
         await uow.commit()
+        if self.throttle is not None and count:
+            await self.throttle.failed()
 
     async def session(self, token: str) -> StaffContext:
         """The officer behind a session cookie; idle and absolute timeouts end it."""
         now = self.clock()
         hashed = token_hash(token)
         async with self._uow() as uow:
-            found = await uow.sessions.get(hashed) if token else None
+            found = await self._sessions(uow).get(hashed) if token else None
             if found is None:
                 raise NotSignedIn("please sign in")
             officer = await uow.officers.get(found.officer_id)
             if found.expired(now, self.policy) or officer is None or not officer.active:
-                await uow.sessions.delete(hashed)
+                await self._sessions(uow).delete(hashed)
                 await uow.commit()
                 raise NotSignedIn("the session has ended; please sign in again")
             area = await uow.areas.get(officer.area_code)
-            await uow.sessions.touch(hashed, now)
+            await self._sessions(uow).touch(hashed, now)
             await uow.commit()
         province_wide = area is not None and area.level == "province"
         within = jurisdiction_of(officer, area_is_province=province_wide)
         return StaffContext(officer, found.csrf_token, within, hashed)
+
+    async def still_signed_in(self, staff: StaffContext) -> bool:
+        """Whether the session behind `staff` is still alive, without counting as activity:
+        a live stream must not keep an unattended session open past its idle limit."""
+        now = self.clock()
+        async with self._uow() as uow:
+            found = await self._sessions(uow).get(staff.session_hash)
+            if found is None or found.expired(now, self.policy):
+                return False
+            officer = await uow.officers.get(found.officer_id)
+            return officer is not None and officer.active
 
     async def audit_log(
         self, staff: StaffContext, *, before_id: int | None = None, limit: int = 100
@@ -237,9 +288,9 @@ class StaffService:
         now = self.clock()
         async with self._uow() as uow:
             if everywhere:
-                await uow.sessions.delete_for(staff.officer.id)
+                await self._sessions(uow).delete_for(staff.officer.id)
             else:
-                await uow.sessions.delete(staff.session_hash)
+                await self._sessions(uow).delete(staff.session_hash)
             action = "logout_everywhere" if everywhere else "logout"
             await uow.audit.record(actor=staff.actor, action=action, tip_id=None, at=now)
             await uow.commit()

@@ -26,6 +26,7 @@ async def test_kpi_csv_is_scoped_and_audited(client: Any, services: Services) ->
     assert resp.headers["Content-Disposition"] == 'attachment; filename="kpi-2026-03-01-2026-03-31.csv"'
     rows = list(csv.DictReader(io.StringIO(await resp.text())))
     assert [r["stage"] for r in rows] == ["received", "verified", "classified", "processed"]
+    assert [r["stage_label"] for r in rows] == ["Mới tiếp nhận", "Đã xác minh", "Đã phân loại", "Đã xử lý"]
     assert rows[1]["open_within_time"] == "1"  # one tip of theirs, waiting for verification
     rows = list(csv.DictReader(io.StringIO(await (await client.get(CSV, headers=admin)).text())))
     assert rows[1]["open_within_time"] == "2"

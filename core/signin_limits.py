@@ -1,0 +1,109 @@
+"""Sign-in abuse control across accounts (issue 7), on the shared rate-limit counters.
+
+The per-account lockout (`core.staff`, rows of `officers`) stops guessing one account's
+password; it does not stop trying one password on many accounts, and on its own it told
+an attacker which usernames exist (a known name got locked, an unknown one never did).
+So, besides it:
+
+* a **global failure budget**: once `failures_global.max_events` sign-ins failed within
+  the window (all accounts and names together), every sign-in is refused with the same
+  "locked" answer until the window ends. Sessions already open are not affected.
+* **unknown usernames lock like known ones**: their failures are counted under a keyed
+  hash of the name (never the name: it is sometimes a password typed in the wrong box),
+  and after `max_failures` they get the same 429 an account does.
+
+No client address is used or stored (the reverse proxy deliberately does not pass one).
+The counters live in Redis when configured (else in the worker) and expire on their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from core.ratelimits import Limit, RateLimiter, window_start
+
+
+class LockBox(Protocol):
+    """Marks that expire: a name locked until a moment (Redis, or this worker's memory)."""
+
+    async def lock(self, key: str, until: datetime) -> None: ...
+
+    async def locked_until(self, key: str) -> datetime | None: ...
+
+
+class MemoryLockBox:
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._until: dict[str, datetime] = {}
+        self._max_keys = max_keys
+
+    async def lock(self, key: str, until: datetime) -> None:
+        if len(self._until) >= self._max_keys:
+            self._until.clear()  # a flood of names: forget rather than grow
+        self._until[key] = until
+
+    async def locked_until(self, key: str) -> datetime | None:
+        return self._until.get(key)
+
+
+@dataclass(frozen=True)
+class SignInLimits:
+    failures_global: Limit = field(default_factory=lambda: Limit(50, 300))
+    #: Failures of one unknown name before it "locks", as an account does after that many
+    #: in a row (the day-long window stands for "in a row": only the password resets it).
+    max_failures: int = 5
+    lockout: timedelta = timedelta(minutes=15)
+
+
+NAME_WINDOW = 24 * 3600
+
+
+class SignInThrottle:
+    def __init__(
+        self,
+        limiter: RateLimiter,
+        limits: SignInLimits,
+        key: bytes,
+        locks: LockBox | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.limiter = limiter
+        self.limits = limits
+        self.locks = locks or MemoryLockBox()
+        self._key = hmac.digest(key, b"hotline sign-in names v1", hashlib.sha256)
+        self._clock = clock
+
+    def _name_key(self, username: str) -> str:
+        digest = hmac.digest(self._key, username.strip().casefold().encode(), hashlib.sha256)
+        return "signin:name:" + digest[:16].hex()
+
+    async def budget_spent(self) -> int | None:
+        """Seconds to wait while the global failure budget is spent, else None."""
+        limit = self.limits.failures_global
+        if await self.limiter.count("signin:global", limit.window) >= limit.max_events:
+            now = self._clock()
+            return max(1, int(window_start(now, limit.window) + limit.window - now))
+        return None
+
+    async def unknown_name_locked(self, username: str, now: datetime) -> int | None:
+        """Seconds to wait when this unknown name is "locked", counted as an account's
+        lock is (from the failure that locked it), else None."""
+        until = await self.locks.locked_until(self._name_key(username))
+        if until is None or now >= until:
+            return None
+        return max(1, math.ceil((until - now).total_seconds()))
+
+    async def failed(self, username: str | None = None, now: datetime | None = None) -> None:
+        """Count a failure against the budget, and against `username` when it is unknown."""
+        await self.limiter.hit("signin:global", self.limits.failures_global.window)
+        if username is None or now is None:
+            return
+        key = self._name_key(username)
+        if await self.limiter.hit(key, NAME_WINDOW) >= self.limits.max_failures:
+            await self.locks.lock(key, now + self.limits.lockout)
