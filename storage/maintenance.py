@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from storage import migrate
 from storage.db import create_engine, session_factory
+from storage.outreach import load_starter_content
 from storage.reference import load_reference_data
 
 
@@ -13,6 +16,7 @@ async def upgrade_database(url: str, province_code: str) -> str | None:
         await migrate.upgrade(engine)
         async with session_factory(engine)() as session:
             await load_reference_data(session, province_code)
+            await load_starter_content(session, datetime.now(UTC))
             await session.commit()
         return await migrate.current_revision(engine)
     finally:

@@ -28,6 +28,8 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float
+    #: The HTTP status answered (200, 429, 403, 500…); a held call counts as 200.
+    status: int = 200
 
     @property
     def chat_id(self) -> int | None:
@@ -76,6 +78,9 @@ class FakeBotApi:
     too_many: int = 0
     #: Seconds every send waits before answering (a slow Bot API).
     send_delay: float = 0.0
+    #: While set to an unset Event, accepted sends are recorded and then never answered
+    #: (the broadcast crash test kills the worker with calls in flight).
+    hold: asyncio.Event | None = None
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _file_paths: dict[str, str] = field(default_factory=dict)
     _window: dict[int, int] = field(default_factory=lambda: defaultdict(int))
@@ -142,19 +147,25 @@ class FakeBotApi:
         if self.throttle.get(method):
             retry_after = self.throttle[method].pop(0)
             self.too_many += 1
+            call.status = 429
             return _error(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
         if self.failures.get(method):
             self.failures[method] -= 1
+            call.status = 500
             return _error(500, "Internal Server Error")
         if method.startswith("send"):
             if call.chat_id in self.blocked_chats:
+                call.status = 403
                 return _error(403, "Forbidden: bot was blocked by the user")
             if self.max_sends_per_second is not None:
                 second = int(call.at)
                 self._window[second] += 1
                 if self._window[second] > self.max_sends_per_second:
                     self.too_many += 1
+                    call.status = 429
                     return _error(429, "Too Many Requests: retry after 1", retry_after=1)
+            if self.hold is not None:
+                await self.hold.wait()
         if method.startswith("send") and self.send_delay:
             await asyncio.sleep(self.send_delay)
         handler = getattr(self, f"_api_{method}", None)
