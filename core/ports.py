@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from core.areas import Area
 from core.categories import Category
@@ -20,6 +20,9 @@ from core.sessions import StaffSession
 from core.sla import DeadlinePolicy
 from core.stages import Stage
 from core.tips import StaffNote, Tip, TipChange, TipDraft, TransitionRecord, TriageDecision
+
+if TYPE_CHECKING:
+    from core.notifications import NotificationRepository
 
 
 class TipRepository(Protocol):
@@ -248,6 +251,9 @@ class UnitOfWork(Protocol):
 
     @property
     def routing(self) -> RoutingRepository: ...
+
+    @property
+    def notifications(self) -> NotificationRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

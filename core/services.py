@@ -26,6 +26,7 @@ from core.intake_triage import LiveTriage, decisions_for
 from core.jurisdiction import Jurisdiction
 from core.kpi import KpiReport, KpiScope, Period
 from core.messages import AttachmentMeta, Author, Message
+from core.notifications import notify_for
 from core.passphrases import PassphraseHasher, new_passphrase
 from core.ports import AttachmentStore, UnitOfWork
 from core.queue import QueueFilter, QueuePage
@@ -224,6 +225,7 @@ class TipService:
             )
             for key, file in zip(keys, clean, strict=True):
                 await uow.conversation.add_attachment(tip.id, attachment_meta(key, file, now))
+            await notify_for(uow, tip.id, tip.category, self.province_code, now)
             await uow.commit()
         if self.triage is not None and fingerprint is not None:
             self.triage.remember(tip.id, fingerprint, now)
@@ -312,6 +314,8 @@ class TipService:
             policy = await self.reference.policy(uow, tip.policy_version)
             change = self._change_for(tip, request, policy, now, routing=await uow.routing.current())
             await uow.tips.apply_change(tip, change)
+            if change.category is not tip.category:
+                await notify_for(uow, tip.id, change.category, tip.province_code, now)
             decisions = decisions_for(
                 tip,
                 category=request.category,
@@ -432,6 +436,14 @@ class TipService:
                 raise InvalidInput(f"unknown agency {request.to_agency}")
             misconduct = (request.category or tip.category) is Category.OFFICIAL_MISCONDUCT
             if misconduct and not request.to_agency.startswith(f"{AgencyKind.INSPECTORATE.value}:"):
+                raise InvalidInput("official misconduct stays with the inspectorate")
+        if request.to_agency and request.target is not Stage.REFERRED:
+            # E.g. classifying a complaint, naming the agency complained about (which then
+            # owns it; only its supervisors read complaints).
+            if not await uow.agencies.exists(request.to_agency):
+                raise InvalidInput(f"unknown agency {request.to_agency}")
+            inspectorate = request.to_agency.startswith(f"{AgencyKind.INSPECTORATE.value}:")
+            if (request.category or tip.category) is Category.OFFICIAL_MISCONDUCT and not inspectorate:
                 raise InvalidInput("official misconduct stays with the inspectorate")
         if request.target is Stage.DUPLICATE:
             if request.duplicate_of is None:

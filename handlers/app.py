@@ -9,7 +9,18 @@ from aiohttp import web
 
 from bot.ratelimit import HotlineRateLimiter
 from core.services import Clock, utc_now
-from handlers import health, pages, public_api, staff_api, staff_pages, telegram
+from handlers import (
+    health,
+    pages,
+    public_api,
+    staff_api,
+    staff_charts,
+    staff_events,
+    staff_openapi,
+    staff_outreach,
+    staff_pages,
+    telegram,
+)
 from handlers.errors import Handler, error_response, json_errors
 from handlers.keys import METRICS, SERVICES, SETTINGS
 from handlers.metrics import Metrics
@@ -76,7 +87,11 @@ def create_app(
     app.add_routes(health.routes)
     app.add_routes(public_api.routes)
     app.add_routes(staff_api.routes)
+    staff_events.setup(app)
+    app.add_routes(staff_charts.routes)
+    staff_openapi.register(public_api.api)
     app.add_routes(pages.routes)
     app.add_routes(staff_pages.routes)
+    app.add_routes(staff_outreach.routes)
     app.router.add_static("/static/", STATIC, append_version=False)
     return app

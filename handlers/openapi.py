@@ -48,6 +48,8 @@ class ApiRoutes:
     version: str
     table: web.RouteTableDef = field(default_factory=web.RouteTableDef)
     operations: list[Operation] = field(default_factory=list)
+    #: More of the document, added by other route tables (the staff API: handlers/staff_openapi.py).
+    extensions: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
 
     def post(
         self,
@@ -78,12 +80,15 @@ class ApiRoutes:
         paths: dict[str, Any] = {}
         for op in self.operations:
             paths.setdefault(op.path, {})[op.method] = self._operation(op, refs, schemas)
-        return {
+        doc: dict[str, Any] = {
             "openapi": "3.1.0",
             "info": {"title": self.title, "version": self.version},
             "paths": paths,
             "components": {"schemas": schemas},
         }
+        for extend in self.extensions:
+            extend(doc)
+        return doc
 
     @staticmethod
     def _operation(

@@ -12,7 +12,7 @@ import logging
 import re
 import secrets
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -96,6 +96,13 @@ class MessageForm(ReceiptForm):
 class QuestionForm(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
     text: str = Field(min_length=1, max_length=MAX_TEXT)
+    #: `ask`: answer from the knowledge base if it can; `helped` / `counsellor`: the
+    #: reader's verdict on the answer shown (`entry`, `answer_lang`).
+    action: Literal["ask", "helped", "counsellor"] = "ask"
+    entry: str | None = Field(default=None, max_length=64)
+    answer_lang: Literal["vi", "en"] | None = None
+
+    _blank = field_validator("entry", "answer_lang", mode="before")(_blank_to_none)
 
 
 def csrf_token(request: web.Request) -> str:
@@ -233,15 +240,38 @@ async def ask_form(request: web.Request) -> web.Response:
     return render(request, "ask.html", form={})
 
 
+async def _answer_feedback(request: web.Request, form: QuestionForm, *, helped: bool) -> None:
+    """Count the reader's verdict on the answer shown (entry and language only)."""
+    if form.entry is None or form.answer_lang is None:
+        return
+    services = request.app[SERVICES]
+    await services.reporters.throttle.submission("feedback")
+    try:
+        await services.answers.feedback(form.entry, form.answer_lang, helped)
+    except NotFound:
+        pass  # a stale page after the knowledge base changed: nothing to count
+
+
 @routes.post("/ask")
 async def ask_submit(request: web.Request) -> web.Response:
-    """A question is filed like a tip and answered on the status page."""
+    """The knowledge base's answer if it has a good one; otherwise, or when the answer did
+    not help, the question is filed like a tip and answered on the status page."""
     fields: dict[str, str] = {}
     try:
         submitted = await read_form(request)
         fields = submitted.fields
         form = QuestionForm.model_validate(fields)
-        receipt = await request.app[SERVICES].reporters.ask(form.text)
+        services = request.app[SERVICES]
+        if form.action == "helped":
+            await _answer_feedback(request, form, helped=True)
+            return render(request, "ask.html", form={}, thanked=True)
+        if form.action == "ask":
+            matches = services.answers.suggest(form.text, hint=language(request))
+            if matches:
+                return render(request, "ask_answer.html", no_store=True, form=fields, matches=matches)
+        else:
+            await _answer_feedback(request, form, helped=False)
+        receipt = await services.reporters.ask(form.text)
     except (FormRefused, DomainError, ValidationError, web.HTTPClientError, DBAPIError) as exc:
         refused = refusal(exc)
         return render(

@@ -17,6 +17,9 @@ from handlers.keys import METRICS, SERVICES, SETTINGS
 from handlers.openapi import ApiRoutes
 from handlers.parsing import read_json
 from handlers.schemas import (
+    AnswerOut,
+    AnswersIn,
+    AnswersOut,
     EmergencyNumbers,
     MessageIn,
     MessageOut,
@@ -136,6 +139,31 @@ async def ask_question(request: web.Request) -> web.Response:
     receipt = await request.app[SERVICES].reporters.ask(body.text)
     request.app[METRICS].tips_received.labels(Channel.WEB.value).inc()
     return web.json_response(receipt_json(receipt), status=201, headers=NO_STORE)
+
+
+@api.post(
+    "/api/v1/answers",
+    summary="Answers from the knowledge base to a question; nothing is stored",
+    body=AnswersIn,
+    responses={200: ("Best answers first; empty when none fits (then ask a counsellor)", AnswersOut)},
+)
+async def answers(request: web.Request) -> web.Response:
+    """The knowledge base's good matches, no receipt and no record of the question."""
+    body = await read_json(request, AnswersIn)
+    matches = request.app[SERVICES].answers.suggest(body.text, hint=body.language or "vi", limit=body.limit)
+    out = AnswersOut(
+        answers=[
+            AnswerOut(
+                entry_id=m.entry.id,
+                language="en" if m.language == "en" else "vi",
+                question=m.entry.question(m.language),
+                answer=m.answer,
+                coverage=round(m.coverage, 3),
+            )
+            for m in matches
+        ]
+    )
+    return web.json_response(out.model_dump(mode="json"))
 
 
 @routes.get("/api/v1/openapi.json")

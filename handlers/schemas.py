@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.categories import Category
 from core.kpi import Period
@@ -35,6 +35,30 @@ class TipIn(Strict):
 
 class QuestionIn(Strict):
     text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+class AnswersIn(Strict):
+    """A question to answer from the knowledge base; nothing is stored."""
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    language: Literal["vi", "en"] | None = Field(
+        default=None, description="The asker's language, used when the question's own is unclear"
+    )
+    limit: int = Field(default=3, ge=1, le=5)
+
+
+class AnswerOut(BaseModel):
+    entry_id: str
+    language: Literal["vi", "en"]
+    question: str = Field(description="The knowledge-base question this answer is for")
+    answer: str
+    coverage: float = Field(description="Share of the question's weight found in the entry, 0-1")
+
+
+class AnswersOut(BaseModel):
+    """Best first; empty when nothing fits well: then ask a counsellor (POST /api/v1/questions)."""
+
+    answers: list[AnswerOut]
 
 
 class ReceiptIn(Strict):
@@ -119,6 +143,12 @@ class KpiQuery(BaseModel):
     end: date = Field(alias="to")
     agency: str | None = None
     commune: str | None = None
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        """Text as `YYYY-MM-DD` only (lax parsing would read `0` as 1970-01-01)."""
+        return date.fromisoformat(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _ordered(self) -> KpiQuery:

@@ -15,14 +15,16 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.categories import Category
-from core.errors import CsrfRefused
+from core.errors import CsrfRefused, NotFound
 from core.kpi import KpiScope
 from core.queue import deadline_badge
 from core.routing import AgencyKind, RoutingPolicy
 from core.services import TransitionRequest
 from core.staff import SignedIn, StaffContext
 from core.tips import StaffNote
+from handlers.i18n import language
 from handlers.keys import METRICS, SERVICES, SETTINGS
+from handlers.labels import stage_label
 from handlers.parsing import read_json
 from handlers.schemas import (
     ExtensionIn,
@@ -129,11 +131,48 @@ async def list_tips(request: web.Request) -> web.Response:
 async def get_tip(request: web.Request) -> web.Response:
     """A tip with its history; the read is audited."""
     staff = await require_staff(request)
-    tips = request.app[SERVICES].tips
-    tip, history = await tips.view(tip_id_of(request), staff.actor, staff.jurisdiction)
+    services = request.app[SERVICES]
+    tips = services.tips
+    try:
+        tip, history = await tips.view(tip_id_of(request), staff.actor, staff.jurisdiction)
+    except NotFound:
+        # Not theirs, but perhaps notified to their unit (health: trafficking, minor):
+        # read-only, audited as view_notified; 404 otherwise.
+        tip, history = await services.notifications.read(tip_id_of(request), staff.actor, staff.jurisdiction)
+        body = tip_json(tip, list(history))
+        body["read_only"] = True
+        return web.json_response(body, headers=NO_STORE)
     body = tip_json(tip, list(history))
     body["notes"] = [note_json(n) for n in await tips.notes(tip.id, staff.jurisdiction)]
+    body["notified"] = list(await services.notifications.agencies(tip.id))
+    body["read_only"] = False
     return web.json_response(body, headers=NO_STORE)
+
+
+@routes.get("/api/v1/staff/notifications")
+async def notifications(request: web.Request) -> web.Response:
+    """Tips notified to the officer's unit without being theirs (the Department of Health
+    learns of trafficking and minor tips): newest first, readable, not actionable."""
+    staff = await require_staff(request)
+    items = await request.app[SERVICES].notifications.inbox(staff.jurisdiction)
+    return web.json_response(
+        {
+            "items": [
+                {
+                    "id": n.tip_id,
+                    "agency_code": n.agency_code,
+                    "reason": n.reason,
+                    "notified_at": n.at.isoformat(),
+                    "category": n.category.value if n.category else None,
+                    "urgent": n.urgent,
+                    "stage": n.stage.value,
+                    "received_at": n.received_at.isoformat(),
+                }
+                for n in items
+            ]
+        },
+        headers=NO_STORE,
+    )
 
 
 def note_json(note: StaffNote) -> dict[str, Any]:
@@ -269,9 +308,11 @@ async def send_kpi_csv(request: web.Request, staff: StaffContext) -> web.Respons
     data = report.to_dict()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(KPI_COLUMNS)
+    writer.writerow([KPI_COLUMNS[0], "stage_label", *KPI_COLUMNS[1:]])
+    lang = language(request)
     for stage in data["stages"]:
-        writer.writerow(["" if stage[c] is None else stage[c] for c in KPI_COLUMNS])
+        cells = ["" if stage[c] is None else stage[c] for c in KPI_COLUMNS]
+        writer.writerow([cells[0], stage_label(lang, stage["stage"]), *cells[1:]])
     name = f"kpi-{query.start.isoformat()}-{query.end.isoformat()}.csv"
     return web.Response(
         text=out.getvalue(),

@@ -1,7 +1,8 @@
 """Staff workspace pages under /staff/: sign-in with TOTP, the queue, a tip with its
 history, triage proposal, conversation and actions, and the KPI table.
 
-Server-rendered, no scripts (the CSP forbids them). Each POST carries the session's CSRF
+Server-rendered; no scripts except two same-origin files (the queue's live urgent tips,
+the KPI charts), allowed on those two pages only by their CSP. Each POST carries the session's CSRF
 token in a hidden field, calls one service and redirects back (303), or re-renders the
 page with the core's explanation when the service refuses.
 """
@@ -20,12 +21,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from core.calendar import VN_TZ
 from core.categories import Category
-from core.errors import AccountLocked, CsrfRefused, DomainError, EnrolmentRequired, NotSignedIn
-from core.kpi import KpiScope, Period
+from core.errors import AccountLocked, CsrfRefused, DomainError, EnrolmentRequired, NotFound, NotSignedIn
+from core.kpi import Period
+from core.officers import Role
 from core.queue import deadline_badge
+from core.reach import area_for
 from core.services import TransitionRequest
 from core.staff import StaffContext
 from core.stages import Stage
+from handlers.i18n import language
 from handlers.keys import SERVICES
 from handlers.pages import CSRF_COOKIE, CSRF_FIELD, render
 from handlers.schemas import QueueQuery
@@ -36,9 +40,19 @@ from handlers.staff_api import (
     set_session_cookie,
     tip_id_of,
 )
+from handlers.staff_charts import chart_json
 
 routes = web.RouteTableDef()
+#: Who sees the reach section on the KPI page (and manages outreach: handlers/staff_outreach.py).
+REACH_ROLES = (Role.SUPERVISOR, Role.ADMIN)
 LOGIN = "/staff/login"
+#: The queue and the KPI page load our own scripts (live urgent tips, charts): same-origin
+#: files only, never inline; the stream and chart data come from us too.
+#: (handlers.app.PAGE_CSP plus those two; tests compare them.)
+SCRIPT_PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; script-src 'self'; connect-src 'self'"
+)
 
 
 def _blank(value: Any) -> Any:
@@ -164,7 +178,8 @@ async def queue(request: web.Request) -> web.Response:
         params = {k: v for k, v in request.query.items() if k != "next" and v != ""}
         params["next"] = result.next.encode()
         next_query = urlencode(params)
-    return page(
+    notified = await services.notifications.inbox(staff.jurisdiction, limit=20)
+    response = page(
         request,
         "staff_queue.html",
         staff,
@@ -173,7 +188,10 @@ async def queue(request: web.Request) -> web.Response:
         next_query=next_query,
         stages=list(Stage),
         categories=list(Category),
+        notified=notified,
     )
+    response.headers["Content-Security-Policy"] = SCRIPT_PAGE_CSP
+    return response
 
 
 async def tip_page(
@@ -205,8 +223,15 @@ async def tip_page(
 
 @routes.get("/staff/tips/{tip_id}")
 async def show_tip(request: web.Request) -> web.Response:
-    """One tip; the read is audited."""
-    return await tip_page(request, await staff_or_login(request))
+    """One tip; the read is audited. A tip notified to the officer's unit (not owned by
+    it) is shown read-only, without actions, notes, files or the conversation."""
+    staff = await staff_or_login(request)
+    try:
+        return await tip_page(request, staff)
+    except NotFound:
+        services = request.app[SERVICES]
+        tip, history = await services.notifications.read(tip_id_of(request), staff.actor, staff.jurisdiction)
+        return page(request, "staff_notified.html", staff, tip=tip, history=history)
 
 
 @routes.get("/staff/tips/{tip_id}/attachments/{number}")
@@ -311,5 +336,23 @@ async def kpi(request: web.Request) -> web.Response:
     start = form.start or end - timedelta(days=29)
     if start > end:
         start, end = end, start
-    report = await services.tips.kpi(Period(start, end), KpiScope(), within=staff.jurisdiction)
-    return page(request, "staff_kpi.html", staff, report=report.to_dict(), start=start, end=end)
+    period = Period(start, end)
+    # One query set for the table and the charts: the same numbers by construction.
+    dash = await services.charts.dashboard(period, services.tips.clock(), staff.jurisdiction)
+    charts = chart_json(dash, period, language(request))
+    # Reach of the prevention news (issue 8): province-wide, for those who manage outreach.
+    reach = None
+    if staff.officer.role in REACH_ROLES:
+        reach = await services.reach.report(period, area_for(staff.officer))
+    response = page(
+        request,
+        "staff_kpi.html",
+        staff,
+        report=charts["kpi"],
+        charts=charts,
+        start=start,
+        end=end,
+        reach=reach,
+    )
+    response.headers["Content-Security-Policy"] = SCRIPT_PAGE_CSP
+    return response

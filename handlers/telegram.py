@@ -78,6 +78,8 @@ def setup(
             limiter=limiter,
             outbox=services.chats,
             attachment_policy=services.tips.attachment_policy,
+            answers=services.answers,
+            areas=services.subscriber_areas,
         ) as bot:
             app[TELEGRAM_BOT] = bot
             yield

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,18 +16,31 @@ from core.calendar import default_calendar
 from core.chat.identity import ChatKeys
 from core.conversation import ReporterService
 from core.intake_triage import LiveTriage, shared_engine
+from core.knowledge import AnswerService
+from core.knowledge.matcher import shared_matcher
+from core.live import UrgentFeed
+from core.notifications import NotificationService
+from core.outreach.service import OutreachService
 from core.passphrases import PassphraseHasher
-from core.ports import UnitOfWork
+from core.ports import SessionRepository, UnitOfWork
 from core.ratelimits import AbusePolicy, Limit, MemoryRateLimiter, RateLimiter, Throttle
+from core.reach import ReachService
 from core.services import Clock, TipService, utc_now
 from core.sessions import SessionPolicy
+from core.signin_limits import LockBox, MemoryLockBox, SignInLimits, SignInThrottle
 from core.staff import StaffService
-from hotline.chatkeys import chat_keys
+from hotline.chatkeys import chat_keys, chat_secret
 from hotline.settings import Settings
+from storage.charts_query import SqlCharts
 from storage.chat_directory import SqlChatDirectory
 from storage.db import create_engine, session_factory
 from storage.files import DirectoryStore
+from storage.live_query import SqlUrgentFeed
+from storage.outreach import outreach_service
+from storage.reach import SqlFeedbackStore, SqlReachRepository, SqlSubscriberAreas
 from storage.redis_limits import FallbackRateLimiter, RedisRateLimiter
+from storage.redis_sessions import RedisSessionCache
+from storage.redis_signin import RedisLockBox
 from storage.repositories import SqlUnitOfWork
 
 
@@ -39,9 +52,18 @@ class Services:
     staff: StaffService
     reporters: ReporterService
     limiter: RateLimiter
+    notifications: NotificationService
+    live: UrgentFeed
+    charts: SqlCharts
     # Chat channels (Telegram): the chat-id key and the encrypted directory of chats.
     chat_keys: ChatKeys
     chats: SqlChatDirectory
+    # Youth outreach (issue 8): content library and campaigns; delivery is `hotline worker`.
+    outreach: OutreachService
+    # Answers from the knowledge base, reach against the plan, subscribers' areas (issue 8).
+    answers: AnswerService
+    reach: ReachService
+    subscriber_areas: SqlSubscriberAreas
 
 
 def attachment_policy(settings: Settings) -> AttachmentPolicy:
@@ -85,6 +107,43 @@ async def open_limiter(settings: Settings) -> AsyncIterator[RateLimiter]:
         await redis.aclose()
 
 
+def sign_in_limits(settings: Settings) -> SignInLimits:
+    return SignInLimits(
+        failures_global=Limit(settings.staff_failed_logins_per_5_minutes, 300),
+        max_failures=settings.staff_max_failed_logins,
+        lockout=timedelta(minutes=settings.staff_lockout_minutes),
+    )
+
+
+@asynccontextmanager
+async def open_lock_box(settings: Settings) -> AsyncIterator[LockBox]:
+    """Locks of unknown sign-in names, shared through Redis when configured."""
+    if not settings.redis_url:
+        yield MemoryLockBox()
+        return
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        yield RedisLockBox(redis)
+    finally:
+        await redis.aclose()
+
+
+@asynccontextmanager
+async def open_session_cache(
+    settings: Settings, clock: Clock
+) -> AsyncIterator[Callable[[SessionRepository], SessionRepository] | None]:
+    """Staff sessions cached in Redis (written through to the database) when Redis is
+    configured; None otherwise: the database alone (storage/redis_sessions.py)."""
+    if not settings.redis_url:
+        yield None
+        return
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        yield RedisSessionCache(redis, policy=session_policy(settings), clock=clock).over
+    finally:
+        await redis.aclose()
+
+
 @asynccontextmanager
 async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[Services]:
     """Open the database (and Redis) and wire the services; close them on the way out."""
@@ -97,6 +156,8 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
     async with AsyncExitStack() as stack:
         stack.push_async_callback(engine.dispose)
         limiter = await stack.enter_async_context(open_limiter(settings))
+        session_cache = await stack.enter_async_context(open_session_cache(settings, clock))
+        locks = await stack.enter_async_context(open_lock_box(settings))
         keys = chat_keys(settings)
         tips = TipService(
             uow,
@@ -115,7 +176,15 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             settings=settings,
             engine=engine,
             tips=tips,
-            staff=StaffService(uow, clock=clock, policy=session_policy(settings)),
+            staff=StaffService(
+                uow,
+                clock=clock,
+                policy=session_policy(settings),
+                throttle=SignInThrottle(
+                    limiter, sign_in_limits(settings), chat_secret(settings), locks, time.time
+                ),
+                sessions=session_cache,
+            ),
             reporters=ReporterService(
                 uow,
                 tips=tips,
@@ -123,6 +192,15 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
                 clock=clock,
             ),
             limiter=limiter,
+            notifications=NotificationService(uow, clock=clock),
+            live=SqlUrgentFeed(sessions),
+            charts=SqlCharts(sessions),
             chat_keys=keys,
             chats=SqlChatDirectory(sessions, keys, clock),
+            outreach=outreach_service(sessions, clock),
+            answers=AnswerService(shared_matcher(), SqlFeedbackStore(sessions)),
+            reach=ReachService(
+                SqlReachRepository(sessions), province_code=settings.province_code, clock=clock
+            ),
+            subscriber_areas=SqlSubscriberAreas(sessions),
         )

@@ -14,8 +14,9 @@ from typing import Any
 from core.errors import DomainError
 from core.kpi import KpiReport, KpiScope, Period
 from core.officers import Officer, Role
+from core.reach import ReachReport
 from core.text import fold
-from hotline import logs, tables
+from hotline import logs, outreach_cli, reach_cli, tables
 from hotline.bootstrap import open_services
 from hotline.settings import Settings, SettingsError, load_settings
 from storage import gazetteer
@@ -106,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     triage_eval = sub.add_parser("triage-eval", help="triage figures on a labelled JSON-lines file")
     triage_eval.add_argument("--file", help="default: tests/data/triage_eval.jsonl")
     triage_eval.set_defaults(run=cmd_triage_eval)
+    outreach_cli.register(sub)
+    reach_cli.register(sub)
 
     files = sub.add_parser("files", help="the attachment store")
     files_sub = files.add_subparsers(dest="files_command", required=True)
@@ -122,7 +125,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from handlers.app import create_app
 
     web.run_app(
-        create_app(settings),
+        with_broadcast(create_app(settings), settings),
         host=args.host or settings.host,
         port=args.port or settings.port,
         access_log_class=logs.PrivacyAccessLogger,
@@ -152,6 +155,14 @@ def cmd_files_sweep(settings: Settings, args: argparse.Namespace) -> int:
     verb = "would delete" if args.dry_run else "deleted"
     print(f"{result.checked} files older than {args.grace_minutes:g} min; {verb} {len(result.orphans)}")
     return 0
+
+
+def with_broadcast(app: Any, settings: Settings) -> Any:
+    """`hotline serve` also runs the broadcast worker (issue 8) when a bot is configured."""
+    from hotline.broadcast import broadcast_ctx
+
+    app.cleanup_ctx.append(broadcast_ctx(settings))
+    return app
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
@@ -207,19 +218,21 @@ def cmd_kpi(settings: Settings, args: argparse.Namespace) -> int:
         print("hotline: --as-of needs a time zone, e.g. 2026-07-01T00:00+07:00", file=sys.stderr)
         return 2
 
-    async def run() -> KpiReport:
+    async def run() -> tuple[KpiReport, ReachReport]:
         async with open_services(settings) as services:
-            return await services.tips.kpi(
-                Period(args.start, args.end),
-                KpiScope(agency_code=args.agency, commune_code=args.commune),
-                args.as_of,
+            period = Period(args.start, args.end)
+            kpi = await services.tips.kpi(
+                period, KpiScope(agency_code=args.agency, commune_code=args.commune), args.as_of
             )
+            return kpi, await services.reach.report(period, args.commune)
 
-    report = asyncio.run(run())
+    report, reach = asyncio.run(run())
     if args.format == "json":
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        print(json.dumps({**report.to_dict(), "reach": reach.to_dict()}, ensure_ascii=False, indent=2))
     else:
         print(kpi_table(report.to_dict()))
+        print()
+        print(reach_cli.reach_table(reach))
     return 0
 
 

@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_webhook_secret: str | None = None
     telegram_mode: Literal["webhook", "polling"] = "webhook"
+    # The bot's @username, for the links printed as QR codes on posters (`hotline qr`).
+    telegram_bot_username: str | None = None
+    # Broadcast engine (issue 8): messages/s for the whole bot (raise it for a paid-broadcast
+    # bot), the lease of a row being sent, and how often an idle worker looks for work.
+    telegram_rate: float = Field(default=30.0, gt=0, le=10_000)
+    broadcast_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+    broadcast_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Web intake (issue 4): attachments, abuse control, passphrase hashing.
     attachments_dir: Path | None = None  # default: data_dir / "attachments"
@@ -49,6 +56,11 @@ class Settings(BaseSettings):
     staff_session_hours: int = Field(default=12, ge=1, le=7 * 24)
     staff_max_failed_logins: int = Field(default=5, ge=1, le=100)
     staff_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Failed sign-ins of all accounts together per 5 minutes before every sign-in waits.
+    staff_failed_logins_per_5_minutes: int = Field(default=50, ge=1)
+    # Live queue (SSE): how often each stream asks the database, streams per session.
+    staff_events_poll_seconds: float = Field(default=3.0, gt=0, le=60)
+    staff_events_per_session: int = Field(default=3, ge=1, le=20)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("database_url")

@@ -17,8 +17,9 @@ from core.categories import Channel
 from core.chat.engine import ChatEngine
 from core.chat.identity import ChatKeys
 from core.chat.places import GazetteerPlaces
-from core.chat.ports import ChatDirectory, NoticeOutbox, Reporter
+from core.chat.ports import ChatDirectory, NoticeOutbox, Reporter, SubscriberAreas
 from core.chat.state import ChatStateStore, MemoryChatStateStore, MemoryUpdateLedger, UpdateLedger
+from core.knowledge import AnswerService
 from core.services import Clock, utc_now
 from core.triage.places import Gazetteer, package_province_names
 from hotline.settings import Settings
@@ -57,6 +58,8 @@ async def open_telegram(
     limiter: HotlineRateLimiter | None = None,
     outbox: NoticeOutbox | None = None,
     attachment_policy: AttachmentPolicy | None = None,
+    answers: AnswerService | None = None,
+    areas: SubscriberAreas | None = None,
 ) -> AsyncIterator[TelegramBot]:
     """Build the bot, start it (webhook: queue processing; polling: also long polling),
     and stop it on the way out after the queued updates are handled."""
@@ -72,6 +75,8 @@ async def open_telegram(
             clock=clock,
             channel=Channel.TELEGRAM,
             attachment_policy=attachment_policy,
+            answers=answers,
+            areas=areas,
         )
 
         async def blocked(chat_id: int | str) -> None:

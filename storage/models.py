@@ -103,17 +103,20 @@ class RuleRow(Base):
     note: Mapped[str] = mapped_column(sa.Text, default="")
 
 
+_KPI_WALK = ("received_at", "agency_code", "commune_code", "province_code", "category")
+
+
 class TipRow(Base):
     __tablename__ = "tips"
     __table_args__ = (
         sa.Index("ix_tips_received", "received_at"),
         sa.Index("ix_tips_agency_received", "agency_code", "received_at"),
         sa.Index("ix_tips_commune_received", "commune_code", "received_at"),
-        sa.Index("ix_tips_queue", "agency_code", "urgent", "next_due_at"),
-        # The KPI's medians walk these in order (index-only) instead of sorting the cohort.
-        sa.Index("ix_tips_verified_secs", "verified_secs", "received_at", "agency_code", "commune_code"),
-        sa.Index("ix_tips_classified_secs", "classified_secs", "received_at", "agency_code", "commune_code"),
-        sa.Index("ix_tips_processed_secs", "processed_secs", "received_at", "agency_code", "commune_code"),
+        # The KPI's medians walk these in order (index-only, scoping's columns included)
+        # from a bucket boundary instead of sorting the cohort (storage.dashboard_query).
+        sa.Index("ix_tips_verified_secs", "verified_secs", *_KPI_WALK),
+        sa.Index("ix_tips_classified_secs", "classified_secs", *_KPI_WALK),
+        sa.Index("ix_tips_processed_secs", "processed_secs", *_KPI_WALK),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     receipt_code: Mapped[str] = mapped_column(sa.String(16), unique=True)
@@ -157,6 +160,89 @@ class TipRow(Base):
     # The text folded by `core.text.fold` (lower case, no diacritics): what the staff
     # queue's text search compares against, so "hoa hong" finds "Hoa Hồng".
     search_text: Mapped[str | None] = mapped_column(sa.Text)
+
+
+# The staff queue's order (urgent DESC, next_due_at ASC with none last, id), as indexes the
+# queue walks from its cursor (storage.repositories.queue_segments; migration 0008): one
+# unit's tips (officers, commune supervisors), and everyone's (provincial supervisors and
+# admins, whose agency-kind and province conditions are checked on the rows walked).
+sa.Index("ix_tips_queue_unit", TipRow.agency_code, TipRow.urgent.desc(), TipRow.next_due_at, TipRow.id)
+sa.Index("ix_tips_queue_all", TipRow.urgent.desc(), TipRow.next_due_at, TipRow.id)
+# Text search (`search_text LIKE '%words%'`): a trigram GIN index on PostgreSQL (needs the
+# pg_trgm extension, see migration 0008). SQLite cannot use an index for an infix LIKE, so
+# there the index is declared empty (`WHERE 0`): same name in both schemas, no cost.
+sa.Index(
+    "ix_tips_search_trgm",
+    TipRow.search_text,
+    postgresql_using="gin",
+    postgresql_ops={"search_text": "gin_trgm_ops"},
+    sqlite_where=sa.false(),
+)
+#: Tips not closed: the only ones whose KPI counts depend on the moment asked (issue 7).
+OPEN_TIPS_SQL = "stage NOT IN ('duplicate', 'processed', 'spam', 'unfounded')"
+OPEN_KPI_COLUMNS = (
+    "received_at", "agency_code", "commune_code", "province_code", "category", "stage",
+    "verified_at", "classified_at", "processed_at", "verified_due_at", "classified_due_at",
+    "processed_due_at", "next_due_at", "at_risk_at", "verified_secs", "classified_secs",
+    "processed_secs",
+)  # fmt: skip
+# Everything the KPI reads of an open tip, so its live part is an index-only scan of the
+# open tips (a few percent of the table) instead of a pass over the whole cohort.
+sa.Index(
+    "ix_tips_open_kpi",
+    *(getattr(TipRow, name) for name in OPEN_KPI_COLUMNS),
+    postgresql_where=sa.text(OPEN_TIPS_SQL),
+    sqlite_where=sa.text(OPEN_TIPS_SQL),
+)
+
+#: Columns of `kpi_months`: the KPI counts (storage.kpi_query.count_columns, in order) and,
+#: per stage, how many tips took less than each bucket bound (storage.dashboard_query).
+KPI_COUNTS = 23
+KPI_BOUNDS = 16
+KPI_STAGES = ("verified", "classified", "processed")
+
+
+def _unit_key() -> tuple[sa.Column[str], ...]:
+    return (
+        sa.Column("province_code", sa.String(8), primary_key=True),
+        sa.Column("agency_code", sa.String(40), primary_key=True),
+        # '' for none: key columns cannot be NULL.
+        sa.Column("commune_code", sa.String(8), primary_key=True),
+    )
+
+
+#: The KPI of closed tips (which never changes once closed) per month of receipt (Viet Nam
+#: time) and unit; `category` only where scoping looks at it (misconduct, complaints),
+#: else ''. Added to when a tip closes, in the same transaction (storage.dashboard_query).
+kpi_months = sa.Table(
+    "kpi_months",
+    Base.metadata,
+    sa.Column("month", sa.Integer, primary_key=True),
+    *_unit_key(),
+    sa.Column("category", sa.String(32), primary_key=True),
+    *(sa.Column(f"n{i:02d}", sa.Integer, nullable=False) for i in range(KPI_COUNTS)),
+    *(sa.Column(f"{s}_lt{i:02d}", sa.Integer, nullable=False) for s in KPI_STAGES for i in range(KPI_BOUNDS)),
+)
+#: The same per day of receipt: the partial months at a period's ends.
+kpi_days = sa.Table(
+    "kpi_days",
+    Base.metadata,
+    sa.Column("day", sa.Integer, primary_key=True),
+    *_unit_key(),
+    sa.Column("category", sa.String(32), primary_key=True),
+    *(sa.Column(f"n{i:02d}", sa.Integer, nullable=False) for i in range(KPI_COUNTS)),
+    *(sa.Column(f"{s}_lt{i:02d}", sa.Integer, nullable=False) for s in KPI_STAGES for i in range(KPI_BOUNDS)),
+)
+#: Tips received per week (Monday-based, Viet Nam time), unit and category ('' none): the
+#: dashboard's weekly chart. Kept in step by intake, classification and referral.
+tip_weeks = sa.Table(
+    "tip_weeks",
+    Base.metadata,
+    sa.Column("week", sa.Integer, primary_key=True),
+    *_unit_key(),
+    sa.Column("category", sa.String(32), primary_key=True),
+    sa.Column("received", sa.Integer, nullable=False),
+)
 
 
 class AttachmentRow(Base):
@@ -236,6 +322,9 @@ class ChatSubscriberRow(Base):
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     subscribed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Optional area the subscriber chose (migration 0007): campaigns and reach by area.
+    province_code: Mapped[str | None] = mapped_column(sa.String(8), index=True)
+    commune_code: Mapped[str | None] = mapped_column(sa.String(8), index=True)
 
 
 class ChatNoticeRow(Base):
@@ -264,4 +353,112 @@ class TriageDecisionRow(Base):
     proposed: Mapped[str | None] = mapped_column(sa.String(64))
     decided: Mapped[str | None] = mapped_column(sa.String(64))
     actor: Mapped[str] = mapped_column(sa.String(80))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutreachItemRow(Base):
+    """A content item of the prevention library (issue 8); vi/en versions share `group_key`."""
+
+    __tablename__ = "outreach_items"
+    __table_args__ = (
+        sa.UniqueConstraint("group_key", "language", name="uq_outreach_items_group_key_language"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    group_key: Mapped[str] = mapped_column(sa.String(64))
+    audience: Mapped[str] = mapped_column(sa.String(20), index=True)
+    language: Mapped[str] = mapped_column(sa.String(5))
+    title: Mapped[str] = mapped_column(sa.String(120))
+    text: Mapped[str] = mapped_column(sa.Text)
+    image: Mapped[str | None] = mapped_column(sa.String(500))
+    link: Mapped[str | None] = mapped_column(sa.String(500))
+    state: Mapped[str] = mapped_column(sa.String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(sa.String(80))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by: Mapped[str | None] = mapped_column(sa.String(80))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by: Mapped[str | None] = mapped_column(sa.String(80))
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retired_by: Mapped[str | None] = mapped_column(sa.String(80))
+
+
+class OutreachCampaignRow(Base):
+    """One published item sent to an audience (and optionally an area) at a time."""
+
+    __tablename__ = "outreach_campaigns"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("outreach_items.id"), index=True)
+    group_key: Mapped[str] = mapped_column(sa.String(64))
+    audience: Mapped[str] = mapped_column(sa.String(20))
+    area_code: Mapped[str | None] = mapped_column(sa.String(8))
+    state: Mapped[str] = mapped_column(sa.String(16), index=True)
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(sa.String(80))
+    updated_by: Mapped[str | None] = mapped_column(sa.String(80))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutreachDeliveryRow(Base):
+    """One recipient of one campaign. A subscriber gets a content group at most once: the
+    unique key makes a second campaign of the same content skip those who had it. No
+    foreign key to chat_subscribers, whose rows are never deleted (kept for reach)."""
+
+    __tablename__ = "outreach_deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "group_key", "subscriber_id", name="uq_outreach_deliveries_group_key_subscriber_id"
+        ),
+        sa.Index("ix_outreach_deliveries_campaign_state", "campaign_id", "state", "id"),
+        sa.Index("ix_outreach_deliveries_subscriber_finished", "subscriber_id", "finished_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("outreach_campaigns.id"))
+    subscriber_id: Mapped[int] = mapped_column(BigId)
+    group_key: Mapped[str] = mapped_column(sa.String(64))
+    state: Mapped[str] = mapped_column(sa.String(16))
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    worker: Mapped[str | None] = mapped_column(sa.String(64))
+    language: Mapped[str | None] = mapped_column(sa.String(5))
+    error: Mapped[str | None] = mapped_column(sa.String(200))
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class KnowledgeFeedbackRow(Base):
+    """"Did this answer help?" as two counters per knowledge-base entry and language; no
+    chat, question or time is kept with them (migration 0007)."""
+
+    __tablename__ = "knowledge_feedback"
+    entry_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    language: Mapped[str] = mapped_column(sa.String(5), primary_key=True)
+    helped: Mapped[int] = mapped_column(sa.Integer, default=0)
+    not_helped: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class ReachPopulationRow(Base):
+    """How many people an audience counts in an area (the reach denominator), entered by
+    an administrator (migration 0007)."""
+
+    __tablename__ = "reach_populations"
+    audience: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    area_code: Mapped[str] = mapped_column(sa.String(8), sa.ForeignKey("areas.code"), primary_key=True)
+    population: Mapped[int] = mapped_column(sa.BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(sa.String(80))
+
+
+class TipNotificationRow(Base):
+    """An agency told of a tip it does not own (the Department of Health of trafficking and
+    minor tips, so victims get support): its staff may read the tip, not act on it
+    (migration 0009)."""
+
+    __tablename__ = "tip_notifications"
+    __table_args__ = (sa.UniqueConstraint("tip_id", "agency_code", name="uq_tip_notifications_tip_agency"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tip_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tips.id"), index=True)
+    agency_code: Mapped[str] = mapped_column(sa.String(40), index=True)
+    reason: Mapped[str] = mapped_column(sa.String(40))
     at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.areas import Area
 from core.categories import Category, Channel
+from core.dashboard import Dashboard
 from core.errors import Conflict, DuplicateKey, NotFound
 from core.jurisdiction import Jurisdiction
 from core.kpi import KpiReport, KpiScope, Period, whole_seconds
@@ -26,7 +27,8 @@ from core.sla import DeadlinePolicy, Rule, Unit
 from core.stages import TERMINAL, Stage
 from core.text import fold
 from core.tips import StaffNote, Tip, TipChange, TipDraft, TransitionRecord, TriageDecision
-from storage.kpi_query import DUE, REACHED, compute_kpi
+from storage.dashboard_query import add_closed_tip, count_week, custom_plans, dashboard, kpi_report
+from storage.kpi_query import DUE, REACHED
 from storage.models import (
     AgencyRow,
     AreaRow,
@@ -43,6 +45,7 @@ from storage.models import (
     TransitionRow,
     TriageDecisionRow,
 )
+from storage.notifications import SqlNotificationRepository
 from storage.scoping import within_where
 
 
@@ -134,6 +137,15 @@ class SqlTipRepository:
             if "receipt_code" in str(exc.orig):
                 raise DuplicateKey("receipt code taken") from None
             raise
+        await count_week(
+            self.session,
+            received_at=received_at,
+            province_code=province_code,
+            agency_code=agency_code,
+            commune_code=draft.commune_code,
+            category=row.category,
+            delta=1,
+        )
         return tip_from_row(row)
 
     async def open_texts_since(
@@ -173,15 +185,23 @@ class SqlTipRepository:
         return tip_from_row(row)
 
     async def queue(self, within: Jurisdiction, query: QueueFilter, now: datetime) -> QueuePage:
+        """One page in the queue's order. The order is read in segments (see
+        `queue_segments`), each one range of the queue indexes walked in index order, so a
+        page costs a few index probes whatever its depth and the table's size."""
         where = [*within_where(within), *queue_where(query, now)]
-        rows = (
-            await self.session.execute(
-                sa.select(*QUEUE_COLUMNS)
-                .where(*where)
-                .order_by(TipRow.urgent.desc(), TipRow.next_due_at.asc().nulls_last(), TipRow.id)
-                .limit(query.limit + 1)
-            )
-        ).all()
+        await custom_plans(self.session)  # a search's best plan depends on its words
+        rows: list[Any] = []
+        for segment in queue_segments(query):
+            rows += (
+                await self.session.execute(
+                    sa.select(*QUEUE_COLUMNS)
+                    .where(*where, *segment)
+                    .order_by(TipRow.urgent.desc(), TipRow.next_due_at.asc().nulls_last(), TipRow.id)
+                    .limit(query.limit + 1 - len(rows))
+                )
+            ).all()
+            if len(rows) > query.limit:
+                break
         items = tuple(
             QueueItem(
                 id=r.id,
@@ -228,6 +248,25 @@ class SqlTipRepository:
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict("someone else changed this tip at the same moment; reload it and decide again")
+        # The dashboard's rollups (storage.dashboard_query), in the same transaction.
+        category = change.category.value if change.category else None
+        old_category = tip.category.value if tip.category else None
+        if (change.agency_code, category) != (tip.agency_code, old_category):
+            for agency, kind, delta in (
+                (tip.agency_code, old_category, -1),
+                (change.agency_code, category, 1),
+            ):
+                await count_week(
+                    self.session,
+                    received_at=tip.received_at,
+                    province_code=tip.province_code,
+                    agency_code=agency,
+                    commune_code=tip.commune_code,
+                    category=kind,
+                    delta=delta,
+                )
+        if change.stage in TERMINAL and tip.stage not in TERMINAL:
+            await add_closed_tip(self.session, tip.id)
 
     async def add_history(self, record: TransitionRecord) -> None:
         self.session.add(
@@ -287,7 +326,16 @@ class SqlTipRepository:
         """See `storage.kpi_query`. `at_risk_fraction` is already folded into the stored
         `at_risk_at`; the port takes it so a fake repository can compute the same thing."""
         del at_risk_fraction
-        return await compute_kpi(self.session, period, scope, now, within_where(within))
+        return await kpi_report(self.session, period, scope, now, within)
+
+    async def dashboard(self, period: Period, now: datetime, within: Jurisdiction | None = None) -> Dashboard:
+        """The KPI dashboard of `period` as of `now`, within a jurisdiction: the KPI report
+        (same numbers as `kpi`) plus the charts' data: tips received per week by category
+        (whole weeks overlapping the period), on-time share per stage, the cohort's open
+        tips by age (`core.dashboard.AGE_BOUNDS_DAYS`) and open/at-risk/overdue tips per
+        agency unit. `Dashboard.to_dict()` is JSON-ready. Fast at a million tips: see
+        `storage.dashboard_query` and docs/benchmarks.md "Staff queue"."""
+        return await dashboard(self.session, period, now, within)
 
 
 QUEUE_COLUMNS = (
@@ -304,8 +352,7 @@ QUEUE_COLUMNS = (
 
 
 def queue_where(query: QueueFilter, now: datetime) -> list[sa.ColumnElement[bool]]:
-    """The filters, then the keyset condition "after the cursor" in the queue's order:
-    urgent first, then nearest `next_due_at` (none last), then id."""
+    """The filters (urgency and the cursor are `queue_segments`' business)."""
     where: list[sa.ColumnElement[bool]] = []
     if query.stage is not None:
         where.append(TipRow.stage == query.stage.value)
@@ -313,27 +360,51 @@ def queue_where(query: QueueFilter, now: datetime) -> list[sa.ColumnElement[bool
         where.append(TipRow.next_due_at.is_not(None))
     if query.category is not None:
         where.append(TipRow.category == query.category.value)
-    if query.urgent is not None:
-        where.append(TipRow.urgent.is_(query.urgent))
     if query.commune_code is not None:
         where.append(TipRow.commune_code == query.commune_code)
     if query.overdue:
         where.append(TipRow.next_due_at < now)
     if query.text:
+        # `search_text` is folded (lower case, no diacritics) like the words searched for;
+        # on PostgreSQL the trigram index `ix_tips_search_trgm` answers this LIKE.
         where.append(TipRow.search_text.contains(fold(query.text), autoescape=True))
-    after = query.after
-    if after is not None:
-        if after.next_due_at is None:
-            rest = sa.and_(TipRow.next_due_at.is_(None), TipRow.id > after.id)
-        else:
-            rest = sa.or_(
-                TipRow.next_due_at > after.next_due_at,
-                sa.and_(TipRow.next_due_at == after.next_due_at, TipRow.id > after.id),
-                TipRow.next_due_at.is_(None),
-            )
-        same = sa.and_(TipRow.urgent.is_(after.urgent), rest)
-        where.append(sa.or_(same, TipRow.urgent.is_(False)) if after.urgent else same)
     return where
+
+
+def queue_segments(query: QueueFilter) -> list[list[sa.ColumnElement[bool]]]:
+    """The queue's order, urgent first, then nearest `next_due_at` (none last), then id,
+    cut into the segments that follow the cursor: (urgent, dated), (urgent, undated),
+    (not urgent, dated), (not urgent, undated). Within one segment the order is exactly
+    that of the indexes `ix_tips_queue_unit` / `ix_tips_queue_all` (urgent DESC,
+    next_due_at, id) and the cursor is a range start on them (`next_due_at >= ...`), so
+    PostgreSQL walks the index from the cursor instead of filtering from the top, which
+    an OR of the whole keyset condition would make it do."""
+    undated_possible = (query.stage is not None or query.include_closed) and not query.overdue
+    segments: list[list[sa.ColumnElement[bool]]] = []
+    for urgent in (True, False):
+        if query.urgent is not None and query.urgent is not urgent:
+            continue
+        after = query.after
+        if after is not None and after.urgent is not urgent:
+            if after.urgent is False:
+                continue  # an urgent group before the cursor's (non-urgent) group
+            after = None  # the whole non-urgent group follows an urgent cursor
+        group = TipRow.urgent == (sa.true() if urgent else sa.false())
+        dated: list[sa.ColumnElement[bool]] = [group, TipRow.next_due_at.is_not(None)]
+        undated: list[sa.ColumnElement[bool]] = [group, TipRow.next_due_at.is_(None)]
+        if after is not None and after.next_due_at is None:
+            segments.append([*undated, TipRow.id > after.id])
+            continue
+        if after is not None and after.next_due_at is not None:
+            due = after.next_due_at
+            dated += [
+                TipRow.next_due_at >= due,
+                sa.or_(TipRow.next_due_at > due, TipRow.id > after.id),
+            ]
+        segments.append(dated)
+        if undated_possible:
+            segments.append(undated)
+    return segments
 
 
 class SqlAreaRepository:
@@ -571,6 +642,13 @@ class SqlSessionRepository:
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    async def hashes_for(self, officer_id: int) -> list[str]:
+        """The officer's sessions (for a cache in front of this table to forget them)."""
+        rows = await self.session.scalars(
+            sa.select(StaffSessionRow.token_hash).where(StaffSessionRow.officer_id == officer_id)
+        )
+        return list(rows)
+
 
 class SqlConversationRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -638,6 +716,7 @@ class SqlUnitOfWork:
     conversation: SqlConversationRepository
     sessions: SqlSessionRepository
     routing: SqlRoutingRepository
+    notifications: SqlNotificationRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -653,6 +732,7 @@ class SqlUnitOfWork:
         self.conversation = SqlConversationRepository(self.session)
         self.sessions = SqlSessionRepository(self.session)
         self.routing = SqlRoutingRepository(self.session)
+        self.notifications = SqlNotificationRepository(self.session)
         return self
 
     async def __aexit__(

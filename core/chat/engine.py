@@ -18,10 +18,19 @@ from core.attachments import AttachmentPolicy, sanitise
 from core.categories import Channel
 from core.chat.catalogue import as_language, language_from_hint, text
 from core.chat.events import Button, Incoming, KeyboardKey, Kind, Outcome
-from core.chat.ports import AUDIENCES, ChatDirectory, ChatRef, FileSource, PlaceFinder, Reporter
+from core.chat.ports import (
+    AUDIENCES,
+    ChatDirectory,
+    ChatRef,
+    FileSource,
+    PlaceFinder,
+    Reporter,
+    SubscriberAreas,
+)
 from core.chat.state import ChatState, ChatStateStore
 from core.conversation import ReporterView
 from core.errors import InvalidInput, NotFound
+from core.knowledge import AnswerService
 from core.ratelimits import RateLimited
 from core.services import Receipt
 from core.text import fold
@@ -54,8 +63,14 @@ class ChatEngine:
         clock: Callable[[], datetime],
         channel: Channel = Channel.TELEGRAM,
         attachment_policy: AttachmentPolicy | None = None,
+        answers: AnswerService | None = None,
+        areas: SubscriberAreas | None = None,
     ) -> None:
         self.reporter = reporter
+        #: The knowledge base; without it every question goes to a counsellor.
+        self.answers = answers
+        #: Where subscribers' optional commune is kept; without it the step is not offered.
+        self.areas = areas
         self.directory = directory
         self.places = places
         self.store = store
@@ -183,8 +198,10 @@ class ChatEngine:
             self._ask_files(state, out)
         elif flow_step == ("report", "where"):
             self._typed_place(state, typed, out)
-        elif flow_step == ("ask", "text"):
-            await self._submit_question(chat, state, typed, out)
+        elif flow_step in (("ask", "text"), ("ask", "offered")):
+            await self._question(chat, state, typed, out)
+        elif flow_step == ("news", "area"):
+            self._typed_area(state, typed, out)
         elif flow_step == ("check", "code"):
             self._receipt_code(state, typed, out)
         elif flow_step == ("check", "pass"):
@@ -228,13 +245,23 @@ class ChatEngine:
             out.say(text("news.unsubscribed", state.lang), keyboard=self._keyboard(state.lang))
         elif prefix == "sub" and value in AUDIENCES:
             await self._subscribe(chat, state, value, state.lang, out)
+            if self.areas is not None:
+                state.start("news", "area")
+                out.say(
+                    text("news.area_ask", state.lang),
+                    buttons=((Button(text("btn.skip", state.lang), "area:skip"),),),
+                )
         elif prefix == "intent" and at == ("intent", "choose") and value in ("report", "ask"):
             typed = str(state.data.get("text", ""))
             if value == "report":
                 state.start("report", "what", text=typed)
                 self._ask_where(state, out)
             else:
-                await self._submit_question(chat, state, typed, out)
+                await self._question(chat, state, typed, out)
+        elif prefix == "kb" and at == ("ask", "offered") and value in ("yes", "no"):
+            await self._helped(chat, state, value == "yes", out)
+        elif prefix == "area" and at == ("news", "area"):
+            return await self._picked_area(chat, state, value, out)
         elif prefix == "place" and at == ("report", "where"):
             return self._picked_place(state, value, out)
         elif prefix == "loc" and at == ("report", "location") and value in ("keep", "drop"):
@@ -470,6 +497,43 @@ class ChatEngine:
         state.start("ask", "text")
         out.say(text("ask.prompt", state.lang))
 
+    async def _question(self, chat: ChatRef, state: ChatState, typed: str, out: Outcome) -> None:
+        """The knowledge base's best answer first, with "did this help?"; no good match
+        goes straight to a counsellor."""
+        lang = state.lang
+        matches = self.answers.suggest(typed, hint=lang, limit=1) if self.answers else []
+        if not matches:
+            if self.answers is not None:
+                out.say(text("ask.no_answer", lang))
+            await self._submit_question(chat, state, typed, out)
+            return
+        best = matches[0]
+        state.start("ask", "offered", text=typed, entry=best.entry.id, answer_lang=best.language)
+        out.say(text("ask.answer", lang, answer=best.answer))
+        out.say(
+            text("ask.helped", lang),
+            buttons=(
+                (
+                    Button(text("btn.helped_yes", lang), "kb:yes"),
+                    Button(text("btn.helped_no", lang), "kb:no"),
+                ),
+            ),
+        )
+
+    async def _helped(self, chat: ChatRef, state: ChatState, helped: bool, out: Outcome) -> None:
+        """Count the answer (entry and language only), then thank or hand over."""
+        if self.answers is not None:
+            entry, lang = str(state.data.get("entry", "")), str(state.data.get("answer_lang", ""))
+            try:
+                await self.answers.feedback(entry, lang, helped)
+            except NotFound:
+                pass  # the base changed since the answer was shown; nothing to count
+        if helped:
+            state.reset()
+            out.say(text("ask.glad", state.lang), keyboard=self._keyboard(state.lang))
+        else:
+            await self._submit_question(chat, state, str(state.data.get("text", "")), out)
+
     async def _submit_question(self, chat: ChatRef, state: ChatState, typed: str, out: Outcome) -> None:
         del chat
         receipt = await self._saved(state, out, lambda: self.reporter.ask(typed, self.channel))
@@ -575,14 +639,46 @@ class ChatEngine:
         )
 
     async def _deep_subscribe(self, chat: ChatRef, state: ChatState, arg: str, out: Outcome) -> None:
-        """`sub-<audience>-<lang>` from a poster's QR code: subscribed in one step."""
-        audience, _, lang_code = arg.removeprefix("sub-").rpartition("-")
+        """`sub-<audience>-<lang>[-<commune code>]` from a poster's QR code: subscribed in
+        one step (a poster for one commune carries its code)."""
+        rest = arg.removeprefix("sub-")
+        commune = ""
+        head, _, last = rest.rpartition("-")
+        if last.isdigit() and len(last) == 5:
+            rest, commune = head, last
+        audience, _, lang_code = rest.rpartition("-")
         lang = as_language(lang_code)
         if audience not in AUDIENCES or lang is None:
             out.say(text("news.bad_link", state.lang), keyboard=self._keyboard(state.lang))
             return
         state.lang = lang
         await self._subscribe(chat, state, audience, lang, out)
+        if commune and self.areas is not None:
+            await self.areas.set_area(chat.key, commune)
+
+    def _typed_area(self, state: ChatState, typed: str, out: Outcome) -> None:
+        lang = state.lang
+        skip = (Button(text("btn.skip", lang), "area:skip"),)
+        found = self.places.candidates(typed)
+        if not found:
+            out.say(text("news.area_unknown", lang), buttons=(skip,))
+            return
+        state.data["offered"] = {p.code: p.name for p in found}
+        rows = tuple((Button(p.name, f"area:{p.code}"),) for p in found)
+        out.say(text("news.area_pick", lang), buttons=(*rows, skip))
+
+    async def _picked_area(self, chat: ChatRef, state: ChatState, value: str, out: Outcome) -> bool:
+        offered: dict[str, str] = state.data.get("offered", {})
+        lang = state.lang
+        if value == "skip":
+            out.say(text("news.area_skipped", lang), keyboard=self._keyboard(lang))
+        elif value in offered and self.areas is not None:
+            await self.areas.set_area(chat.key, value)
+            out.say(text("news.area_set", lang, place=offered[value]), keyboard=self._keyboard(lang))
+        else:
+            return False
+        state.reset()
+        return True
 
     async def _subscribe(
         self, chat: ChatRef, state: ChatState, audience: str, lang: str, out: Outcome

@@ -78,6 +78,12 @@ class ChatDirectory(Protocol):
         ...
 
 
+class SubscriberAreas(Protocol):
+    async def set_area(self, chat_key: str, commune_code: str) -> bool:
+        """Record the commune of the chat's active subscription; False if it has none."""
+        ...
+
+
 class FileSource(Protocol):
     async def fetch(self, ref: str) -> bytes:
         """The bytes of a file the person sent; raise `InvalidInput` if it cannot be had."""
