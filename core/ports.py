@@ -124,12 +124,37 @@ class AuditEntry:
     detail: str
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which audit entries to list: `since` <= at < `until`, one of `actors`, one action,
+    one tip. Empty means no condition."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    actors: tuple[str, ...] = ()
+    action: str | None = None
+    tip_id: int | None = None
+
+    def describe(self) -> str:
+        """The filter in words, for the audit entry of an export."""
+        parts = [
+            f"from={self.since.isoformat()}" if self.since else "",
+            f"to={self.until.isoformat()}" if self.until else "",
+            f"actor={self.actors[0]}" if self.actors else "",
+            f"action={self.action}" if self.action else "",
+            f"tip={self.tip_id}" if self.tip_id is not None else "",
+        ]
+        return " ".join(p for p in parts if p)
+
+
 class AuditLog(Protocol):
     async def record(
         self, *, actor: str, action: str, tip_id: int | None, at: datetime, detail: str = ""
     ) -> None: ...
 
-    async def recent(self, *, before_id: int | None, limit: int) -> Sequence[AuditEntry]:
+    async def recent(
+        self, *, before_id: int | None, limit: int, where: AuditFilter | None = None
+    ) -> Sequence[AuditEntry]:
         """Newest first, entries with an id below `before_id` (keyset paging)."""
         ...
 
@@ -171,6 +196,14 @@ class OfficerRepository(Protocol):
     async def signed_in(self, officer_id: int, totp_step: int) -> bool:
         """Reset failures and remember the TOTP step; False if that step (or a later one)
         was already used, which makes a replayed code fail even under a race."""
+        ...
+
+    async def all(self) -> Sequence[Officer]:
+        """Every officer, by username."""
+        ...
+
+    async def set_active(self, officer_id: int, active: bool) -> bool:
+        """Activate or deactivate; False if the officer already was so."""
         ...
 
 

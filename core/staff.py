@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hmac
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,7 +21,7 @@ from core.errors import (
 )
 from core.jurisdiction import Jurisdiction, jurisdiction_of
 from core.officers import Officer, Role, hash_password, password_matches
-from core.ports import AuditEntry, SessionRepository, UnitOfWork
+from core.ports import AuditEntry, AuditFilter, SessionRepository, UnitOfWork
 from core.routing import AgencyKind, RoutingPolicy, check_route
 from core.sessions import (
     SessionPolicy,
@@ -140,6 +140,37 @@ class StaffService:
             )
             await uow.commit()
 
+    async def set_active(self, username: str, active: bool, *, actor: str) -> bool:
+        """Deactivate an officer (they cannot sign in — refused like wrong credentials —
+        and every session of theirs ends at once) or activate them again. Audited as
+        `officer_deactivated` / `officer_activated`; False if nothing changed."""
+        now = self.clock()
+        async with self._uow() as uow:
+            officer = await uow.officers.by_username(username)
+            if officer is None:
+                raise NotFound(f"no officer {username}")
+            changed = await uow.officers.set_active(officer.id, active)
+            if not active:
+                await self._sessions(uow).delete_for(officer.id)
+            if changed:
+                action = "officer_activated" if active else "officer_deactivated"
+                await uow.audit.record(actor=actor, action=action, tip_id=None, at=now, detail=officer.actor)
+            await uow.commit()
+        return changed
+
+    async def officers(self, staff: StaffContext) -> Sequence[Officer]:
+        """Every account, for administrators."""
+        _admin_only(staff, "only administrators manage accounts")
+        async with self._uow() as uow:
+            return await uow.officers.all()
+
+    async def set_active_by(self, staff: StaffContext, username: str, active: bool) -> bool:
+        """An administrator (de)activates an account; never their own (no lock-out by mistake)."""
+        _admin_only(staff, "only administrators manage accounts")
+        if username == staff.officer.username:
+            raise InvalidInput("you cannot deactivate or activate your own account")
+        return await self.set_active(username, active, actor=staff.actor)
+
     async def sign_in(self, username: str, password: str, otp: str) -> SignedIn:
         """Password and one-time code in, a new session out; failures count towards a
         lockout and are audited (committed even though the caller gets an error)."""
@@ -254,16 +285,46 @@ class StaffService:
             return officer is not None and officer.active
 
     async def audit_log(
-        self, staff: StaffContext, *, before_id: int | None = None, limit: int = 100
+        self,
+        staff: StaffContext,
+        *,
+        before_id: int | None = None,
+        limit: int = 100,
+        where: AuditFilter | None = None,
     ) -> Sequence[AuditEntry]:
         """The audit log, newest first, for admins only; reading it is itself recorded."""
-        if staff.officer.role is not Role.ADMIN:
-            raise Forbidden("only administrators read the audit log")
+        _admin_only(staff, "only administrators read the audit log")
         async with self._uow() as uow:
-            entries = await uow.audit.recent(before_id=before_id, limit=limit)
+            entries = await uow.audit.recent(before_id=before_id, limit=limit, where=where)
             await uow.audit.record(actor=staff.actor, action="audit_read", tip_id=None, at=self.clock())
             await uow.commit()
         return entries
+
+    async def export_audit(
+        self, staff: StaffContext, where: AuditFilter, *, page: int = 1000
+    ) -> AsyncIterator[Sequence[AuditEntry]]:
+        """The matching entries for a download, newest first, page by page (each page its
+        own short transaction, keyset on the id). Admins only; the export is recorded
+        first, so it appears in its own file when it matches the filter."""
+        _admin_only(staff, "only administrators export the audit log")
+        async with self._uow() as uow:
+            detail = " ".join(p for p in ("audit", where.describe()) if p)
+            await uow.audit.record(
+                actor=staff.actor, action="export", tip_id=None, at=self.clock(), detail=detail
+            )
+            first = await uow.audit.recent(before_id=None, limit=page, where=where)
+            await uow.commit()
+        return self._audit_pages(first, where, page)
+
+    async def _audit_pages(
+        self, batch: Sequence[AuditEntry], where: AuditFilter, page: int
+    ) -> AsyncIterator[Sequence[AuditEntry]]:
+        while batch:
+            yield batch
+            if len(batch) < page:
+                return
+            async with self._uow() as uow:
+                batch = await uow.audit.recent(before_id=batch[-1].id, limit=page, where=where)
 
     async def routing(self) -> RoutingPolicy:
         async with self._uow() as uow:
@@ -294,3 +355,8 @@ class StaffService:
             action = "logout_everywhere" if everywhere else "logout"
             await uow.audit.record(actor=staff.actor, action=action, tip_id=None, at=now)
             await uow.commit()
+
+
+def _admin_only(staff: StaffContext, why: str) -> None:
+    if staff.officer.role is not Role.ADMIN:
+        raise Forbidden(why)

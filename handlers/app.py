@@ -13,6 +13,7 @@ from handlers import (
     health,
     pages,
     public_api,
+    staff_admin,
     staff_api,
     staff_charts,
     staff_events,
@@ -93,5 +94,6 @@ def create_app(
     app.add_routes(pages.routes)
     app.add_routes(staff_pages.routes)
     app.add_routes(staff_outreach.routes)
+    app.add_routes(staff_admin.routes)
     app.router.add_static("/static/", STATIC, append_version=False)
     return app

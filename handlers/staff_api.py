@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from core.calendar import VN_TZ
 from core.categories import Category
 from core.errors import CsrfRefused, NotFound
 from core.kpi import KpiScope
+from core.ports import AuditEntry, AuditFilter
 from core.queue import deadline_badge
 from core.routing import AgencyKind, RoutingPolicy
 from core.services import TransitionRequest
@@ -357,10 +360,55 @@ async def put_route(request: web.Request) -> web.Response:
     return web.json_response(routing_json(policy), headers=NO_STORE)
 
 
-class AuditQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    before: int | None = Field(default=None, ge=1)
+class AuditFilterQuery(BaseModel):
+    """Filters of the audit log (API, page and CSV): `from`/`to` are dates, Viet Nam time,
+    both included; `actor` is as recorded (`officer:lan`) or just the username."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    start: date | None = Field(default=None, alias="from")
+    end: date | None = Field(default=None, alias="to")
+    actor: str | None = Field(default=None, min_length=1, max_length=80, pattern=r"^[^\x00-\x1f]+$")
+    action: str | None = Field(default=None, min_length=1, max_length=40, pattern=r"^[a-z_]+$")
+    tip_id: int | None = Field(default=None, ge=1, le=10**18)
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        """`YYYY-MM-DD` only, between 2000 and 2100."""
+        if isinstance(value, str):
+            value = date.fromisoformat(value)
+        if isinstance(value, date) and not 2000 <= value.year <= 2100:
+            raise ValueError("a date between 2000 and 2100")
+        return value
+
+    def to_filter(self) -> AuditFilter:
+        actors: tuple[str, ...] = ()
+        if self.actor:
+            name = self.actor.strip()
+            actors = (name,) if ":" in name else (name, f"officer:{name}")
+        return AuditFilter(
+            since=datetime.combine(self.start, time(), VN_TZ) if self.start else None,
+            until=datetime.combine(self.end + timedelta(days=1), time(), VN_TZ) if self.end else None,
+            actors=actors,
+            action=self.action,
+            tip_id=self.tip_id,
+        )
+
+
+class AuditQuery(AuditFilterQuery):
+    before: int | None = Field(default=None, ge=1, le=2**62)
     limit: int = Field(default=100, ge=1, le=1000)
+
+
+def audit_json(e: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "at": e.at.isoformat(),
+        "actor": e.actor,
+        "action": e.action,
+        "tip_id": e.tip_id,
+        "detail": e.detail,
+    }
 
 
 @routes.get("/api/v1/staff/audit")
@@ -368,17 +416,59 @@ async def audit_log(request: web.Request) -> web.Response:
     """The audit log for administrators, newest first; `next` pages further back."""
     staff = await require_staff(request)
     query = AuditQuery.model_validate(dict(request.query))
-    entries = await request.app[SERVICES].staff.audit_log(staff, before_id=query.before, limit=query.limit)
-    items = [
-        {
-            "id": e.id,
-            "at": e.at.isoformat(),
-            "actor": e.actor,
-            "action": e.action,
-            "tip_id": e.tip_id,
-            "detail": e.detail,
-        }
-        for e in entries
-    ]
+    entries = await request.app[SERVICES].staff.audit_log(
+        staff, before_id=query.before, limit=query.limit, where=query.to_filter()
+    )
+    items = [audit_json(e) for e in entries]
     more = len(entries) == query.limit
     return web.json_response({"items": items, "next": entries[-1].id if more else None}, headers=NO_STORE)
+
+
+AUDIT_COLUMNS = ("id", "at", "actor", "action", "tip_id", "detail")
+
+
+def _cell(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula is kept as text (OWASP CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+async def send_audit_csv(
+    request: web.Request, staff: StaffContext, query: AuditFilterQuery
+) -> web.StreamResponse:
+    """The matching audit entries as CSV, newest first, streamed page by page (so any
+    size is served in bounded memory); the export itself is audited first."""
+    pages = await request.app[SERVICES].staff.export_audit(staff, query.to_filter())
+    response = web.StreamResponse(
+        headers={
+            **NO_STORE,
+            "Content-Disposition": 'attachment; filename="audit.csv"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+            "Referrer-Policy": "no-referrer",
+        }
+    )
+    response.content_type = "text/csv"
+    response.charset = "utf-8"
+    await response.prepare(request)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(AUDIT_COLUMNS)
+    async for batch in pages:
+        for e in batch:
+            writer.writerow([_cell(v) for v in audit_json(e).values()])
+        await response.write(out.getvalue().encode())
+        out.seek(0)
+        out.truncate()
+    await response.write(out.getvalue().encode())
+    await response.write_eof()
+    return response
+
+
+@routes.get("/api/v1/staff/audit.csv")
+async def audit_csv(request: web.Request) -> web.StreamResponse:
+    """The audit log as CSV for administrators, with the same filters (audited as an export)."""
+    staff = await require_staff(request)
+    query = AuditFilterQuery.model_validate(dict(request.query))
+    return await send_audit_csv(request, staff, query)

@@ -26,7 +26,7 @@ from handlers.schemas import (
     SessionIn,
     TransitionIn,
 )
-from handlers.staff_api import CSRF_HEADER, SESSION_COOKIE, AuditQuery, RouteIn
+from handlers.staff_api import CSRF_HEADER, SESSION_COOKIE, AuditFilterQuery, AuditQuery, RouteIn
 from handlers.staff_charts import DashboardQuery
 
 SESSION = "staffSession"
@@ -316,6 +316,14 @@ OPERATIONS: tuple[StaffOp, ...] = (
         "The audit log, newest first (admins)",
         (200, "A page", AuditOut),
         query=AuditQuery,
+        errors=(401, 403, 422),
+    ),
+    StaffOp(
+        "get",
+        "/api/v1/staff/audit.csv",
+        "The audit log as CSV, same filters, newest first (admins; audited as an export)",
+        (200, "CSV", CSV),
+        query=AuditFilterQuery,
         errors=(401, 403, 422),
     ),
 )

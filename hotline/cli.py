@@ -94,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--username", required=True)
     reset.set_defaults(run=cmd_officer_reset_totp)
 
+    for verb, words in (
+        ("deactivate", "stop an officer signing in and end all their sessions at once"),
+        ("activate", "let a deactivated officer sign in again"),
+    ):
+        toggle = officer_sub.add_parser(verb, help=words)
+        toggle.add_argument("--username", required=True)
+        toggle.set_defaults(run=cmd_officer_set_active, active=verb == "activate")
+
     telegram = sub.add_parser("telegram", help="the Telegram bot")
     telegram_sub = telegram.add_subparsers(dest="telegram_command", required=True)
     hook = telegram_sub.add_parser("set-webhook", help="register the webhook URL with the Bot API")
@@ -295,6 +303,17 @@ def cmd_officer_reset_totp(settings: Settings, args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     print(f"second factor of {args.username} reset; sessions ended; a QR code is shown at the next sign-in")
+    return 0
+
+
+def cmd_officer_set_active(settings: Settings, args: argparse.Namespace) -> int:
+    async def run() -> bool:
+        async with open_services(settings) as services:
+            return await services.staff.set_active(args.username, args.active, actor="cli")
+
+    changed = asyncio.run(run())
+    state = "active" if args.active else "deactivated; sessions ended"
+    print(f"officer {args.username} {state}" + ("" if changed else " (already so)"))
     return 0
 
 

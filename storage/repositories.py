@@ -19,7 +19,7 @@ from core.jurisdiction import Jurisdiction
 from core.kpi import KpiReport, KpiScope, Period, whole_seconds
 from core.messages import AttachmentMeta, Author, Credentials, Message
 from core.officers import Officer, Role
-from core.ports import AuditEntry
+from core.ports import AuditEntry, AuditFilter
 from core.queue import QueueFilter, QueueItem, QueuePage
 from core.routing import OWNER_BY_CATEGORY, AgencyKind, RoutingPolicy
 from core.sessions import StaffSession
@@ -490,10 +490,23 @@ class SqlAuditLog:
         self.session.add(AuditRow(actor=actor, action=action, tip_id=tip_id, at=at, detail=detail))
         await self.session.flush()
 
-    async def recent(self, *, before_id: int | None, limit: int) -> Sequence[AuditEntry]:
+    async def recent(
+        self, *, before_id: int | None, limit: int, where: AuditFilter | None = None
+    ) -> Sequence[AuditEntry]:
         query = sa.select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
         if before_id is not None:
             query = query.where(AuditRow.id < before_id)
+        if where is not None:
+            if where.since is not None:
+                query = query.where(AuditRow.at >= where.since)
+            if where.until is not None:
+                query = query.where(AuditRow.at < where.until)
+            if where.actors:
+                query = query.where(AuditRow.actor.in_(where.actors))
+            if where.action is not None:
+                query = query.where(AuditRow.action == where.action)
+            if where.tip_id is not None:
+                query = query.where(AuditRow.tip_id == where.tip_id)
         rows = await self.session.scalars(query)
         return [AuditEntry(r.id, r.at, r.actor, r.action, r.tip_id, r.detail) for r in rows]
 
@@ -549,6 +562,18 @@ class SqlOfficerRepository:
                 sa.or_(OfficerRow.totp_last_step.is_(None), OfficerRow.totp_last_step < totp_step),
             )
             .values(failed_logins=0, locked_until=None, totp_last_step=totp_step)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def all(self) -> Sequence[Officer]:
+        rows = await self.session.scalars(sa.select(OfficerRow).order_by(OfficerRow.username))
+        return [officer_from_row(r) for r in rows]
+
+    async def set_active(self, officer_id: int, active: bool) -> bool:
+        result = await self.session.execute(
+            sa.update(OfficerRow)
+            .where(OfficerRow.id == officer_id, OfficerRow.active != active)
+            .values(active=active)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
