@@ -36,6 +36,9 @@ STAGE_WORDS: dict[str, str] = {
 }
 
 
+BADGE_WORDS: dict[str, str] = {"overdue": "Overdue", "at_risk": "At risk", "on_time": "On time"}
+
+
 @cache
 def _translations(lang: str) -> GNUTranslations:
     return catalogue(lang)
@@ -54,3 +57,8 @@ def category_label(lang: str, code: str | None) -> str:
 
 def stage_label(lang: str, code: str) -> str:
     return gettext(lang, STAGE_WORDS[code]) if code in STAGE_WORDS else code
+
+
+def badge_label(lang: str, code: str) -> str:
+    """`overdue` → "Quá hạn" (vi) / "Overdue" (en); no deadline → "–"."""
+    return gettext(lang, BADGE_WORDS[code]) if code in BADGE_WORDS else "–"

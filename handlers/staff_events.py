@@ -14,15 +14,17 @@ import asyncio
 import contextlib
 import json
 import time
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from core.live import ArrivedTip, StreamLimiter
+from core.queue import deadline_badge
 from core.ratelimits import RateLimited
 from handlers.i18n import language, vn_time
 from handlers.keys import SERVICES, SETTINGS
-from handlers.labels import category_label, stage_label
+from handlers.labels import badge_label, category_label, stage_label
 from handlers.staff_api import NO_STORE, require_staff
 
 routes = web.RouteTableDef()
@@ -44,7 +46,8 @@ def setup(app: web.Application) -> None:
     app.add_routes(routes)
 
 
-def arrived_json(tip: ArrivedTip, lang: str) -> dict[str, Any]:
+def arrived_json(tip: ArrivedTip, lang: str, now: datetime) -> dict[str, Any]:
+    badge = deadline_badge(tip.next_due_at, None, now).value
     return {
         "id": tip.id,
         "stage": tip.stage.value,
@@ -56,6 +59,8 @@ def arrived_json(tip: ArrivedTip, lang: str) -> dict[str, Any]:
         "received_at": tip.received_at.isoformat(),
         "received": vn_time(tip.received_at),
         "deadline": vn_time(tip.next_due_at),
+        "badge": badge,
+        "badge_label": badge_label(lang, badge),
     }
 
 
@@ -97,7 +102,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                 await response.write(b"event: ended\ndata: {}\n\n")
                 break
             for tip in await services.live.urgent_after(staff.jurisdiction, after, BATCH):
-                data = json.dumps(arrived_json(tip, lang), ensure_ascii=False)
+                data = json.dumps(arrived_json(tip, lang, services.tips.clock()), ensure_ascii=False)
                 await response.write(f"event: urgent\nid: {tip.id}\ndata: {data}\n\n".encode())
                 after = tip.id
             await response.write(b": ping\n\n")

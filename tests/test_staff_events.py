@@ -76,6 +76,7 @@ async def test_urgent_tips_arrive_only_within_the_jurisdiction(client: Any, serv
     data = json.loads(urgent_events[0]["data"])
     assert data["category"] == "minor" and data["category_label"] == "Có người chưa thành niên"
     assert data["commune_code"] == COMMUNE and "text" not in data
+    assert (data["badge"], data["badge_label"]) == ("on_time", "Đúng hạn")  # just arrived: 2 h to hand off
     assert str(elsewhere) not in [e.get("id") for e in events] and str(calm) not in [e.get("id") for e in events]
 
 

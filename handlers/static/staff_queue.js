@@ -37,7 +37,14 @@
     cell(row, urgentWord);
     cell(row, tip.commune_code);
     cell(row, tip.received);
-    cell(row, tip.deadline);
+    var due = cell(row, tip.deadline);
+    if (typeof tip.badge === "string" && tip.badge !== "none") {
+      var badge = document.createElement("span");
+      badge.className = "badge " + tip.badge;
+      badge.textContent = String(tip.badge_label);
+      due.appendChild(document.createTextNode(" "));
+      due.appendChild(badge);
+    }
     var empty = body.querySelector("td[colspan]");
     if (empty) { empty.parentNode.parentNode.removeChild(empty.parentNode); }
     body.insertBefore(row, body.firstChild);
