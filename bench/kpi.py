@@ -328,7 +328,12 @@ def tip_from_record(record: tuple[Any, ...]) -> Tip:
 # --------------------------------------------------------------------------- loading
 
 
-async def load_postgres(url: str, rows: Sequence[tuple[Any, ...]], chunk: int = 100_000) -> float:
+async def load_postgres(
+    url: str,
+    rows: Sequence[tuple[Any, ...]],
+    chunk: int = 100_000,
+    columns: Sequence[str] = COLUMNS,
+) -> float:
     """COPY in one transaction, the usual bulk-load way: the migration's foreign keys and
     secondary indexes are dropped first and recreated afterwards from their own catalogue
     definitions, so every constraint is still checked (in one pass) and the schema ends
@@ -351,7 +356,7 @@ async def load_postgres(url: str, rows: Sequence[tuple[Any, ...]], chunk: int = 
             for ix in indexes:
                 await conn.execute(f'DROP INDEX "{ix["name"]}"')
             for lo in range(0, len(rows), chunk):
-                await conn.copy_records_to_table("tips", records=rows[lo : lo + chunk], columns=COLUMNS)
+                await conn.copy_records_to_table("tips", records=rows[lo : lo + chunk], columns=columns)
             for ix in indexes:
                 await conn.execute(ix["def"])
             for fk in fks:

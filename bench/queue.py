@@ -106,39 +106,12 @@ def generate(rows: int, province: str, seed: int) -> tuple[list[tuple[Any, ...]]
     return [(*r, folded[r[2]]) for r in gen.rows(rows)], gen
 
 
-async def load_postgres(url: str, rows: Sequence[tuple[Any, ...]], chunk: int = 100_000) -> float:
-    """`bench/kpi.py`'s loader with `search_text`: COPY in one transaction, the
-    migration's foreign keys and secondary indexes dropped first and rebuilt from their
-    catalogue definitions, then VACUUM ANALYZE (the rollups are rebuilt by the caller)."""
-    conn = await asyncpg.connect(kpi_bench.plain_url(url))
-    try:
-        start = time.perf_counter()
-        async with conn.transaction():
-            fks = await conn.fetch(
-                "SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint "
-                "WHERE conrelid = 'tips'::regclass AND contype = 'f'"
-            )
-            indexes = await conn.fetch(
-                "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def "
-                "FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid "
-                "WHERE i.indrelid = 'tips'::regclass AND c.oid IS NULL"
-            )
-            for fk in fks:
-                await conn.execute(f'ALTER TABLE tips DROP CONSTRAINT "{fk["conname"]}"')
-            for ix in indexes:
-                await conn.execute(f'DROP INDEX "{ix["name"]}"')
-            for lo in range(0, len(rows), chunk):
-                await conn.copy_records_to_table("tips", records=rows[lo : lo + chunk], columns=COLUMNS)
-            for ix in indexes:
-                await conn.execute(ix["def"])
-            for fk in fks:
-                await conn.execute(f'ALTER TABLE tips ADD CONSTRAINT "{fk["conname"]}" {fk["def"]}')
-            await conn.execute("SELECT setval(pg_get_serial_sequence('tips', 'id'), $1)", len(rows))
-        elapsed = time.perf_counter() - start
-        await conn.execute("VACUUM ANALYZE tips")
-        return elapsed
-    finally:
-        await conn.close()
+async def load_postgres(url: str, rows: Sequence[tuple[Any, ...]]) -> float:
+    """`bench/kpi.py`'s loader (COPY in one transaction, foreign keys and secondary indexes
+    rebuilt from their catalogue definitions, VACUUM ANALYZE) with `search_text` as well;
+    the rollups are rebuilt by the caller."""
+    loaded: float = await kpi_bench.load_postgres(url, rows, columns=COLUMNS)
+    return loaded
 
 
 # --------------------------------------------------------------------------- timing
