@@ -10,6 +10,7 @@ redirects (303) or re-renders the page with the core's explanation.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -96,6 +97,30 @@ def _problem(exc: Exception) -> tuple[int, str]:
         return 422, ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
     code = getattr(exc, "code", "")
     return (409 if code in ("illegal_transition", "conflict", "duplicate_key") else 422), str(exc)
+
+
+#: A content or campaign move: `(id, by=actor)`, raising DomainError when refused.
+Step = Callable[..., Awaitable[object]]
+#: The page to show again, with the refusal, when a move is refused.
+ShowPage = Callable[..., Awaitable[web.Response]]
+
+
+async def _take_step(
+    request: web.Request, staff: StaffContext, steps: dict[str, Step], target: int, show: ShowPage, done: str
+) -> web.Response:
+    """The `{action}` of the URL on `target`; a refusal shows the page again with why,
+    success goes back to it (post/redirect/get)."""
+    action = request.match_info["action"]
+    if action not in steps:
+        raise web.HTTPNotFound(text="no such action")
+    try:
+        await steps[action](target, by=staff.actor)
+    except DomainError as exc:
+        if exc.code == "not_found":
+            raise
+        status, error = _problem(exc)
+        return await show(request, staff, status=status, error=error)
+    raise web.HTTPSeeOther(done)
 
 
 def default_period(request: web.Request, form: PeriodForm) -> Period:
@@ -199,23 +224,14 @@ async def content_action(request: web.Request) -> web.Response:
     staff = await manager(request)
     await posted(request, staff)
     outreach = request.app[SERVICES].outreach
-    item_id, action = _item_id(request), request.match_info["action"]
-    steps = {
+    steps: dict[str, Step] = {
         "review": outreach.review_item,
         "publish": outreach.publish_item,
         "draft": outreach.return_to_draft,
         "retire": outreach.retire_item,
     }
-    if action not in steps:
-        raise web.HTTPNotFound(text="no such action")
-    try:
-        await steps[action](item_id, by=staff.actor)
-    except DomainError as exc:
-        if exc.code == "not_found":
-            raise
-        status, error = _problem(exc)
-        return await item_page(request, staff, status=status, error=error)
-    raise web.HTTPSeeOther(f"/staff/content/{item_id}")
+    item_id = _item_id(request)
+    return await _take_step(request, staff, steps, item_id, item_page, f"/staff/content/{item_id}")
 
 
 # --- campaigns --------------------------------------------------------------------------
@@ -289,22 +305,14 @@ async def campaign_action(request: web.Request) -> web.Response:
     staff = await manager(request)
     await posted(request, staff)
     outreach = request.app[SERVICES].outreach
-    campaign_id, action = _campaign_id(request), request.match_info["action"]
-    steps = {
+    steps: dict[str, Step] = {
         "pause": outreach.pause_campaign,
         "resume": outreach.resume_campaign,
         "cancel": outreach.cancel_campaign,
     }
-    if action not in steps:
-        raise web.HTTPNotFound(text="no such action")
-    try:
-        await steps[action](campaign_id, by=staff.actor)
-    except DomainError as exc:
-        if exc.code == "not_found":
-            raise
-        status, error = _problem(exc)
-        return await campaign_page(request, staff, status=status, error=error)
-    raise web.HTTPSeeOther(f"/staff/campaigns/{campaign_id}")
+    campaign_id = _campaign_id(request)
+    done = f"/staff/campaigns/{campaign_id}"
+    return await _take_step(request, staff, steps, campaign_id, campaign_page, done)
 
 
 # --- reach and knowledge-base feedback ---------------------------------------------------
