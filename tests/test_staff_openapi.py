@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,6 @@ from typing import Any
 import pyotp
 import pytest
 import schemathesis
-from aiohttp import web
 from hypothesis import HealthCheck, settings
 from schemathesis.generation.meta import negated_parameters
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -29,6 +26,7 @@ from hotline.settings import Settings
 from storage.maintenance import upgrade_database
 from tests.builders import submit
 from tests.conftest import ADMIN_PASSWORD, PROVINCE, TOTP_SECRET
+from tests.live_server import serve_in_thread
 
 OURS = {"handlers.staff_api", "handlers.staff_events", "handlers.staff_charts"}
 
@@ -74,12 +72,6 @@ async def test_every_staff_route_is_described_with_its_security(client: Any) -> 
     assert {"stage", "category", "urgent", "commune", "q", "next", "limit"} <= queue
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def staff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     """The real app on SQLite in a thread, an administrator signed in, a few tips."""
@@ -110,26 +102,8 @@ def staff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         return {"Cookie": f"hotline_staff={signed.token}", "X-CSRF-Token": signed.csrf_token}
 
     headers = asyncio.run(prepare())
-    port = _free_port()
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(create_app(conf), access_log=None)
-    started = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert started.wait(10)
-    yield f"http://127.0.0.1:{port}", headers
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
-    loop.close()
+    with serve_in_thread(create_app(conf)) as url:
+        yield url, headers
 
 
 def _staff_document() -> dict[str, Any]:

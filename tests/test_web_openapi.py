@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-from aiohttp import web
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
@@ -21,6 +18,7 @@ from handlers.schemas import AnswersIn, MessageIn, QuestionIn, ReceiptIn, TipIn
 from hotline.settings import Settings
 from storage.maintenance import upgrade_database
 from tests.conftest import PROVINCE
+from tests.live_server import serve_in_thread
 
 
 async def test_document_matches_the_routes(client: Any) -> None:
@@ -55,12 +53,6 @@ async def test_document_matches_the_routes(client: Any) -> None:
     assert "multipart/form-data" in doc["paths"]["/api/v1/tips"]["post"]["requestBody"]["content"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real app on SQLite in a thread, so schemathesis can call it synchronously."""
@@ -75,26 +67,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         failed_checks_per_minute=100_000,
     )
     asyncio.run(upgrade_database(conf.effective_database_url, PROVINCE))
-    port = _free_port()
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(create_app(conf), access_log=None)
-    started = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert started.wait(10)
-    yield f"http://127.0.0.1:{port}"
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
-    loop.close()
+    with serve_in_thread(create_app(conf)) as url:
+        yield url
 
 
 schema = schemathesis.openapi.from_dict(api.document()).exclude(path_regex="^/api/v1/staff/")
