@@ -95,16 +95,25 @@ def session_policy(settings: Settings) -> SessionPolicy:
 
 
 @asynccontextmanager
-async def open_limiter(settings: Settings) -> AsyncIterator[RateLimiter]:
-    """Redis-backed counters shared by all workers when configured, in-process otherwise."""
+async def open_redis(settings: Settings) -> AsyncIterator[Redis | None]:
+    """One Redis client (and connection pool) for everything a process shares through
+    Redis, or None on the embedded default. Short timeouts: Redis speeds things up, and
+    each user of it has an in-process or database fallback when it does not answer."""
     if not settings.redis_url:
-        yield MemoryRateLimiter()
+        yield None
         return
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
     try:
-        yield FallbackRateLimiter(RedisRateLimiter(redis), MemoryRateLimiter())
+        yield redis
     finally:
         await redis.aclose()
+
+
+def rate_limiter(redis: Redis | None) -> RateLimiter:
+    """Redis-backed counters shared by all workers when configured, in-process otherwise."""
+    if redis is None:
+        return MemoryRateLimiter()
+    return FallbackRateLimiter(RedisRateLimiter(redis), MemoryRateLimiter())
 
 
 def sign_in_limits(settings: Settings) -> SignInLimits:
@@ -115,33 +124,19 @@ def sign_in_limits(settings: Settings) -> SignInLimits:
     )
 
 
-@asynccontextmanager
-async def open_lock_box(settings: Settings) -> AsyncIterator[LockBox]:
+def lock_box(redis: Redis | None) -> LockBox:
     """Locks of unknown sign-in names, shared through Redis when configured."""
-    if not settings.redis_url:
-        yield MemoryLockBox()
-        return
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
-    try:
-        yield RedisLockBox(redis)
-    finally:
-        await redis.aclose()
+    return MemoryLockBox() if redis is None else RedisLockBox(redis)
 
 
-@asynccontextmanager
-async def open_session_cache(
-    settings: Settings, clock: Clock
-) -> AsyncIterator[Callable[[SessionRepository], SessionRepository] | None]:
+def session_cache(
+    redis: Redis | None, settings: Settings, clock: Clock
+) -> Callable[[SessionRepository], SessionRepository] | None:
     """Staff sessions cached in Redis (written through to the database) when Redis is
     configured; None otherwise: the database alone (storage/redis_sessions.py)."""
-    if not settings.redis_url:
-        yield None
-        return
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
-    try:
-        yield RedisSessionCache(redis, policy=session_policy(settings), clock=clock).over
-    finally:
-        await redis.aclose()
+    if redis is None:
+        return None
+    return RedisSessionCache(redis, policy=session_policy(settings), clock=clock).over
 
 
 @asynccontextmanager
@@ -155,9 +150,8 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
 
     async with AsyncExitStack() as stack:
         stack.push_async_callback(engine.dispose)
-        limiter = await stack.enter_async_context(open_limiter(settings))
-        session_cache = await stack.enter_async_context(open_session_cache(settings, clock))
-        locks = await stack.enter_async_context(open_lock_box(settings))
+        redis = await stack.enter_async_context(open_redis(settings))
+        limiter = rate_limiter(redis)
         keys = chat_keys(settings)
         tips = TipService(
             uow,
@@ -181,9 +175,9 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
                 clock=clock,
                 policy=session_policy(settings),
                 throttle=SignInThrottle(
-                    limiter, sign_in_limits(settings), chat_secret(settings), locks, time.time
+                    limiter, sign_in_limits(settings), chat_secret(settings), lock_box(redis), time.time
                 ),
-                sessions=session_cache,
+                sessions=session_cache(redis, settings, clock),
             ),
             reporters=ReporterService(
                 uow,

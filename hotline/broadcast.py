@@ -16,12 +16,11 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from redis.asyncio import Redis
-
 from core.outreach.bucket import MemoryBucket, shape_for
 from core.outreach.engine import BroadcastEngine, config_for
 from core.outreach.ports import Bucket
 from core.services import utc_now
+from hotline.bootstrap import open_redis
 from hotline.chatkeys import chat_keys
 from hotline.settings import Settings
 from storage.db import create_engine, session_factory
@@ -52,14 +51,11 @@ def bot_name(token: str) -> str:
 @asynccontextmanager
 async def open_bucket(settings: Settings) -> AsyncIterator[Bucket]:
     shape = shape_for(settings.telegram_rate)
-    if not settings.redis_url:
-        yield MemoryBucket(shape)
-        return
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
-    try:
-        yield RedisBucket(redis, shape, name=bot_name(settings.telegram_token or "bot"))
-    finally:
-        await redis.aclose()
+    async with open_redis(settings) as redis:
+        if redis is None:
+            yield MemoryBucket(shape)
+        else:
+            yield RedisBucket(redis, shape, name=bot_name(settings.telegram_token or "bot"))
 
 
 @asynccontextmanager

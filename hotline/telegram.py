@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import cache
 
-from redis.asyncio import Redis
-
 from bot.notices import ReplyNotifier
 from bot.ratelimit import HotlineRateLimiter
 from bot.runtime import TelegramBot, api_root, build_application
@@ -22,6 +20,7 @@ from core.chat.state import ChatStateStore, MemoryChatStateStore, MemoryUpdateLe
 from core.knowledge import AnswerService
 from core.services import Clock, utc_now
 from core.triage.places import Gazetteer, package_province_names
+from hotline.bootstrap import open_redis
 from hotline.settings import Settings
 from storage.redis_chat import RedisChatStateStore, RedisUpdateLedger
 
@@ -37,14 +36,11 @@ def province_places(province_code: str) -> GazetteerPlaces:
 @asynccontextmanager
 async def open_chat_storage(settings: Settings) -> AsyncIterator[tuple[ChatStateStore, UpdateLedger]]:
     """Redis when configured (several workers share conversations), in-process otherwise."""
-    if not settings.redis_url:
-        yield MemoryChatStateStore(), MemoryUpdateLedger()
-        return
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
-    try:
-        yield RedisChatStateStore(redis), RedisUpdateLedger(redis)
-    finally:
-        await redis.aclose()
+    async with open_redis(settings) as redis:
+        if redis is None:
+            yield MemoryChatStateStore(), MemoryUpdateLedger()
+        else:
+            yield RedisChatStateStore(redis), RedisUpdateLedger(redis)
 
 
 @asynccontextmanager
