@@ -209,10 +209,18 @@ class BroadcastEngine:
                         lease=self.config.lease,
                     )
                 )
-                for r in group:
-                    if r.delivery_id in ours:
-                        task = asyncio.create_task(self._send_one(r, versions))
-                        inflight.add(task)
+                ready = deque(r for r in group if r.delivery_id in ours)
+                while ready:
+                    # Judge the slot again: marking the group took a database round trip,
+                    # and a slot that went stale meanwhile would bunch with the next ones.
+                    if self.monotonic() - grant.due > self._tolerance(grant.count):
+                        self.stale_slots += 1
+                        grant = await self.bucket.acquire(len(ready))
+                        continue
+                    for _ in range(min(grant.count, len(ready))):
+                        inflight.add(asyncio.create_task(self._send_one(ready.popleft(), versions)))
+                    if ready:
+                        grant = await self.bucket.acquire(len(ready))
                 if not ours:  # paused or cancelled meanwhile (or the lease was lost)
                     pending.extend(group)
                     break
