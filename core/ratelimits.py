@@ -51,6 +51,9 @@ class AbusePolicy:
     submissions: Limit = Limit(120, 60)  # per form (tip, question, message), all reporters together
     failed_checks_per_receipt: Limit = Limit(5, 900)
     failed_checks_global: Limit = Limit(300, 60)
+    # Knowledge-base look-ups (POST /api/v1/answers), all askers together: nothing is stored
+    # and a look-up is cheap, so the budget is wider than a form's, but the matching is CPU.
+    answers: Limit = Limit(240, 60)
 
 
 def window_start(now: float, window: int) -> int:
@@ -102,6 +105,12 @@ class Throttle:
             raise RateLimited(
                 "too many submissions right now; please retry shortly", self._retry_after(limit)
             )
+
+    async def answers(self) -> None:
+        """Count a knowledge-base look-up on the answers form; refuse it past the limit."""
+        limit = self.policy.answers
+        if await self.limiter.hit("form:answers", limit.window) > limit.max_events:
+            raise RateLimited("too many questions right now; please retry shortly", self._retry_after(limit))
 
     async def check_allowed(self, receipt_key: str) -> None:
         """Refuse a receipt check while this receipt, or everyone, failed too often."""

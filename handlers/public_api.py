@@ -148,9 +148,12 @@ async def ask_question(request: web.Request) -> web.Response:
     responses={200: ("Best answers first; empty when none fits (then ask a counsellor)", AnswersOut)},
 )
 async def answers(request: web.Request) -> web.Response:
-    """The knowledge base's good matches, no receipt and no record of the question."""
+    """The knowledge base's good matches, no receipt and no record of the question; 429
+    past the answers rate limit (`HOTLINE_ANSWERS_PER_MINUTE`)."""
     body = await read_json(request, AnswersIn)
-    matches = request.app[SERVICES].answers.suggest(body.text, hint=body.language or "vi", limit=body.limit)
+    matches = await request.app[SERVICES].answers.answer(
+        body.text, hint=body.language or "vi", limit=body.limit
+    )
     out = AnswersOut(
         answers=[
             AnswerOut(

@@ -82,6 +82,7 @@ def abuse_policy(settings: Settings) -> AbusePolicy:
             settings.failed_checks_per_receipt, settings.failed_checks_window_seconds
         ),
         failed_checks_global=Limit(settings.failed_checks_per_minute, 60),
+        answers=Limit(settings.answers_per_minute, 60),
     )
 
 
@@ -192,7 +193,11 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             chat_keys=keys,
             chats=SqlChatDirectory(sessions, keys, clock),
             outreach=outreach_service(sessions, clock),
-            answers=AnswerService(shared_matcher(), SqlFeedbackStore(sessions)),
+            answers=AnswerService(
+                shared_matcher(),
+                SqlFeedbackStore(sessions),
+                throttle=Throttle(limiter, abuse_policy(settings), time.time),
+            ),
             reach=ReachService(
                 SqlReachRepository(sessions), province_code=settings.province_code, clock=clock
             ),

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     failed_checks_per_receipt: int = Field(default=5, ge=1)
     failed_checks_window_seconds: int = Field(default=900, ge=1)
     failed_checks_per_minute: int = Field(default=300, ge=1)
+    # Knowledge-base look-ups (POST /api/v1/answers) per minute, all askers together.
+    answers_per_minute: int = Field(default=240, ge=1)
     passphrase_argon2_time_cost: int = Field(default=1, ge=1, le=10)
     passphrase_argon2_memory_kib: int = Field(default=2048, ge=256, le=1024 * 1024)
     # Staff workspace (issue 7): session lifetimes and sign-in lockout.

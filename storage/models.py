@@ -297,9 +297,18 @@ class TransitionRow(Base):
 
 
 class AuditRow(Base):
-    """Append-only: the migration installs triggers that refuse UPDATE and DELETE."""
+    """Append-only: the migration installs triggers that refuse UPDATE and DELETE.
+
+    The audit page lists newest first by id (keyset `id < before`), filtered by date (`at`),
+    actor, action and tip: `(actor, id)` and `(action, id)` let a filtered page read its
+    rows in order and stop at the page size (migration 0010); `at` and `tip_id` have theirs.
+    """
 
     __tablename__ = "audit_log"
+    __table_args__ = (
+        sa.Index("ix_audit_log_actor_id", "actor", "id"),
+        sa.Index("ix_audit_log_action_id", "action", "id"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     actor: Mapped[str] = mapped_column(sa.String(80))
@@ -428,7 +437,7 @@ class OutreachDeliveryRow(Base):
 
 
 class KnowledgeFeedbackRow(Base):
-    """"Did this answer help?" as two counters per knowledge-base entry and language; no
+    """ "Did this answer help?" as two counters per knowledge-base entry and language; no
     chat, question or time is kept with them (migration 0007)."""
 
     __tablename__ = "knowledge_feedback"

@@ -16,6 +16,7 @@ from typing import Protocol
 from core.errors import NotFound
 from core.knowledge.base import LANGUAGES, KnowledgeBase
 from core.knowledge.matcher import Match, Matcher
+from core.ratelimits import Throttle
 from core.triage.language import LanguageDetector
 
 #: Matching reads at most this much of a question: the cost stays bounded, the meaning is there.
@@ -67,9 +68,11 @@ def question_language(text: str) -> str | None:
 
 
 class AnswerService:
-    def __init__(self, matcher: Matcher, feedback: FeedbackStore) -> None:
+    def __init__(self, matcher: Matcher, feedback: FeedbackStore, throttle: Throttle | None = None) -> None:
         self.matcher = matcher
         self.feedback_store = feedback
+        #: Limits `answer` (the public JSON API); None where nothing needs limiting (the CLI).
+        self.throttle = throttle
 
     @property
     def base(self) -> KnowledgeBase:
@@ -81,6 +84,15 @@ class AnswerService:
         if not cut:
             return []
         return self.matcher.best(cut, lang=question_language(cut), hint=hint, limit=limit)
+
+    async def answer(self, text: str, hint: str = "vi", limit: int = 3) -> list[Match]:
+        """`suggest` under the answers rate limit (RateLimited past it). A blank question
+        matches nothing and costs nothing, so it is not counted."""
+        if not text.strip():
+            return []
+        if self.throttle is not None:
+            await self.throttle.answers()
+        return self.suggest(text, hint=hint, limit=limit)
 
     async def feedback(self, entry_id: str, language: str, helped: bool) -> None:
         """Count one "did this help?" answer for a known entry and language."""
