@@ -9,9 +9,11 @@ ratio to the baseline is what survives a noisy machine; the target (issue 4) is 
     .venv/bin/python bench/intake.py --pg-url postgresql://postgres@127.0.0.1:5432/postgres
     .venv/bin/python bench/intake.py --duration 5 --connections 32
 
-Each server runs in its own process (one worker, as `hotline serve`), the load generator in
-this one: an aiohttp client with `--connections` concurrent keep-alive connections, a short
-warm-up, then `--duration` seconds. Both targets get a freshly migrated database.
+Each server runs in its own process (one worker, as `hotline serve`); the load generator is
+`wrk` when it is installed (one thread: a C client takes little of the two cores the servers
+need), otherwise an aiohttp client in this process (`--tool` chooses). Either keeps
+`--connections` keep-alive connections busy: a short warm-up, then `--duration` seconds.
+Both targets get a freshly migrated database and the same tool.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -133,20 +136,30 @@ class Result:
     requests: int
     errors: int
     seconds: float
-    latencies: list[float]
+    p50_ms: float
+    p99_ms: float
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds
 
-    def pct(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
+
+@dataclass
+class Load:
+    ok: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
 
 
-async def load(
-    url: str, connections: int, duration: float, warmup: float
-) -> tuple[int, int, float, list[float]]:
+def percentile(latencies: list[float], q: float) -> float:
+    ordered = sorted(latencies)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
+
+
+async def load(url: str, connections: int, duration: float, warmup: float) -> Load:
+    """The aiohttp client: `connections` workers, each posting as soon as it has an answer."""
     payload = json.dumps(BODY).encode()
     headers = {"Content-Type": "application/json"}
     connector = aiohttp.TCPConnector(limit=connections)
@@ -167,7 +180,41 @@ async def load(
                     counts["ok" if resp.status == 201 else "err"] += 1
 
         await asyncio.gather(*(worker() for _ in range(connections)))
-    return counts["ok"], counts["err"], duration, latencies
+    return Load(
+        counts["ok"], counts["err"], duration, percentile(latencies, 0.5), percentile(latencies, 0.99)
+    )
+
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = io.open(os.getenv("BENCH_BODY"), "rb"); wrk.body = f:read("*a"); f:close()
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %f %f\\n", summary.requests, e.status,
+    e.connect + e.read + e.write + e.timeout, summary.duration, latency:percentile(50),
+    latency:percentile(99)))
+end
+"""
+
+
+def wrk_load(url: str, connections: int, duration: float, warmup: float, workdir: Path) -> Load:
+    """wrk with one thread; a run of `warmup` seconds first, then the measured one."""
+    body, script = workdir / "body.json", workdir / "post.lua"
+    body.write_text(json.dumps(BODY), encoding="utf-8")
+    script.write_text(WRK_SCRIPT, encoding="utf-8")
+    env = {**os.environ, "BENCH_BODY": str(body)}
+
+    def run(seconds: float) -> str:
+        cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", str(script), url]
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+
+    if warmup > 0:
+        run(warmup)
+    line = next(ln for ln in run(duration).splitlines() if ln.startswith("RESULT "))
+    requests, non2xx, socket_errors, micros, p50, p99 = line.split()[1:]
+    errors = int(non2xx) + int(socket_errors)
+    return Load(int(requests) - errors, errors, int(micros) / 1e6, float(p50) / 1000, float(p99) / 1000)
 
 
 def free_port() -> int:
@@ -233,9 +280,13 @@ async def run_target(target: str, kind: str, args: argparse.Namespace, workdir: 
     proc = subprocess.Popen(cmd)  # noqa: ASYNC220 - started once, before the measurement
     try:
         await wait_ready(port)
-        ok, err, seconds, latencies = await load(
-            f"http://127.0.0.1:{port}/api/v1/tips", args.connections, args.duration, args.warmup
-        )
+        url = f"http://127.0.0.1:{port}/api/v1/tips"
+        if args.tool == "wrk":
+            measured = await asyncio.to_thread(
+                wrk_load, url, args.connections, args.duration, args.warmup, workdir
+            )
+        else:
+            measured = await load(url, args.connections, args.duration, args.warmup)
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -244,7 +295,9 @@ async def run_target(target: str, kind: str, args: argparse.Namespace, workdir: 
             proc.kill()
         if kind == "postgresql":
             await drop_pg(args.pg_url, name)
-    return Result(target, kind, ok, err, seconds, latencies)
+    return Result(
+        target, kind, measured.ok, measured.errors, measured.seconds, measured.p50_ms, measured.p99_ms
+    )
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -256,13 +309,14 @@ async def main(args: argparse.Namespace) -> int:
                 result = await run_target(target, kind, args, Path(tmp))
                 results.append(result)
                 print(
-                    f"{kind:10} {target:8} {result.rps:8.0f} req/s  p50 {result.pct(0.5):6.1f} ms"
-                    f"  p99 {result.pct(0.99):6.1f} ms  errors {result.errors}",
+                    f"{kind:10} {target:8} {result.rps:8.0f} req/s  p50 {result.p50_ms:6.1f} ms"
+                    f"  p99 {result.p99_ms:6.1f} ms  errors {result.errors}",
                     flush=True,
                 )
     print()
     print(
-        f"{args.connections} connections, {args.duration:.0f} s per target after {args.warmup:.0f} s warm-up"
+        f"{args.tool}, {args.connections} connections, {args.duration:.0f} s per target"
+        f" after {args.warmup:.0f} s warm-up"
     )
     print("| database | baseline req/s | app req/s | ratio | baseline p99 | app p99 | target met |")
     print("|---|---|---|---|---|---|---|")
@@ -271,11 +325,11 @@ async def main(args: argparse.Namespace) -> int:
         base = next(r for r in results if r.database == kind and r.target == "baseline")
         app = next(r for r in results if r.database == kind and r.target == "app")
         ratio = app.rps / base.rps
-        met = ratio >= 0.6 and app.pct(0.99) < 100 and app.errors == 0
+        met = ratio >= 0.6 and app.p99_ms < 100 and app.errors == 0
         ok = ok and met
         print(
-            f"| {kind} | {base.rps:.0f} | {app.rps:.0f} | {ratio:.0%} | {base.pct(0.99):.1f} ms"
-            f" | {app.pct(0.99):.1f} ms | {'yes' if met else 'no'} |"
+            f"| {kind} | {base.rps:.0f} | {app.rps:.0f} | {ratio:.0%} | {base.p99_ms:.1f} ms"
+            f" | {app.p99_ms:.1f} ms | {'yes' if met else 'no'} |"
         )
     return 0 if ok else 1
 
@@ -288,6 +342,12 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--tool",
+        choices=["wrk", "aiohttp"],
+        default="wrk" if shutil.which("wrk") else "aiohttp",
+        help="load generator (default: wrk when installed)",
+    )
     parser.add_argument("--serve-app", metavar="DB_URL", help=argparse.SUPPRESS)
     parser.add_argument("--serve-baseline", metavar="DB_URL", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
