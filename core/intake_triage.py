@@ -1,13 +1,19 @@
 """Triage on intake: a proposal for every new tip, with duplicates among open tips.
 
-Each worker keeps a duplicate index of the open tips of the last 90 days. Before proposing,
-it reads the tips it has not seen yet (other workers' included) by id, so the index stays
-current across workers without any shared in-memory state; the database stays the record.
+Each worker keeps a duplicate index of the open tips of the last 90 days. It indexes the
+tips it stores itself as soon as they are committed, and before proposing it reads the tips
+it has not seen yet (other workers' included) by id, so the index stays current across
+workers without any shared in-memory state; the database stays the record. That read is
+done at most once per `refresh` seconds (one second by default): under a burst it would
+otherwise be a query per tip, and a tip stored by another worker less than a second ago is
+the only one a proposal can miss.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
@@ -22,6 +28,8 @@ from core.triage.duplicates import WINDOW
 BATCH = 5_000
 #: How many stale matches (closed or aged-out originals) one proposal may skip.
 MAX_STALE = 5
+#: Seconds between two reads of the tips other workers stored.
+REFRESH = 1.0
 
 
 @lru_cache(maxsize=1)
@@ -33,18 +41,30 @@ def shared_engine() -> Triage:
 
 
 class LiveTriage:
-    def __init__(self, engine: Triage, province_code: str) -> None:
+    def __init__(
+        self,
+        engine: Triage,
+        province_code: str,
+        *,
+        refresh: float = REFRESH,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.engine = engine
         self.province_code = province_code
         self.index = DuplicateIndex()
         self.seen_id = 0
+        self.refresh = refresh
+        self._monotonic = monotonic
+        self._caught_up_at: float | None = None
         self._lock = asyncio.Lock()
 
     async def propose(self, uow: UnitOfWork, text: str, now: datetime) -> tuple[Proposal, Fingerprint]:
         """The proposal for `text` (a proposed duplicate is always an open tip) and the
         text's fingerprint, to `remember` once the tip has its id."""
         async with self._lock:
-            await self._catch_up(uow, now)
+            if self._caught_up_at is None or self._monotonic() - self._caught_up_at >= self.refresh:
+                await self._catch_up(uow, now)
+                self._caught_up_at = self._monotonic()
             for _ in range(MAX_STALE):
                 proposal, fp = self.engine.propose_and_fingerprint(
                     text, province_code=self.province_code, earlier=self.index, now=now

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 from core.areas import Area
 from core.categories import Category
@@ -18,31 +18,16 @@ from core.queue import QueueFilter, QueuePage
 from core.routing import AgencyKind, RoutingPolicy
 from core.sessions import StaffSession
 from core.sla import DeadlinePolicy
-from core.stages import Stage
-from core.tips import StaffNote, Tip, TipChange, TipDraft, TransitionRecord, TriageDecision
+from core.tips import NewTip, StaffNote, Tip, TipChange, TransitionRecord, TriageDecision
 
 if TYPE_CHECKING:
     from core.notifications import NotificationRepository
 
 
 class TipRepository(Protocol):
-    async def add(
-        self,
-        draft: TipDraft,
-        *,
-        receipt_code: str,
-        province_code: str,
-        remote: bool,
-        agency_code: str,
-        received_at: datetime,
-        due: dict[Stage, datetime],
-        next_due_at: datetime | None,
-        at_risk_at: datetime | None,
-        policy_version: int,
-        passphrase_hash: str | None = None,
-        triage: dict[str, Any] | None = None,
-    ) -> Tip:
-        """Insert; raise DuplicateKey if the receipt code is taken."""
+    async def add_many(self, tips: Sequence[NewTip]) -> list[int]:
+        """Insert in one statement and count them into the weekly rollup; the ids come back
+        in the order given. Raise DuplicateKey if a receipt code is taken."""
         ...
 
     async def open_texts_since(
@@ -71,6 +56,8 @@ class TipRepository(Protocol):
         ...
 
     async def add_history(self, record: TransitionRecord) -> None: ...
+
+    async def add_history_many(self, records: Sequence[TransitionRecord]) -> None: ...
 
     async def history(self, tip_id: int) -> Sequence[TransitionRecord]: ...
 

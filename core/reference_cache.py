@@ -1,10 +1,12 @@
-"""Deadline policies and areas, cached in each worker.
+"""Deadline policies, areas and the routing policy, cached in each worker.
 
 They are read on every intake but change rarely: a policy version never changes once
-written (a new policy is a new version), and areas change when the gazetteer is updated or an
-administrator marks a commune remote. The current policy and areas are re-read after `ttl`
-seconds, so such a change reaches every worker within a minute, and intake saves two or
-three database round trips per tip.
+written (a new policy is a new version), areas change when the gazetteer is updated or an
+administrator marks a commune remote, and the routing policy when an administrator changes
+which agency kind owns a category. The current policy, areas and routing are re-read after
+`ttl` seconds, so such a change reaches every worker within a minute (the worker where the
+routing was changed forgets it at once), and intake saves three or four database round trips
+per tip.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 
 from core.areas import Area
 from core.ports import UnitOfWork
+from core.routing import RoutingPolicy
 from core.sla import DeadlinePolicy
 
 DEFAULT_TTL = 60.0
@@ -26,6 +29,7 @@ class ReferenceCache:
         self._versions: dict[int, DeadlinePolicy] = {}
         self._current: tuple[float, DeadlinePolicy] | None = None
         self._areas: dict[str, tuple[float, Area | None]] = {}
+        self._routing: tuple[float, RoutingPolicy] | None = None
 
     async def current_policy(self, uow: UnitOfWork) -> DeadlinePolicy:
         if self._current is not None and self._now() - self._current[0] < self.ttl:
@@ -49,3 +53,14 @@ class ReferenceCache:
         area = await uow.areas.get(code)
         self._areas[code] = (self._now(), area)
         return area
+
+    async def routing(self, uow: UnitOfWork) -> RoutingPolicy:
+        if self._routing is not None and self._now() - self._routing[0] < self.ttl:
+            return self._routing[1]
+        routing = await uow.routing.current()
+        self._routing = (self._now(), routing)
+        return routing
+
+    def forget_routing(self) -> None:
+        """The routing policy was just changed here: the next intake reads it again."""
+        self._routing = None

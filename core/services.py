@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from core.attachments import (
@@ -22,6 +22,7 @@ from core.attachments import (
 from core.calendar import WorkingCalendar
 from core.categories import URGENT_BY_NATURE, Category
 from core.errors import Conflict, DuplicateKey, ExtensionRefused, InvalidInput, NotFound
+from core.group_commit import GroupCommit
 from core.intake_triage import LiveTriage, decisions_for
 from core.jurisdiction import Jurisdiction
 from core.kpi import KpiReport, KpiScope, Period
@@ -35,7 +36,8 @@ from core.reference_cache import ReferenceCache
 from core.routing import DEFAULT_ROUTING, AgencyKind, RoutingPolicy
 from core.sla import DeadlinePolicy, TipFacts
 from core.stages import CLOSING_EXITS, PROGRESS, Stage, check_transition
-from core.tips import StaffNote, Tip, TipChange, TipDraft, TransitionRecord
+from core.tips import NewTip, StaffNote, Tip, TipChange, TipDraft, TransitionRecord
+from core.triage import Fingerprint
 
 Clock = Callable[[], datetime]
 
@@ -60,6 +62,39 @@ class Receipt:
     urgent: bool
     #: Shown once to the reporter with the code; only its argon2 hash is stored.
     passphrase: str = ""
+
+
+@dataclass(frozen=True)
+class PendingTip:
+    """A checked tip waiting for the intake writer, with its passphrase hash and files."""
+
+    draft: TipDraft
+    received_at: datetime
+    remote: bool
+    passphrase_hash: str
+    files: Sequence[CleanFile]
+    keys: Sequence[str]
+
+
+@dataclass(frozen=True)
+class DecidedTip:
+    """A tip with everything intake decided, ready for its row."""
+
+    tip: NewTip
+    #: For the duplicate index, once the tip has its id.
+    fingerprint: Fingerprint | None
+    files: Sequence[CleanFile]
+    keys: Sequence[str]
+
+    def with_receipt_code(self, code: str) -> DecidedTip:
+        return replace(self, tip=replace(self.tip, receipt_code=code))
+
+
+@dataclass(frozen=True)
+class StoredTip:
+    id: int
+    receipt_code: str
+    urgent: bool
 
 
 @dataclass(frozen=True)
@@ -95,21 +130,26 @@ class TipService:
         store: AttachmentStore | None = None,
         attachment_policy: AttachmentPolicy | None = None,
         triage: LiveTriage | None = None,
+        reference: ReferenceCache | None = None,
     ) -> None:
         self._uow = uow_factory
         self.triage = triage
-        self.reference = ReferenceCache()
+        #: Shared with the staff service, which forgets the routing when an admin changes it.
+        self.reference = reference or ReferenceCache()
         self.province_code = province_code
         self.calendar = calendar
         self.clock = clock
         self.hasher = hasher or PassphraseHasher()
         self.store = store
         self.attachment_policy = attachment_policy or AttachmentPolicy()
+        #: New tips are written in batches: see core.group_commit.
+        self.intake: GroupCommit[PendingTip, DecidedTip, StoredTip] = GroupCommit(self._decide, self._store)
 
     async def submit(self, draft: TipDraft, *, files: Sequence[bytes] = ()) -> Receipt:
         """Store a new tip (and its cleaned files) and return its receipt with a fresh
         passphrase; the commit happens before we return, so no receipt is ever shown for a
         tip that was not saved. Files written before a failed commit are removed again."""
+        received_at = self.clock()
         text = draft.text.strip()
         if not text:
             raise InvalidInput("text must not be empty")
@@ -119,22 +159,26 @@ class TipService:
             raise InvalidInput("attachments are not accepted on this channel")
         clean = await clean_files(files, self.attachment_policy)
         passphrase = new_passphrase()
-        passphrase_hash = await asyncio.to_thread(self.hasher.hash, passphrase)
-        keys = await store_files(self.store, clean) if self.store is not None and clean else []
+        # argon2 releases the GIL: it runs on the other core while this one goes on.
+        hashing = asyncio.ensure_future(asyncio.to_thread(self.hasher.hash, passphrase))
         try:
-            receipt = await self._insert(draft, text, passphrase_hash, clean, keys)
-        except BaseException:
+            remote = await self._check_area(draft.commune_code)
+        finally:
+            passphrase_hash = await hashing
+        keys = await store_files(self.store, clean) if self.store is not None and clean else []
+        pending = PendingTip(replace(draft, text=text), received_at, remote, passphrase_hash, clean, keys)
+        try:
+            stored = await self.intake.submit(pending)
+        except Exception:
+            # Not stored. (A cancelled caller keeps its files: the tip may still commit.)
             if self.store is not None:
                 await discard_files(self.store, keys)
             raise
-        return Receipt(
-            receipt.tip_id,
-            receipt.receipt_code,
-            receipt.stage,
-            receipt.received_at,
-            receipt.urgent,
-            passphrase,
-        )
+        return Receipt(stored.id, stored.receipt_code, Stage.RECEIVED, received_at, stored.urgent, passphrase)
+
+    async def close(self) -> None:
+        """Finish writing the tips already accepted (before the database closes)."""
+        await self.intake.close()
 
     async def reply(
         self, tip_id: int, *, actor: str, text: str, within: Jurisdiction | None = None
@@ -154,82 +198,99 @@ class TipService:
             await uow.commit()
         return message
 
-    async def _insert(
-        self, draft: TipDraft, text: str, passphrase_hash: str, clean: Sequence[CleanFile], keys: list[str]
-    ) -> Receipt:
-        """Insert with a fresh receipt code; a taken code (45 random bits: almost never)
-        costs a retry of the whole transaction rather than a savepoint on every insert."""
+    async def _check_area(self, commune_code: str | None) -> bool:
+        """Refuse a commune code outside the gazetteer or the province; True if remote.
+        The areas come from the per-worker cache, so this usually reads nothing."""
+        if commune_code is None:
+            return False
+        async with self._uow() as uow:
+            area = await self.reference.area(uow, commune_code)
+        if area is None or area.level != "commune":
+            raise InvalidInput(f"unknown commune/ward code {commune_code}")
+        if area.province_code != self.province_code:
+            raise InvalidInput(f"commune/ward {commune_code} is not in this province")
+        return area.remote
+
+    async def _decide(self, pending: PendingTip) -> DecidedTip:
+        """Everything intake decides about a tip: triage's proposal, owner, deadlines. Run
+        by the intake writer, a tip at a time, while the previous batch is being written."""
+        draft, now = pending.draft, pending.received_at
+        urgent = draft.urgent or draft.category in URGENT_BY_NATURE
+        async with self._uow() as uow:  # reads only when a cache is stale (or triage catches up)
+            proposal, fingerprint = (
+                await self.triage.propose(uow, draft.text, now) if self.triage else (None, None)
+            )
+            policy = await self.reference.current_policy(uow)
+            routing = await self.reference.routing(uow)
+        if proposal is not None:
+            # A proposed urgency shortens the deadlines at once; an officer who disagrees
+            # clears it at classification and the deadlines are recomputed.
+            urgent = urgent or proposal.urgent
+        facts = TipFacts(received_at=now, category=draft.category, urgent=urgent, remote=pending.remote)
+        due = policy.deadlines(facts, self.calendar)
+        next_due = due[Stage.VERIFIED]
+        tip = NewTip(
+            replace(
+                draft, urgent=urgent, language=draft.language or (proposal.language if proposal else None)
+            ),
+            receipt_code=new_receipt_code(),
+            province_code=self.province_code,
+            remote=pending.remote,
+            agency_code=routing.owner(draft.category, self.province_code, draft.commune_code),
+            received_at=now,
+            due=due,
+            next_due_at=next_due,
+            at_risk_at=at_risk_moment(now, next_due, policy.at_risk_fraction),
+            policy_version=policy.version,
+            passphrase_hash=pending.passphrase_hash,
+            triage=proposal.to_dict() if proposal else None,
+        )
+        return DecidedTip(tip, fingerprint, pending.files, pending.keys)
+
+    async def _store(self, batch: Sequence[DecidedTip]) -> list[StoredTip]:
+        """Write a batch of new tips in one transaction (see core.group_commit); a taken
+        receipt code (45 random bits: almost never) costs new codes and a retry of the whole
+        transaction rather than a savepoint on every insert."""
         for attempt in range(RECEIPT_ATTEMPTS):
             try:
-                return await self._insert_once(draft, text, passphrase_hash, clean, keys)
+                return await self._store_once(batch)
             except DuplicateKey:
                 if attempt == RECEIPT_ATTEMPTS - 1:
                     raise
+                batch = [d.with_receipt_code(new_receipt_code()) for d in batch]
         raise AssertionError("unreachable")
 
-    async def _insert_once(
-        self, draft: TipDraft, text: str, passphrase_hash: str, clean: Sequence[CleanFile], keys: list[str]
-    ) -> Receipt:
-        now = self.clock()
-        urgent = draft.urgent or draft.category in URGENT_BY_NATURE
+    async def _store_once(self, batch: Sequence[DecidedTip]) -> list[StoredTip]:
+        tips = [d.tip for d in batch]
         async with self._uow() as uow:
-            remote = False
-            if draft.commune_code is not None:
-                area = await self.reference.area(uow, draft.commune_code)
-                if area is None or area.level != "commune":
-                    raise InvalidInput(f"unknown commune/ward code {draft.commune_code}")
-                if area.province_code != self.province_code:
-                    raise InvalidInput(f"commune/ward {draft.commune_code} is not in this province")
-                remote = area.remote
-            proposal, fingerprint = await self.triage.propose(uow, text, now) if self.triage else (None, None)
-            if proposal is not None:
-                # A proposed urgency shortens the deadlines at once; an officer who disagrees
-                # clears it at classification and the deadlines are recomputed.
-                urgent = urgent or proposal.urgent
-            policy = await self.reference.current_policy(uow)
-            facts = TipFacts(received_at=now, category=draft.category, urgent=urgent, remote=remote)
-            due = policy.deadlines(facts, self.calendar)
-            next_due = due[Stage.VERIFIED]
-            tip = await uow.tips.add(
-                TipDraft(
-                    **{
-                        **draft.__dict__,
-                        "text": text,
-                        "urgent": urgent,
-                        "language": draft.language or (proposal.language if proposal else None),
-                    }
-                ),
-                receipt_code=new_receipt_code(),
-                province_code=self.province_code,
-                remote=remote,
-                agency_code=(await uow.routing.current()).owner(
-                    draft.category, self.province_code, draft.commune_code
-                ),
-                received_at=now,
-                due=due,
-                next_due_at=next_due,
-                at_risk_at=at_risk_moment(now, next_due, policy.at_risk_fraction),
-                policy_version=policy.version,
-                passphrase_hash=passphrase_hash,
-                triage=proposal.to_dict() if proposal else None,
+            ids = await uow.tips.add_many(tips)
+            await uow.tips.add_history_many(
+                [
+                    TransitionRecord(
+                        tip_id=tip_id,
+                        action="create",
+                        from_stage=None,
+                        to_stage=Stage.RECEIVED,
+                        actor=f"reporter:{tip.draft.channel.value}",
+                        at=tip.received_at,
+                    )
+                    for tip_id, tip in zip(ids, tips, strict=True)
+                ]
             )
-            await uow.tips.add_history(
-                TransitionRecord(
-                    tip_id=tip.id,
-                    action="create",
-                    from_stage=None,
-                    to_stage=Stage.RECEIVED,
-                    actor=f"reporter:{draft.channel.value}",
-                    at=now,
-                )
-            )
-            for key, file in zip(keys, clean, strict=True):
-                await uow.conversation.add_attachment(tip.id, attachment_meta(key, file, now))
-            await notify_for(uow, tip.id, tip.category, self.province_code, now)
+            for tip_id, decided in zip(ids, batch, strict=True):
+                tip = decided.tip
+                for key, file in zip(decided.keys, decided.files, strict=True):
+                    await uow.conversation.add_attachment(tip_id, attachment_meta(key, file, tip.received_at))
+                await notify_for(uow, tip_id, tip.draft.category, self.province_code, tip.received_at)
             await uow.commit()
-        if self.triage is not None and fingerprint is not None:
-            self.triage.remember(tip.id, fingerprint, now)
-        return Receipt(tip.id, tip.receipt_code, tip.stage, tip.received_at, tip.urgent)
+        if self.triage is not None:
+            for tip_id, decided in zip(ids, batch, strict=True):
+                if decided.fingerprint is not None:
+                    self.triage.remember(tip_id, decided.fingerprint, decided.tip.received_at)
+        return [
+            StoredTip(tip_id, tip.receipt_code, tip.draft.urgent)
+            for tip_id, tip in zip(ids, tips, strict=True)
+        ]
 
     async def view(
         self, tip_id: int, actor: str, within: Jurisdiction | None = None
@@ -480,9 +541,7 @@ class TipService:
         agency = tip.agency_code
         if request.to_agency:
             agency = request.to_agency
-        elif request.category and (
-            not tip.category or request.category is Category.OFFICIAL_MISCONDUCT
-        ):
+        elif request.category and (not tip.category or request.category is Category.OFFICIAL_MISCONDUCT):
             # Classed as misconduct, a tip leaves the unit it may name at once.
             agency = routing.owner(category, tip.province_code, tip.commune_code)
         return TipChange(

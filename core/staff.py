@@ -22,6 +22,7 @@ from core.errors import (
 from core.jurisdiction import Jurisdiction, jurisdiction_of
 from core.officers import Officer, Role, hash_password, password_matches
 from core.ports import AuditEntry, AuditFilter, SessionRepository, UnitOfWork
+from core.reference_cache import ReferenceCache
 from core.routing import AgencyKind, RoutingPolicy, check_route
 from core.sessions import (
     SessionPolicy,
@@ -78,8 +79,11 @@ class StaffService:
         policy: SessionPolicy | None = None,
         throttle: SignInThrottle | None = None,
         sessions: Callable[[SessionRepository], SessionRepository] | None = None,
+        reference: ReferenceCache | None = None,
     ) -> None:
         self._uow = uow_factory
+        #: The intake's cache of the routing policy, forgotten when an admin changes it.
+        self.reference = reference
         self.clock = clock
         self.policy = policy or SessionPolicy()
         self.throttle = throttle
@@ -342,6 +346,8 @@ class StaffService:
             detail = f"{category.value}={kind.value}"
             await uow.audit.record(actor=staff.actor, action="routing", tip_id=None, at=now, detail=detail)
             await uow.commit()
+            if self.reference is not None:
+                self.reference.forget_routing()
             return await uow.routing.current()
 
     async def sign_out(self, staff: StaffContext, *, everywhere: bool = False) -> None:

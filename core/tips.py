@@ -25,6 +25,24 @@ class TipDraft:
 
 
 @dataclass(frozen=True)
+class NewTip:
+    """A tip ready to insert: the draft as it will be stored plus what intake decided."""
+
+    draft: TipDraft
+    receipt_code: str
+    province_code: str
+    remote: bool
+    agency_code: str
+    received_at: datetime
+    due: dict[Stage, datetime]
+    next_due_at: datetime | None
+    at_risk_at: datetime | None
+    policy_version: int
+    passphrase_hash: str | None = None
+    triage: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class Tip:
     id: int
     receipt_code: str

@@ -21,10 +21,11 @@ from core.knowledge.matcher import shared_matcher
 from core.live import UrgentFeed
 from core.notifications import NotificationService
 from core.outreach.service import OutreachService
-from core.passphrases import PassphraseHasher
+from core.passphrases import PassphraseHasher, pepper_from
 from core.ports import SessionRepository, UnitOfWork
 from core.ratelimits import AbusePolicy, Limit, MemoryRateLimiter, RateLimiter, Throttle
 from core.reach import ReachService
+from core.reference_cache import ReferenceCache
 from core.services import Clock, TipService, utc_now
 from core.sessions import SessionPolicy
 from core.signin_limits import LockBox, MemoryLockBox, SignInLimits, SignInThrottle
@@ -154,6 +155,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
         redis = await stack.enter_async_context(open_redis(settings))
         limiter = rate_limiter(redis)
         keys = chat_keys(settings)
+        reference = ReferenceCache()
         tips = TipService(
             uow,
             province_code=settings.province_code,
@@ -162,11 +164,14 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             hasher=PassphraseHasher(
                 time_cost=settings.passphrase_argon2_time_cost,
                 memory_kib=settings.passphrase_argon2_memory_kib,
+                pepper=pepper_from(chat_secret(settings)),
             ),
             store=DirectoryStore(settings.attachments_path),
             attachment_policy=attachment_policy(settings),
             triage=LiveTriage(shared_engine(), settings.province_code),
+            reference=reference,
         )
+        stack.push_async_callback(tips.close)  # runs before the engine is disposed
         yield Services(
             settings=settings,
             engine=engine,
@@ -179,6 +184,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
                     limiter, sign_in_limits(settings), chat_secret(settings), lock_box(redis), time.time
                 ),
                 sessions=session_cache(redis, settings, clock),
+                reference=reference,
             ),
             reporters=ReporterService(
                 uow,

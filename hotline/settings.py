@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     # Knowledge-base look-ups (POST /api/v1/answers) per minute, all askers together.
     answers_per_minute: int = Field(default=240, ge=1)
     passphrase_argon2_time_cost: int = Field(default=1, ge=1, le=10)
-    passphrase_argon2_memory_kib: int = Field(default=2048, ge=256, le=1024 * 1024)
+    passphrase_argon2_memory_kib: int = Field(default=1024, ge=256, le=1024 * 1024)
     # Staff workspace (issue 7): session lifetimes and sign-in lockout.
     staff_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     staff_session_hours: int = Field(default=12, ge=1, le=7 * 24)

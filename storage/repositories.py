@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -26,8 +26,8 @@ from core.sessions import StaffSession
 from core.sla import DeadlinePolicy, Rule, Unit
 from core.stages import TERMINAL, Stage
 from core.text import fold
-from core.tips import StaffNote, Tip, TipChange, TipDraft, TransitionRecord, TriageDecision
-from storage.dashboard_query import add_closed_tip, count_week, custom_plans, dashboard, kpi_report
+from core.tips import NewTip, StaffNote, Tip, TipChange, TransitionRecord, TriageDecision
+from storage.dashboard_query import add_closed_tip, count_week, custom_plans, dashboard, kpi_report, vn_week
 from storage.kpi_query import DUE, REACHED
 from storage.models import (
     AgencyRow,
@@ -80,73 +80,104 @@ def tip_from_row(row: TipRow) -> Tip:
     )
 
 
+def _tip_values(tip: NewTip) -> dict[str, Any]:
+    """The `tips` row of a new tip, as INSERT parameters."""
+    draft = tip.draft
+    return {
+        "receipt_code": tip.receipt_code,
+        "text": draft.text,
+        "channel": draft.channel.value,
+        "category": draft.category.value if draft.category else None,
+        "urgent": draft.urgent,
+        "language": draft.language,
+        "place": draft.place,
+        "occurred_at": draft.occurred_at,
+        "province_code": tip.province_code,
+        "commune_code": draft.commune_code,
+        "remote": tip.remote,
+        "agency_code": tip.agency_code,
+        "stage": Stage.RECEIVED.value,
+        "received_at": tip.received_at,
+        "verified_due_at": tip.due[Stage.VERIFIED],
+        "classified_due_at": tip.due[Stage.CLASSIFIED],
+        "processed_due_at": tip.due[Stage.PROCESSED],
+        "next_due_at": tip.next_due_at,
+        "at_risk_at": tip.at_risk_at,
+        "extensions": 0,
+        "policy_version": tip.policy_version,
+        "version": 1,
+        "updated_at": tip.received_at,
+        "passphrase_hash": tip.passphrase_hash,
+        "triage": tip.triage,
+        "search_text": fold(draft.text),
+    }
+
+
+def _history_values(record: TransitionRecord) -> dict[str, Any]:
+    return {
+        "tip_id": record.tip_id,
+        "action": record.action,
+        "from_stage": record.from_stage.value if record.from_stage else None,
+        "to_stage": record.to_stage.value,
+        "actor": record.actor,
+        "at": record.at,
+        "reason": record.reason,
+        "to_agency": record.to_agency,
+        "details": dict(record.details),
+    }
+
+
+#: Core, not the ORM's bulk path: one multi-row INSERT ... RETURNING. The rows come back in
+#: no promised order (asking SQLAlchemy for the parameters' order makes it send SQLite one
+#: statement per row), so they are matched back by their unique receipt code.
+_TIPS = cast(sa.Table, TipRow.__table__)
+_TIPS_INSERT = sa.insert(_TIPS).returning(_TIPS.c.id, _TIPS.c.receipt_code)
+_HISTORY_INSERT = sa.insert(cast(sa.Table, TransitionRow.__table__))
+
+
 class SqlTipRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(
-        self,
-        draft: TipDraft,
-        *,
-        receipt_code: str,
-        province_code: str,
-        remote: bool,
-        agency_code: str,
-        received_at: datetime,
-        due: dict[Stage, datetime],
-        next_due_at: datetime | None,
-        at_risk_at: datetime | None,
-        policy_version: int,
-        passphrase_hash: str | None = None,
-        triage: dict[str, Any] | None = None,
-    ) -> Tip:
-        row = TipRow(
-            receipt_code=receipt_code,
-            text=draft.text,
-            channel=draft.channel.value,
-            category=draft.category.value if draft.category else None,
-            urgent=draft.urgent,
-            language=draft.language,
-            place=draft.place,
-            occurred_at=draft.occurred_at,
-            province_code=province_code,
-            commune_code=draft.commune_code,
-            remote=remote,
-            agency_code=agency_code,
-            stage=Stage.RECEIVED.value,
-            received_at=received_at,
-            verified_due_at=due[Stage.VERIFIED],
-            classified_due_at=due[Stage.CLASSIFIED],
-            processed_due_at=due[Stage.PROCESSED],
-            next_due_at=next_due_at,
-            at_risk_at=at_risk_at,
-            extensions=0,
-            policy_version=policy_version,
-            version=1,
-            updated_at=received_at,
-            passphrase_hash=passphrase_hash,
-            triage=triage,
-            search_text=fold(draft.text),
-        )
+    async def add_many(self, tips: Sequence[NewTip]) -> list[int]:
+        """One multi-row INSERT ... RETURNING (ids given back in the tips' order), then one weekly
+        rollup upsert per distinct key: a batch of intake costs about what one tip did."""
+        if not tips:
+            return []
+        rows = [_tip_values(tip) for tip in tips]
         # No savepoint: a taken receipt code aborts the transaction and the service retries
         # it whole (45 random bits make that almost never happen).
-        self.session.add(row)
         try:
-            await self.session.flush()
+            result = await self.session.execute(_TIPS_INSERT, rows)
         except IntegrityError as exc:
             if "receipt_code" in str(exc.orig):
                 raise DuplicateKey("receipt code taken") from None
             raise
-        await count_week(
-            self.session,
-            received_at=received_at,
-            province_code=province_code,
-            agency_code=agency_code,
-            commune_code=draft.commune_code,
-            category=row.category,
-            delta=1,
-        )
-        return tip_from_row(row)
+        by_code = {code: int(tip_id) for tip_id, code in result.all()}
+        ids = [by_code[tip.receipt_code] for tip in tips]
+        # Tips of a batch share a week and a unit almost always: one upsert per group.
+        weeks: dict[tuple[int, str, str, str | None, str | None], tuple[datetime, int]] = {}
+        for tip, row in zip(tips, rows, strict=True):
+            key = (
+                vn_week(tip.received_at),
+                tip.province_code,
+                tip.agency_code,
+                tip.draft.commune_code,
+                row["category"],
+            )
+            moment, count = weeks.get(key, (tip.received_at, 0))
+            weeks[key] = (moment, count + 1)
+        for (_, province_code, agency_code, commune_code, category), (moment, count) in weeks.items():
+            await count_week(
+                self.session,
+                received_at=moment,
+                province_code=province_code,
+                agency_code=agency_code,
+                commune_code=commune_code,
+                category=category,
+                delta=count,
+            )
+        return ids
 
     async def open_texts_since(
         self, *, after_id: int, received_since: datetime, limit: int
@@ -269,20 +300,13 @@ class SqlTipRepository:
             await add_closed_tip(self.session, tip.id)
 
     async def add_history(self, record: TransitionRecord) -> None:
-        self.session.add(
-            TransitionRow(
-                tip_id=record.tip_id,
-                action=record.action,
-                from_stage=record.from_stage.value if record.from_stage else None,
-                to_stage=record.to_stage.value,
-                actor=record.actor,
-                at=record.at,
-                reason=record.reason,
-                to_agency=record.to_agency,
-                details=dict(record.details),
-            )
-        )
+        self.session.add(TransitionRow(**_history_values(record)))
         await self.session.flush()
+
+    async def add_history_many(self, records: Sequence[TransitionRecord]) -> None:
+        """The same rows as `add_history`, in one executemany."""
+        if records:
+            await self.session.execute(_HISTORY_INSERT, [_history_values(r) for r in records])
 
     async def history(self, tip_id: int) -> Sequence[TransitionRecord]:
         rows = await self.session.scalars(

@@ -5,7 +5,15 @@ from __future__ import annotations
 import math
 
 from core import receipts
-from core.passphrases import WORDS_IN_PASSPHRASE, PassphraseHasher, new_passphrase, normalise, word_list
+from core.passphrases import (
+    PEPPERED,
+    WORDS_IN_PASSPHRASE,
+    PassphraseHasher,
+    new_passphrase,
+    normalise,
+    pepper_from,
+    word_list,
+)
 
 
 def test_word_list_is_plain_and_large_enough() -> None:
@@ -36,3 +44,20 @@ def test_receipt_codes_catch_typos() -> None:
     swapped = code[1] + code[0] + code[2:]
     assert code[0] == code[1] or receipts.normalise(swapped) is None
     assert receipts.normalise("short") is None
+
+
+def test_peppered_hashes_need_the_key_and_old_hashes_still_verify() -> None:
+    pepper = pepper_from(b"k" * 32)
+    hasher = PassphraseHasher(pepper=pepper)
+    phrase = new_passphrase()
+    stored = hasher.hash(phrase)
+    assert stored.startswith(PEPPERED + "$argon2id$") and phrase not in stored
+    assert hasher.verify(stored, phrase.upper())
+    assert not hasher.verify(stored, new_passphrase())
+    # A stolen database is no use without the key: the stored hash is not of the passphrase.
+    assert not PassphraseHasher().verify(stored, phrase)
+    assert not PassphraseHasher(pepper=pepper_from(b"x" * 32)).verify(stored, phrase)
+    # Hashes written before the pepper existed keep working after it is configured.
+    legacy = PassphraseHasher().hash(phrase)
+    assert hasher.verify(legacy, phrase) and not hasher.verify(legacy, new_passphrase())
+    assert not hasher.verify(None, phrase)

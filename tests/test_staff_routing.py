@@ -11,6 +11,7 @@ from core.categories import Category
 from core.errors import InvalidInput
 from core.officers import Role
 from core.routing import DEFAULT_ROUTING, OWNER_BY_CATEGORY, AgencyKind, check_route
+from handlers.keys import SERVICES
 from hotline.bootstrap import Services
 from tests.builders import submit
 from tests.conftest import COMMUNE, PROVINCE, add_staff
@@ -57,11 +58,24 @@ async def test_admins_edit_the_table_and_new_tips_follow_it(client: Any, service
     resp = await client.put(path, json={"agency_kind": "commune"}, headers=admin)
     assert resp.status == 200
     assert {"category": "street", "agency_kind": "commune"} in (await resp.json())["rules"]
-    after = (await submit(services.tips, category=Category.STREET, commune_code=COMMUNE)).tip_id
-    tip_before, _ = await services.tips.view(before, "officer:test")
-    tip_after, _ = await services.tips.view(after, "officer:test")
-    assert tip_before.agency_code == f"police:{COMMUNE}"  # filed tips keep their owner
-    assert tip_after.agency_code == f"commune:{COMMUNE}"
+    # The worker that served the change follows it at once.
+    here = client.app[SERVICES].tips
+    after = (await submit(here, category=Category.STREET, commune_code=COMMUNE)).tip_id
+    # Another worker (the `services` fixture is a second one on the same database) keeps
+    # its cached table until the cache's time is up (a minute), then follows too.
+    elsewhere = (await submit(services.tips, category=Category.STREET, commune_code=COMMUNE)).tip_id
+    services.tips.reference.ttl = 0
+    later = (await submit(services.tips, category=Category.STREET, commune_code=COMMUNE)).tip_id
+    owners = [
+        (await services.tips.view(t, "officer:test"))[0].agency_code
+        for t in (before, after, elsewhere, later)
+    ]
+    assert owners == [
+        f"police:{COMMUNE}",  # filed tips keep their owner
+        f"commune:{COMMUNE}",
+        f"police:{COMMUNE}",
+        f"commune:{COMMUNE}",
+    ]
     log = await (await client.get("/api/v1/staff/audit", headers=admin)).json()
     assert [(e["actor"], e["detail"]) for e in log["items"] if e["action"] == "routing"] == [
         ("officer:admin", "street=commune")

@@ -92,7 +92,7 @@ async def test_receipt_status_and_conversation_round_trip(client: Any, services:
 
     async with services.engine.connect() as conn:
         stored_hash = await conn.scalar(sa.select(TipRow.passphrase_hash))
-    assert stored_hash.startswith("$argon2id$") and receipt["passphrase"] not in stored_hash
+    assert stored_hash.startswith("p1$argon2id$") and receipt["passphrase"] not in stored_hash  # peppered
 
     resp = await client.post("/api/v1/tips/status", json=creds)
     assert resp.status == 200
