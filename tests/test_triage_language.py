@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from core.text import fold
-from core.triage.language import LanguageDetector, is_syllable
+from core.triage.language import LanguageDetector, _scripts, _scripts_by_character, is_syllable
 from core.triage.normalise import expand, normalise, tokenize
 
 
@@ -111,3 +113,22 @@ def test_public_sentence_sets_when_present(detector: LanguageDetector) -> None:
         if code == "vi":
             plain = sum(detector.detect(fold(line)).code == "vi" for line in lines) / len(lines)
             assert plain >= 0.90, ("vi unaccented", plain)
+
+
+def test_script_counts_match_the_plain_definition_on_any_text() -> None:
+    """`_scripts` skips Latin letters in one pass; it must count exactly what looking at every
+    character counts, whatever the mix of scripts (CJK, kana, Cyrillic, astral planes...)."""
+    rng = random.Random(7)
+    ranges = [
+        (32, 0x2FF),
+        (0x1DF0, 0x1F10),
+        (0x3000, 0x3100),
+        (0x4DB0, 0x4E10),
+        (0x9FF0, 0xFB00),
+        (0x10000, 0x10100),
+    ]
+    texts = ["", "Quán karaoke Hoa Hồng", "東京のカラオケ", "Привет мир", "ǅemal ß ﬁ 𝔘"]
+    for _ in range(5000):
+        texts.append("".join(chr(rng.randint(*rng.choice(ranges))) for _ in range(rng.randint(0, 15))))
+    for text in texts:
+        assert _scripts(text) == _scripts_by_character(text), text

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -98,10 +99,16 @@ def fingerprint(norm: Normalised, stop: frozenset[str] = frozenset()) -> Fingerp
         shingles = frozenset(hash(chars[i : i + 3]) for i in range(len(chars) - 2))
     else:
         shingles = frozenset(hash(tokens[i : i + 3]) for i in range(len(tokens) - 2))
-    stop = _NAME_STOP | stop
+    stop = _with_name_stop(stop)
     names = _names(norm.text, stop)
     venues = frozenset(_venue_key(kind, name, names) for kind, name in _venues(norm, stop)) - {""}
     return Fingerprint(phones, links, venues, shingles, names, " ".join(tokens))
+
+
+@lru_cache(maxsize=8)
+def _with_name_stop(stop: frozenset[str]) -> frozenset[str]:
+    """The union is built once per stop list, not on every tip (it has hundreds of words)."""
+    return _NAME_STOP | stop
 
 
 def _venue_key(kind: tuple[str, ...], name: tuple[str, ...], names: frozenset[str]) -> str:

@@ -83,6 +83,12 @@ class Gazetteer:
         self._legacy_wanted = legacy
         self._legacy_loaded = False
         self._max_len = max((len(k[1]) for k in self._by_name), default=1)
+        # Bare names by first word: the lengths to try at a token, longest first.
+        lengths: dict[str, set[int]] = defaultdict(set)
+        for kind, short in self._by_name:
+            if kind == "" and len(short) >= 2:
+                lengths[short[0]].add(len(short))
+        self._bare_lengths = {first: sorted(found, reverse=True) for first, found in lengths.items()}
 
     def load_legacy(self) -> bool:
         """Old district-era names, loaded on first need (0.3 s): most tips never name one."""
@@ -154,10 +160,12 @@ class Gazetteer:
                 return
 
     def _match_bare(self, tokens: tuple[str, ...], found: list[tuple[str, list[str]]]) -> None:
-        for i in range(len(tokens)):
+        for i, first in enumerate(tokens):
             if i and tokens[i - 1] in _STREET_WORDS:
                 continue
-            for length in range(min(self._max_len, len(tokens) - i), 1, -1):
+            for length in self._bare_lengths.get(first, ()):
+                if i + length > len(tokens):
+                    continue
                 codes = self._by_name.get(("", tokens[i : i + length]))
                 if codes:
                     found.append((" ".join(tokens[i : i + length]), list(codes)))
