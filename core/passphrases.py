@@ -43,7 +43,14 @@ def word_list() -> tuple[str, ...]:
 def new_passphrase(words: int = WORDS_IN_PASSPHRASE) -> str:
     """A fresh passphrase: `words` words drawn independently, joined by spaces."""
     pool = word_list()
-    return " ".join(secrets.choice(pool) for _ in range(words))
+    # One uniform draw of the whole phrase (one read of the random source), written in base
+    # len(pool): each digit is one word, independent and uniform like separate draws.
+    draw = secrets.randbelow(len(pool) ** words)
+    chosen = []
+    for _ in range(words):
+        draw, index = divmod(draw, len(pool))
+        chosen.append(pool[index])
+    return " ".join(chosen)
 
 
 def normalise(text: str) -> str:

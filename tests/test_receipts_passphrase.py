@@ -61,3 +61,15 @@ def test_peppered_hashes_need_the_key_and_old_hashes_still_verify() -> None:
     legacy = PassphraseHasher().hash(phrase)
     assert hasher.verify(legacy, phrase) and not hasher.verify(legacy, new_passphrase())
     assert not hasher.verify(None, phrase)
+
+
+def test_one_draw_per_code_and_phrase_still_reaches_every_symbol() -> None:
+    """Codes and phrases are drawn in one read of the random source; every letter of the
+    alphabet and nearly every word must still turn up, in every position."""
+    codes = [receipts.new_receipt_code() for _ in range(3000)]
+    for position in range(receipts.RANDOM_LENGTH):
+        assert {code[position] for code in codes} == set(receipts.ALPHABET)
+    phrases = [new_passphrase().split() for _ in range(3000)]
+    for position in range(WORDS_IN_PASSPHRASE):
+        seen = {words[position] for words in phrases}
+        assert len(seen) > 0.95 * len(word_list())  # 3,000 draws of 360 words miss almost none
