@@ -54,6 +54,7 @@ def serve_app(db_url: str, port: int, data_dir: str) -> None:
 
     from handlers.app import create_app
     from hotline.logs import PrivacyAccessLogger
+    from hotline.runtime import freeze_after_startup
     from hotline.settings import Settings
 
     settings = Settings(
@@ -63,7 +64,7 @@ def serve_app(db_url: str, port: int, data_dir: str) -> None:
         submissions_per_minute=10**9,  # the benchmark is the flood the limit exists for
     )
     web.run_app(
-        create_app(settings),
+        freeze_after_startup(create_app(settings)),  # as `hotline serve` does
         host="127.0.0.1",
         port=port,
         access_log_class=PrivacyAccessLogger,

@@ -131,9 +131,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from handlers.app import create_app
+    from hotline.runtime import freeze_after_startup
 
     web.run_app(
-        with_broadcast(create_app(settings), settings),
+        freeze_after_startup(with_broadcast(create_app(settings), settings)),
         host=args.host or settings.host,
         port=args.port or settings.port,
         access_log_class=logs.PrivacyAccessLogger,
