@@ -29,4 +29,3 @@ def fold(text: str) -> str:
 def nfc(text: str) -> str:
     """Unicode NFC: the same Vietnamese letter typed on different keyboards compares equal."""
     return unicodedata.normalize("NFC", text)
-

@@ -332,7 +332,6 @@ def cmd_telegram_set_webhook(settings: Settings, args: argparse.Namespace) -> in
     return 0
 
 
-
 def cmd_triage(settings: Settings, args: argparse.Namespace) -> int:
     """One JSON line per input line, in order (issue 6)."""
     from hotline.triage_cli import run_triage_jsonl
@@ -344,6 +343,7 @@ def cmd_triage_eval(settings: Settings, args: argparse.Namespace) -> int:
     from hotline.triage_cli import run_triage_eval
 
     return run_triage_eval(args.file, sys.stdout)
+
 
 if __name__ == "__main__":
     raise SystemExit(main())
