@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from core.ports import AuditFilter
 from hotline.bootstrap import Services
 from storage import migrate
-from storage.db import create_engine
+from storage.db import create_engine, session_factory
 from storage.models import AuditRow
+from storage.repositories import SqlUnitOfWork
 from tests.test_staff_audit_page import ROW_ID
 from tests.test_web_api import app_services
 
@@ -100,7 +102,12 @@ async def _page_plan(client: Any, admin: dict[str, str], query: str) -> str:
 
 @pytest.mark.parametrize(
     ("query", "index"),
-    [("action=totp_reset", "ix_audit_log_action_id"), ("actor=officer:rare", "ix_audit_log_actor_id")],
+    [
+        ("action=totp_reset", "ix_audit_log_action_id"),
+        ("actor=officer:rare", "ix_audit_log_actor_id"),
+        # a bare name means `rare` or `officer:rare`: one index walk per spelling, merged
+        ("actor=rare", "ix_audit_log_actor_id"),
+    ],
 )
 async def test_the_page_reads_a_filtered_page_through_its_index(
     client: Any, admin: dict[str, str], services: Services, query: str, index: str
@@ -110,3 +117,48 @@ async def test_the_page_reads_a_filtered_page_through_its_index(
     assert index in plan, plan
     resp = await client.get(f"/staff/audit?{query}", headers={"Cookie": admin["Cookie"]})
     assert len(ROW_ID.findall(await resp.text())) == LOG_ROWS // 2000
+
+
+async def test_a_bare_name_pages_through_both_spellings_newest_first(services: Services) -> None:
+    """The merged per-spelling walks give exactly the page an IN list would, page after page,
+    with the date and action filters applied inside each walk."""
+    start = datetime(2026, 5, 1, tzinfo=UTC)
+    actors = ["lan", "officer:lan", "officer:minh", "system"]
+    rows = [
+        {
+            "at": start + timedelta(minutes=i),
+            "actor": actors[(i * 7) % 4],
+            "action": "view" if i % 5 else "reply",
+            "tip_id": None,
+            "detail": "",
+        }
+        for i in range(120)
+    ]
+    async with services.engine.begin() as conn:
+        await conn.execute(sa.insert(AuditRow), rows)
+        all_rows = (
+            await conn.execute(sa.select(AuditRow.id, AuditRow.actor, AuditRow.action, AuditRow.at))
+        ).all()
+    since = start + timedelta(minutes=10)
+    for action in (None, "view"):
+        where = AuditFilter(
+            since=since, until=None, actors=("lan", "officer:lan"), action=action, tip_id=None
+        )
+        expected = sorted(
+            (
+                r.id
+                for r in all_rows
+                if r.actor in ("lan", "officer:lan") and r.at >= since and action in (None, r.action)
+            ),
+            reverse=True,
+        )
+        got: list[int] = []
+        before: int | None = None
+        while True:
+            async with SqlUnitOfWork(session_factory(services.engine)) as uow:
+                page = await uow.audit.recent(before_id=before, limit=7, where=where)
+            got += [e.id for e in page]
+            if len(page) < 7:
+                break
+            before = page[-1].id
+        assert got == expected and len(got) > 20
