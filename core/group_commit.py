@@ -7,11 +7,11 @@ rows are committed before it answers, so no receipt is ever shown for an unsaved
 caller alone is written at once (nothing waits for company), and under load the batch grows
 by itself up to `max_batch`.
 
-Each item is first *prepared* (for a tip: triage, owner, deadlines; CPU work) and then
-written. The two overlap: the next batch is prepared while the previous one is in the
-database, one item at a time, so the writer's round trips never wait long behind it on the
-event loop. (Prepared in the request instead, every caller's CPU work would queue ahead of
-each round trip of the writer, and the writer sets the pace of a burst.)
+Each item of a batch is first *prepared* (for a tip: triage, owner, deadlines; CPU work)
+by the writer, then the batch is written. Prepared in each request instead, every caller's
+CPU work would queue ahead of each database round trip of the writer on the event loop, and
+the writer sets the pace of a burst. (Preparing the next batch while the previous one is in
+the database was tried and measured slower: docs/benchmarks.md.)
 
 A batch is one transaction, so it stands or falls together:
 
@@ -63,7 +63,6 @@ class GroupCommit(Generic[T, P, R]):
         self.max_batch = max_batch
         self._queue: deque[tuple[T, asyncio.Future[R]]] = deque()
         self._writer: asyncio.Task[None] | None = None
-        self._writing: list[tuple[P, asyncio.Future[R]]] = []
         #: Transactions and items written so far (the batching shows in their ratio).
         self.batches = 0
         self.items = 0
@@ -86,16 +85,15 @@ class GroupCommit(Generic[T, P, R]):
             await asyncio.gather(self._writer, return_exceptions=True)
 
     async def _drain(self) -> None:
-        taken: list[tuple[T, asyncio.Future[R]]] = []
+        in_hand: list[asyncio.Future[R]] = []  # the batch taken off the queue, until settled
         try:
             while self._queue:
                 taken = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch))]
-                prepared = await self._prepare_batch(taken)
-                taken = []
-                await self._write_batch(prepared)
+                in_hand = [future for _, future in taken]
+                await self._write_batch(await self._prepare_batch(taken))
         except BaseException as exc:  # cancelled at shutdown: nobody may wait forever
             stopped = WriterStopped("intake stopped before this item was written")
-            for _, future in [*taken, *self._writing, *self._queue]:
+            for future in [*in_hand, *(future for _, future in self._queue)]:
                 _settle(future, error=stopped)
             self._queue.clear()
             if not isinstance(exc, Exception):
@@ -115,7 +113,6 @@ class GroupCommit(Generic[T, P, R]):
     async def _write_batch(self, batch: list[tuple[P, asyncio.Future[R]]]) -> None:
         if not batch:
             return
-        self._writing = batch
         try:
             results = await self._write([item for item, _ in batch])
             if len(results) != len(batch):
@@ -135,7 +132,6 @@ class GroupCommit(Generic[T, P, R]):
         self.items += len(batch)
         for (_, future), result in zip(batch, results, strict=True):
             _settle(future, result=result)
-        self._writing = []
 
 
 def _settle(

@@ -213,7 +213,7 @@ class TipService:
 
     async def _decide(self, pending: PendingTip) -> DecidedTip:
         """Everything intake decides about a tip: triage's proposal, owner, deadlines. Run
-        by the intake writer, a tip at a time, while the previous batch is being written."""
+        by the intake writer, a tip at a time, just before it writes the batch."""
         draft, now = pending.draft, pending.received_at
         urgent = draft.urgent or draft.category in URGENT_BY_NATURE
         async with self._uow() as uow:  # reads only when a cache is stale (or triage catches up)
