@@ -283,18 +283,26 @@ async def count_week(
     delta: int,
 ) -> None:
     """Intake (+1), and a tip whose category or agency changes (-1 old, +1 new)."""
-    key = {
-        "week": vn_week(received_at),
-        "province_code": province_code,
-        "agency_code": agency_code,
-        "commune_code": commune_code or "",
-        "category": category or "",
-    }
-    stmt = _insert(session, tip_weeks).values(**key, received=delta)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=_WEEK_KEYS, set_={"received": tip_weeks.c.received + stmt.excluded.received}
-    )
-    await session.execute(stmt)
+    await count_weeks(session, [(received_at, province_code, agency_code, commune_code, category, delta)])
+
+
+#: (received_at, province_code, agency_code, commune_code, category, delta)
+WeekDelta = tuple[datetime, str, str, str | None, str | None, int]
+
+
+async def count_weeks(session: AsyncSession, counts: Sequence[WeekDelta]) -> None:
+    """Several counts at once (a batch of intake): one upsert per week and unit, however many
+    tips share it."""
+    totals: dict[tuple[int, str, str, str, str], int] = {}
+    for received_at, province_code, agency_code, commune_code, category, delta in counts:
+        key = (vn_week(received_at), province_code, agency_code, commune_code or "", category or "")
+        totals[key] = totals.get(key, 0) + delta
+    for key, delta in totals.items():
+        stmt = _insert(session, tip_weeks).values(**dict(zip(_WEEK_KEYS, key, strict=True)), received=delta)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=_WEEK_KEYS, set_={"received": tip_weeks.c.received + stmt.excluded.received}
+        )
+        await session.execute(stmt)
 
 
 # --------------------------------------------------------------------------- the KPI

@@ -27,7 +27,14 @@ from core.sla import DeadlinePolicy, Rule, Unit
 from core.stages import TERMINAL, Stage
 from core.text import fold
 from core.tips import NewTip, StaffNote, Tip, TipChange, TransitionRecord, TriageDecision
-from storage.dashboard_query import add_closed_tip, count_week, custom_plans, dashboard, kpi_report, vn_week
+from storage.dashboard_query import (
+    add_closed_tip,
+    count_week,
+    count_weeks,
+    custom_plans,
+    dashboard,
+    kpi_report,
+)
 from storage.kpi_query import DUE, REACHED
 from storage.models import (
     AgencyRow,
@@ -155,28 +162,13 @@ class SqlTipRepository:
             raise
         by_code = {code: int(tip_id) for tip_id, code in result.all()}
         ids = [by_code[tip.receipt_code] for tip in tips]
-        # Tips of a batch share a week and a unit almost always: one upsert per group.
-        weeks: dict[tuple[int, str, str, str | None, str | None], tuple[datetime, int]] = {}
-        for tip, row in zip(tips, rows, strict=True):
-            key = (
-                vn_week(tip.received_at),
-                tip.province_code,
-                tip.agency_code,
-                tip.draft.commune_code,
-                row["category"],
-            )
-            moment, count = weeks.get(key, (tip.received_at, 0))
-            weeks[key] = (moment, count + 1)
-        for (_, province_code, agency_code, commune_code, category), (moment, count) in weeks.items():
-            await count_week(
-                self.session,
-                received_at=moment,
-                province_code=province_code,
-                agency_code=agency_code,
-                commune_code=commune_code,
-                category=category,
-                delta=count,
-            )
+        await count_weeks(
+            self.session,
+            [
+                (t.received_at, t.province_code, t.agency_code, t.draft.commune_code, row["category"], 1)
+                for t, row in zip(tips, rows, strict=True)
+            ],
+        )
         return ids
 
     async def open_texts_since(
