@@ -100,17 +100,15 @@ class Throttle:
 
     async def submission(self, form: str) -> None:
         """Count a submission on `form`; refuse it past the limit."""
-        limit = self.policy.submissions
-        if await self.limiter.hit(f"form:{form}", limit.window) > limit.max_events:
-            raise RateLimited(
-                "too many submissions right now; please retry shortly", self._retry_after(limit)
-            )
+        await self._count_form(form, self.policy.submissions, "too many submissions right now")
 
     async def answers(self) -> None:
         """Count a knowledge-base look-up on the answers form; refuse it past the limit."""
-        limit = self.policy.answers
-        if await self.limiter.hit("form:answers", limit.window) > limit.max_events:
-            raise RateLimited("too many questions right now; please retry shortly", self._retry_after(limit))
+        await self._count_form("answers", self.policy.answers, "too many questions right now")
+
+    async def _count_form(self, form: str, limit: Limit, refusal: str) -> None:
+        if await self.limiter.hit(f"form:{form}", limit.window) > limit.max_events:
+            raise RateLimited(f"{refusal}; please retry shortly", self._retry_after(limit))
 
     async def check_allowed(self, receipt_key: str) -> None:
         """Refuse a receipt check while this receipt, or everyone, failed too often."""

@@ -30,7 +30,7 @@ from core.services import Clock, TipService, utc_now
 from core.sessions import SessionPolicy
 from core.signin_limits import LockBox, MemoryLockBox, SignInLimits, SignInThrottle
 from core.staff import StaffService
-from hotline.chatkeys import chat_keys, chat_secret
+from hotline.chatkeys import chat_secret
 from hotline.settings import Settings
 from storage.charts_query import SqlCharts
 from storage.chat_directory import SqlChatDirectory
@@ -154,7 +154,9 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
         stack.push_async_callback(engine.dispose)
         redis = await stack.enter_async_context(open_redis(settings))
         limiter = rate_limiter(redis)
-        keys = chat_keys(settings)
+        secret = chat_secret(settings)  # read once: it keys chats, sign-in names and the pepper
+        keys = ChatKeys(secret)
+        throttle = Throttle(limiter, abuse_policy(settings), time.time)
         reference = ReferenceCache()
         tips = TipService(
             uow,
@@ -164,7 +166,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             hasher=PassphraseHasher(
                 time_cost=settings.passphrase_argon2_time_cost,
                 memory_kib=settings.passphrase_argon2_memory_kib,
-                pepper=pepper_from(chat_secret(settings)),
+                pepper=pepper_from(secret),
             ),
             store=DirectoryStore(settings.attachments_path),
             attachment_policy=attachment_policy(settings),
@@ -181,7 +183,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
                 clock=clock,
                 policy=session_policy(settings),
                 throttle=SignInThrottle(
-                    limiter, sign_in_limits(settings), chat_secret(settings), lock_box(redis), time.time
+                    limiter, sign_in_limits(settings), secret, lock_box(redis), time.time
                 ),
                 sessions=session_cache(redis, settings, clock),
                 reference=reference,
@@ -189,7 +191,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             reporters=ReporterService(
                 uow,
                 tips=tips,
-                throttle=Throttle(limiter, abuse_policy(settings), time.time),
+                throttle=throttle,
                 clock=clock,
             ),
             limiter=limiter,
@@ -202,7 +204,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             answers=AnswerService(
                 shared_matcher(),
                 SqlFeedbackStore(sessions),
-                throttle=Throttle(limiter, abuse_policy(settings), time.time),
+                throttle=throttle,
             ),
             reach=ReachService(
                 SqlReachRepository(sessions), province_code=settings.province_code, clock=clock
