@@ -7,7 +7,7 @@ import random
 import pytest
 
 from core.text import fold
-from core.triage.language import LanguageDetector, _scripts, _scripts_by_character, is_syllable
+from core.triage.language import LanguageDetector, _Scripts, _scripts, is_syllable
 from core.triage.normalise import expand, normalise, tokenize
 
 
@@ -113,6 +113,25 @@ def test_public_sentence_sets_when_present(detector: LanguageDetector) -> None:
         if code == "vi":
             plain = sum(detector.detect(fold(line)).code == "vi" for line in lines) / len(lines)
             assert plain >= 0.90, ("vi unaccented", plain)
+
+
+def _scripts_by_character(text: str) -> _Scripts:
+    """The plain definition of the script counts, one character at a time."""
+    letters = han = kana = other = latin = 0
+    for ch in text:
+        if not ch.isalpha():
+            continue
+        letters += 1
+        o = ord(ch)
+        if 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF:
+            han += 1
+        elif 0x3040 <= o <= 0x30FF:
+            kana += 1
+        elif o < 0x250 or 0x1E00 <= o <= 0x1EFF:
+            latin += 1
+        else:
+            other += 1
+    return _Scripts(letters, han, kana, other, latin)
 
 
 def test_script_counts_match_the_plain_definition_on_any_text() -> None:

@@ -84,25 +84,6 @@ def _scripts(text: str) -> _Scripts:
     return _Scripts(letters, han, kana, other, letters - han - kana - other)
 
 
-def _scripts_by_character(text: str) -> _Scripts:
-    """The plain definition of `_scripts`, kept for its test."""
-    letters = han = kana = other = latin = 0
-    for ch in text:
-        if not ch.isalpha():
-            continue
-        letters += 1
-        o = ord(ch)
-        if 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF:
-            han += 1
-        elif 0x3040 <= o <= 0x30FF:
-            kana += 1
-        elif o < 0x250 or 0x1E00 <= o <= 0x1EFF:
-            latin += 1
-        else:
-            other += 1
-    return _Scripts(letters, han, kana, other, latin)
-
-
 def _vietnamese_only(ch: str) -> bool:
     if ch in _VI_LETTERS:
         return True
