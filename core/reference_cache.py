@@ -32,7 +32,7 @@ class ReferenceCache:
         self._routing: tuple[float, RoutingPolicy] | None = None
 
     async def current_policy(self, uow: UnitOfWork) -> DeadlinePolicy:
-        if self._current is not None and self._now() - self._current[0] < self.ttl:
+        if self._current is not None and self._fresh(self._current[0]):
             return self._current[1]
         policy = await uow.policies.current()
         self._versions[policy.version] = policy
@@ -48,14 +48,14 @@ class ReferenceCache:
 
     async def area(self, uow: UnitOfWork, code: str) -> Area | None:
         hit = self._areas.get(code)
-        if hit is not None and self._now() - hit[0] < self.ttl:
+        if hit is not None and self._fresh(hit[0]):
             return hit[1]
         area = await uow.areas.get(code)
         self._areas[code] = (self._now(), area)
         return area
 
     async def routing(self, uow: UnitOfWork) -> RoutingPolicy:
-        if self._routing is not None and self._now() - self._routing[0] < self.ttl:
+        if self._routing is not None and self._fresh(self._routing[0]):
             return self._routing[1]
         routing = await uow.routing.current()
         self._routing = (self._now(), routing)
@@ -64,3 +64,7 @@ class ReferenceCache:
     def forget_routing(self) -> None:
         """The routing policy was just changed here: the next intake reads it again."""
         self._routing = None
+
+    def _fresh(self, read_at: float) -> bool:
+        """Read less than `ttl` seconds ago: a change elsewhere may not be seen yet, at most that long."""
+        return self._now() - read_at < self.ttl
