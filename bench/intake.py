@@ -131,10 +131,10 @@ def serve_baseline(db_url: str, port: int) -> None:
 
 
 @dataclass
-class Result:
-    target: str
-    database: str
-    requests: int
+class Load:
+    """What one load run measured: answered requests, errors, and latency percentiles."""
+
+    ok: int
     errors: int
     seconds: float
     p50_ms: float
@@ -142,16 +142,14 @@ class Result:
 
     @property
     def rps(self) -> float:
-        return self.requests / self.seconds
+        return self.ok / self.seconds
 
 
 @dataclass
-class Load:
-    ok: int
-    errors: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
+class Result:
+    target: str
+    database: str
+    load: Load
 
 
 def percentile(latencies: list[float], q: float) -> float:
@@ -296,9 +294,7 @@ async def run_target(target: str, kind: str, args: argparse.Namespace, workdir: 
             proc.kill()
         if kind == "postgresql":
             await drop_pg(args.pg_url, name)
-    return Result(
-        target, kind, measured.ok, measured.errors, measured.seconds, measured.p50_ms, measured.p99_ms
-    )
+    return Result(target, kind, measured)
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -310,8 +306,8 @@ async def main(args: argparse.Namespace) -> int:
                 result = await run_target(target, kind, args, Path(tmp))
                 results.append(result)
                 print(
-                    f"{kind:10} {target:8} {result.rps:8.0f} req/s  p50 {result.p50_ms:6.1f} ms"
-                    f"  p99 {result.p99_ms:6.1f} ms  errors {result.errors}",
+                    f"{kind:10} {target:8} {result.load.rps:8.0f} req/s  p50 {result.load.p50_ms:6.1f} ms"
+                    f"  p99 {result.load.p99_ms:6.1f} ms  errors {result.load.errors}",
                     flush=True,
                 )
     print()
@@ -323,8 +319,8 @@ async def main(args: argparse.Namespace) -> int:
     print("|---|---|---|---|---|---|---|")
     ok = True
     for kind in kinds:
-        base = next(r for r in results if r.database == kind and r.target == "baseline")
-        app = next(r for r in results if r.database == kind and r.target == "app")
+        base = next(r.load for r in results if r.database == kind and r.target == "baseline")
+        app = next(r.load for r in results if r.database == kind and r.target == "app")
         ratio = app.rps / base.rps
         met = ratio >= 0.6 and app.p99_ms < 100 and app.errors == 0
         ok = ok and met
