@@ -13,17 +13,28 @@ _EXTRA = {ord("đ"): "d", ord("Đ"): "D", ord("ð"): "d", ord("Ð"): "D"}
 _FOLD = {cp: None for cp in range(0x10000) if unicodedata.combining(chr(cp))} | _EXTRA
 
 
-@lru_cache(maxsize=16_384)
+#: Texts up to this long (words, names, short phrases) are folded once and remembered.
+CACHED_LENGTH = 64
+
+
 def fold(text: str) -> str:
     """Lower case, Vietnamese diacritics removed (`Đồng Hới` → `dong hoi`), spaces squeezed.
 
-    Cached: triage folds the same short words over and over (lexicon, places, names)."""
+    Short texts are cached: triage folds the same words over and over (lexicon, places,
+    names). Whole tips are not: 16,384 of them at 10,000 characters would hold ~650 MB."""
+    return _fold_short(text) if len(text) <= CACHED_LENGTH else _fold(text)
+
+
+def _fold(text: str) -> str:
     if text.isascii():  # unaccented Vietnamese, as typed on many phones: nothing to strip
         return " ".join(text.lower().split())
     stripped = unicodedata.normalize("NFD", text).translate(_FOLD)
     if max(stripped, default="") > "\uffff":  # rare: a mark outside the BMP (a table would cost 0.1 s)
         stripped = "".join(ch for ch in stripped if not unicodedata.combining(ch))
     return " ".join(stripped.lower().split())
+
+
+_fold_short = lru_cache(maxsize=16_384)(_fold)
 
 
 def nfc(text: str) -> str:

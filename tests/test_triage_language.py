@@ -151,3 +151,15 @@ def test_script_counts_match_the_plain_definition_on_any_text() -> None:
         texts.append("".join(chr(rng.randint(*rng.choice(ranges))) for _ in range(rng.randint(0, 15))))
     for text in texts:
         assert _scripts(text) == _scripts_by_character(text), text
+
+
+def test_fold_remembers_words_but_not_whole_tips() -> None:
+    """Folding is cached for words (triage repeats them), never for a tip's whole text: a
+    flood of long tips must not fill memory with copies of them."""
+    from core import text
+
+    before = text._fold_short.cache_info().currsize
+    long_tip = "Quán karaoke Hoa Hồng ở đường Lê Lợi " * 300
+    assert fold(long_tip).startswith("quan karaoke hoa hong o duong le loi")
+    assert fold("Đồng Hới") == "dong hoi"
+    assert text._fold_short.cache_info().currsize <= before + 1  # the word, not the tip
