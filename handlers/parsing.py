@@ -23,3 +23,13 @@ async def read_json(request: web.Request, model: type[M]) -> M:
     if not isinstance(parsed, dict):
         raise web.HTTPBadRequest(text="the body must be a JSON object")
     return model.model_validate_json(raw)
+
+
+def path_number(request: web.Request, name: str, what: str, *, digits: int = 18) -> int:
+    """A positive id from the URL path, or 404 "no such `what`": ASCII digits only (`²` is a
+    digit to `str.isdigit` but not to `int`), and never more than the database's 64-bit
+    integers hold, so an odd URL cannot end in a 500."""
+    raw = request.match_info[name]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > digits:
+        raise web.HTTPNotFound(text=f"no such {what}")
+    return int(raw)

@@ -28,7 +28,7 @@ from core.tips import StaffNote
 from handlers.i18n import language
 from handlers.keys import METRICS, SERVICES, SETTINGS
 from handlers.labels import stage_label
-from handlers.parsing import read_json
+from handlers.parsing import path_number, read_json
 from handlers.schemas import (
     ExtensionIn,
     KpiQuery,
@@ -81,10 +81,7 @@ def officer_json(staff: StaffContext | SignedIn) -> dict[str, Any]:
 
 
 def tip_id_of(request: web.Request) -> int:
-    raw = request.match_info["tip_id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise web.HTTPNotFound(text="no such tip")
-    return int(raw)
+    return path_number(request, "tip_id", "tip")
 
 
 @routes.post("/api/v1/staff/session")
@@ -248,10 +245,7 @@ EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "im
 
 async def send_attachment(request: web.Request, staff: StaffContext) -> web.Response:
     """The file as a download (never rendered inline), not cached, audited by the service."""
-    raw = request.match_info["number"]
-    if not raw.isdigit() or len(raw) > 3:
-        raise web.HTTPNotFound(text="no such attachment")
-    tip_id, number = tip_id_of(request), int(raw)
+    tip_id, number = tip_id_of(request), path_number(request, "number", "attachment", digits=3)
     meta, data = await request.app[SERVICES].tips.download(
         tip_id, number, actor=staff.actor, within=staff.jurisdiction
     )

@@ -26,6 +26,7 @@ from core.outreach.content import ContentDraft, ItemState
 from core.reach import area_for
 from core.staff import StaffContext
 from handlers.keys import SERVICES
+from handlers.parsing import path_number
 from handlers.staff_pages import page, posted, staff_or_login
 
 routes = web.RouteTableDef()
@@ -190,10 +191,7 @@ async def content_create(request: web.Request) -> web.Response:
 
 
 def _item_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["item_id"])
-    except ValueError:
-        raise web.HTTPNotFound(text="no such item") from None
+    return path_number(request, "item_id", "item")
 
 
 async def item_page(
@@ -280,10 +278,7 @@ async def campaign_create(request: web.Request) -> web.Response:
 
 
 def _campaign_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["campaign_id"])
-    except ValueError:
-        raise web.HTTPNotFound(text="no such campaign") from None
+    return path_number(request, "campaign_id", "campaign")
 
 
 async def campaign_page(
