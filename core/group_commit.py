@@ -7,11 +7,16 @@ rows are committed before it answers, so no receipt is ever shown for an unsaved
 caller alone is written at once (nothing waits for company), and under load the batch grows
 by itself up to `max_batch`.
 
-Each item of a batch is first *prepared* (for a tip: triage, owner, deadlines; CPU work)
-by the writer, then the batch is written. Prepared in each request instead, every caller's
-CPU work would queue ahead of each database round trip of the writer on the event loop, and
-the writer sets the pace of a burst. (Preparing the next batch while the previous one is in
-the database was tried and measured slower: docs/benchmarks.md.)
+A batch is first *prepared* as a whole (for tips: triage, owner, deadlines; CPU work and
+the odd cached read) by the writer, then written. Prepared in each request instead, every
+caller's CPU work would queue ahead of each database round trip of the writer on the event
+loop, and the writer sets the pace of a burst.
+
+An optional *read-ahead* step works on the next batch while the previous one is being
+written: work that needs neither the database nor the previous batch's outcome and does not
+hold the event loop (for tips: triage's reading of the texts in a helper process,
+hotline/triage_worker.py). Preparing the next batch on the event loop during the write was
+tried and measured slower (docs/benchmarks.md): the write's round trips waited behind it.
 
 A batch is one transaction, so it stands or falls together:
 
@@ -25,6 +30,7 @@ A batch is one transaction, so it stands or falls together:
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
@@ -34,6 +40,8 @@ from core.errors import DomainError
 T = TypeVar("T")
 P = TypeVar("P")
 R = TypeVar("R")
+
+log = logging.getLogger(__name__)
 
 #: Rows per transaction at most: big enough to absorb a burst on one worker, small enough
 #: that one transaction stays short (locks, memory) and a failure touches few callers.
@@ -45,24 +53,29 @@ class WriterStopped(RuntimeError):
 
 
 class GroupCommit(Generic[T, P, R]):
-    """Queue items; `prepare` turns each into what `write` stores, and `write` stores a batch
-    in one transaction, returning one result per item in order. One writer task at a time,
-    started on demand."""
+    """Queue items; `prepare` turns a batch into what `write` stores (or, for an item it
+    refuses, the exception for that caller), and `write` stores a batch in one transaction,
+    returning one result per item in order. `read_ahead`, if given, may replace a batch's
+    items by better-informed ones while the previous batch is written. One writer task at a
+    time, started on demand."""
 
     def __init__(
         self,
-        prepare: Callable[[T], Awaitable[P]],
+        prepare: Callable[[Sequence[T]], Awaitable[Sequence[P | Exception]]],
         write: Callable[[Sequence[P]], Awaitable[Sequence[R]]],
         *,
         max_batch: int = MAX_BATCH,
+        read_ahead: Callable[[Sequence[T]], Awaitable[Sequence[T]]] | None = None,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._prepare = prepare
         self._write = write
+        self._read_ahead = read_ahead
         self.max_batch = max_batch
         self._queue: deque[tuple[T, asyncio.Future[R]]] = deque()
         self._writer: asyncio.Task[None] | None = None
+        self._arrived = asyncio.Event()
         #: Transactions and items written so far (the batching shows in their ratio).
         self.batches = 0
         self.items = 0
@@ -75,6 +88,7 @@ class GroupCommit(Generic[T, P, R]):
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         future.add_done_callback(_retrieve)
         self._queue.append((item, future))
+        self._arrived.set()
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain(), name="group-commit")
         return await asyncio.shield(future)
@@ -85,29 +99,89 @@ class GroupCommit(Generic[T, P, R]):
             await asyncio.gather(self._writer, return_exceptions=True)
 
     async def _drain(self) -> None:
-        in_hand: list[asyncio.Future[R]] = []  # the batch taken off the queue, until settled
+        ahead: list[tuple[T, asyncio.Future[R]]] = []  # taken (and read ahead), not yet prepared
+        in_hand: list[asyncio.Future[R]] = []  # prepared, in a write this task awaits itself
+        writing: asyncio.Task[None] | None = None  # a write in flight (with a read-ahead only)
         try:
-            while self._queue:
-                taken = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch))]
-                in_hand = [future for _, future in taken]
-                await self._write_batch(await self._prepare_batch(taken))
+            while self._queue or ahead or writing is not None:
+                if self._queue and len(ahead) < self.max_batch:
+                    start = len(ahead)
+                    ahead += [
+                        self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch - start))
+                    ]
+                    if self._read_ahead is not None:
+                        ahead[start:] = await self._read_ahead_or_keep(ahead[start:])
+                    if writing is not None and not writing.done():
+                        continue  # read ahead what came meanwhile, until the write is done
+                if writing is not None:
+                    if not writing.done() and len(ahead) < self.max_batch:
+                        await self._arrival_or(writing)
+                        continue
+                    await writing  # settles its own callers
+                    writing = None
+                    continue  # take what came during the write, then prepare it all
+                if not ahead:
+                    continue
+                in_hand = [future for _, future in ahead]
+                batch = await self._prepare_batch([item for item, _ in ahead], in_hand)
+                ahead = []
+                if self._read_ahead is None:
+                    await self._write_batch(batch)  # nothing to overlap: write, then take more
+                else:
+                    writing = asyncio.create_task(self._write_batch(batch), name="group-commit-write")
+                in_hand = []
         except BaseException as exc:  # cancelled at shutdown: nobody may wait forever
             stopped = WriterStopped("intake stopped before this item was written")
-            for future in [*in_hand, *(future for _, future in self._queue)]:
+            for future in [*in_hand, *(future for _, future in ahead), *(f for _, f in self._queue)]:
                 _settle(future, error=stopped)
             self._queue.clear()
+            if writing is not None:
+                await asyncio.shield(writing)  # already in a transaction: let it settle its callers
             if not isinstance(exc, Exception):
                 raise
 
-    async def _prepare_batch(
+    async def _arrival_or(self, writing: asyncio.Task[None]) -> None:
+        """Wait until an item is queued or the write in flight is done."""
+        self._arrived.clear()
+        if self._queue:
+            return
+        arrival = asyncio.ensure_future(self._arrived.wait())
+        try:
+            await asyncio.wait({arrival, writing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            arrival.cancel()
+
+    async def _read_ahead_or_keep(
         self, taken: list[tuple[T, asyncio.Future[R]]]
+    ) -> list[tuple[T, asyncio.Future[R]]]:
+        """The read-ahead's items, or the same items if it failed: it only saves work later."""
+        assert self._read_ahead is not None
+        try:
+            better = list(await self._read_ahead([item for item, _ in taken]))
+        except Exception:
+            log.exception("read-ahead failed; the batch is prepared without it")
+            return taken
+        if len(better) != len(taken):
+            return taken
+        return list(zip(better, (future for _, future in taken), strict=True))
+
+    async def _prepare_batch(
+        self, items: list[T], futures: list[asyncio.Future[R]]
     ) -> list[tuple[P, asyncio.Future[R]]]:
-        prepared: list[tuple[P, asyncio.Future[R]]] = []
-        for item, future in taken:
-            try:
-                prepared.append((await self._prepare(item), future))
-            except Exception as exc:  # about this item only: nothing was written
+        try:
+            outcomes = await self._prepare(items)
+            if len(outcomes) != len(items):
+                raise AssertionError(f"{len(outcomes)} prepared for {len(items)} items")
+        except Exception as exc:  # nothing was written: every caller of the batch gets it
+            for future in futures:
                 _settle(future, error=exc)
+            return []
+        prepared: list[tuple[P, asyncio.Future[R]]] = []
+        for outcome, future in zip(outcomes, futures, strict=True):
+            if isinstance(outcome, Exception):  # about this item only
+                _settle(future, error=outcome)
+            else:
+                prepared.append((outcome, future))
         return prepared
 
     async def _write_batch(self, batch: list[tuple[P, asyncio.Future[R]]]) -> None:

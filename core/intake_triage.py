@@ -7,16 +7,22 @@ workers without any shared in-memory state; the database stays the record. That 
 done at most once per `refresh` seconds (one second by default): under a burst it would
 otherwise be a query per tip, and a tip stored by another worker less than a second ago is
 the only one a proposal can miss.
+
+Reading a text (language, category, urgency, place, fingerprint) needs no other tip, so it
+may happen elsewhere first (`Triage.analyse`, e.g. in hotline/triage_worker.py); matching
+against the index, which is this worker's state, happens here, a batch at a time: the
+proposed originals' state is checked with one query per batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
+from typing import Protocol
 
 from core.categories import Category
 from core.ports import UnitOfWork
@@ -26,10 +32,23 @@ from core.triage.duplicates import WINDOW
 
 #: How many unseen tips one refresh reads at a time.
 BATCH = 5_000
-#: How many stale matches (closed or aged-out originals) one proposal may skip.
+#: How many rounds of stale matches (closed or aged-out originals) one batch may skip.
 MAX_STALE = 5
 #: Seconds between two reads of the tips other workers stored.
 REFRESH = 1.0
+
+
+#: A text's proposal before duplicates are looked for, and its fingerprint.
+Analysis = tuple[Proposal, Fingerprint]
+
+
+class Analyser(Protocol):
+    """Reads texts away from the event loop (hotline/triage_worker.py)."""
+
+    async def analyse(self, texts: Sequence[str], province_code: str) -> Sequence[Analysis] | None:
+        """One `Triage.analyse` per text, in order; None if it cannot now (not started,
+        restarting): the caller then reads the texts itself."""
+        ...
 
 
 @lru_cache(maxsize=1)
@@ -58,30 +77,39 @@ class LiveTriage:
         self._caught_up_at: float | None = None
         self._lock = asyncio.Lock()
 
-    async def propose(self, uow: UnitOfWork, text: str, now: datetime) -> tuple[Proposal, Fingerprint]:
-        """The proposal for `text` (a proposed duplicate is always an open tip) and the
-        text's fingerprint, to `remember` once the tip has its id."""
+    def analyse(self, texts: Sequence[str]) -> list[Analysis]:
+        """Read texts here, on the event loop (when no analyser did it elsewhere)."""
+        return [self.engine.analyse(text, province_code=self.province_code) for text in texts]
+
+    async def propose_many(
+        self, uow: UnitOfWork, analysed: Sequence[Analysis], now: datetime
+    ) -> list[Analysis]:
+        """The proposals for a batch of analysed texts, each with the open tip it repeats
+        (a proposed duplicate is always an open tip of the last 90 days), and the
+        fingerprints, to `remember` once the tips have their ids. Tips of one batch are not
+        compared with each other: they are all new."""
         async with self._lock:
             if self._caught_up_at is None or self._monotonic() - self._caught_up_at >= self.refresh:
                 await self._catch_up(uow, now)
                 self._caught_up_at = self._monotonic()
+            proposals = [self.engine.match(base, fp, self.index) for base, fp in analysed]
+            live: set[Hashable] = set()
             for _ in range(MAX_STALE):
-                proposal, fp = self.engine.propose_and_fingerprint(
-                    text, province_code=self.province_code, earlier=self.index, now=now
+                unknown = {p.duplicate_of for p in proposals if _unchecked(p, live)}
+                if not unknown:
+                    break
+                still_open = await uow.tips.open_among(
+                    {int(key) for key in unknown if isinstance(key, int)}, received_since=now - WINDOW
                 )
-                if not isinstance(proposal.duplicate_of, int):
-                    return proposal, fp
-                original = await uow.tips.get(proposal.duplicate_of)
-                if not original.is_closed and now - original.received_at <= WINDOW:
-                    return proposal, fp
-                # Closed or too old since it was indexed: forget it and look again.
-                self.index.discard(original.id)
-        unmatched = replace(
-            proposal,
-            duplicate_of=None,
-            reasons=tuple(r for r in proposal.reasons if not r.startswith("duplicate")),
-        )
-        return unmatched, fp
+                live |= still_open
+                for key in unknown - live:  # closed or too old since it was indexed: look again
+                    self.index.discard(key)
+                proposals = [
+                    self.engine.match(base, fp, self.index) if _unchecked(p, live) else p
+                    for p, (base, fp) in zip(proposals, analysed, strict=True)
+                ]
+            proposals = [_unmatched(p) if _unchecked(p, live) else p for p in proposals]
+        return [(p, fp) for p, (_, fp) in zip(proposals, analysed, strict=True)]
 
     def remember(self, tip_id: int, fp: Fingerprint, received_at: datetime) -> None:
         """Index a tip this worker just stored, so catching up need not fingerprint it again."""
@@ -99,6 +127,18 @@ class LiveTriage:
                 self.seen_id = max(self.seen_id, tip_id)
             if len(rows) < BATCH:
                 return
+
+
+def _unchecked(proposal: Proposal, live: set[Hashable]) -> bool:
+    return proposal.duplicate_of is not None and proposal.duplicate_of not in live
+
+
+def _unmatched(proposal: Proposal) -> Proposal:
+    return replace(
+        proposal,
+        duplicate_of=None,
+        reasons=tuple(r for r in proposal.reasons if not r.startswith("duplicate")),
+    )
 
 
 def decisions_for(

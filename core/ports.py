@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -28,6 +28,11 @@ class TipRepository(Protocol):
     async def add_many(self, tips: Sequence[NewTip]) -> list[int]:
         """Insert in one statement and count them into the weekly rollup; the ids come back
         in the order given. Raise DuplicateKey if a receipt code is taken."""
+        ...
+
+    async def open_among(self, ids: Collection[int], *, received_since: datetime) -> set[int]:
+        """Those of `ids` that are still open and were received since `received_since`: the
+        earlier tips that new ones may still be proposed as duplicates of."""
         ...
 
     async def open_texts_since(

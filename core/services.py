@@ -23,7 +23,7 @@ from core.calendar import WorkingCalendar
 from core.categories import URGENT_BY_NATURE, Category
 from core.errors import Conflict, DuplicateKey, ExtensionRefused, InvalidInput, NotFound
 from core.group_commit import GroupCommit
-from core.intake_triage import LiveTriage, decisions_for
+from core.intake_triage import Analyser, Analysis, LiveTriage, decisions_for
 from core.jurisdiction import Jurisdiction
 from core.kpi import KpiReport, KpiScope, Period
 from core.messages import AttachmentMeta, Author, Message
@@ -74,6 +74,8 @@ class PendingTip:
     passphrase_hash: str
     files: Sequence[CleanFile]
     keys: Sequence[str]
+    #: Triage's reading of the text, when the analyser did it ahead of the writer.
+    analysis: Analysis | None = None
 
 
 @dataclass(frozen=True)
@@ -130,10 +132,12 @@ class TipService:
         store: AttachmentStore | None = None,
         attachment_policy: AttachmentPolicy | None = None,
         triage: LiveTriage | None = None,
+        analyser: Analyser | None = None,
         reference: ReferenceCache | None = None,
     ) -> None:
         self._uow = uow_factory
         self.triage = triage
+        self.analyser = analyser
         #: Shared with the staff service, which forgets the routing when an admin changes it.
         self.reference = reference or ReferenceCache()
         self.province_code = province_code
@@ -143,7 +147,12 @@ class TipService:
         self.store = store
         self.attachment_policy = attachment_policy or AttachmentPolicy()
         #: New tips are written in batches: see core.group_commit.
-        self.intake: GroupCommit[PendingTip, DecidedTip, StoredTip] = GroupCommit(self._decide, self._store)
+        #: With an analyser, the next batch's texts are read while the previous one is written.
+        self.intake: GroupCommit[PendingTip, DecidedTip, StoredTip] = GroupCommit(
+            self._decide,
+            self._store,
+            read_ahead=self._analyse if triage is not None and analyser is not None else None,
+        )
 
     async def submit(self, draft: TipDraft, *, files: Sequence[bytes] = ()) -> Receipt:
         """Store a new tip (and its cleaned files) and return its receipt with a fresh
@@ -211,17 +220,42 @@ class TipService:
             raise InvalidInput(f"commune/ward {commune_code} is not in this province")
         return area.remote
 
-    async def _decide(self, pending: PendingTip) -> DecidedTip:
-        """Everything intake decides about a tip: triage's proposal, owner, deadlines. Run
-        by the intake writer, a tip at a time, just before it writes the batch."""
-        draft, now = pending.draft, pending.received_at
-        urgent = draft.urgent or draft.category in URGENT_BY_NATURE
+    async def _analyse(self, batch: Sequence[PendingTip]) -> list[PendingTip]:
+        """The intake writer's read-ahead: the analyser reads the texts of the next batch
+        (in another process) while the previous batch is written."""
+        assert self.analyser is not None
+        analysed = await self.analyser.analyse([p.draft.text for p in batch], self.province_code)
+        if analysed is None:
+            return list(batch)
+        return [replace(p, analysis=a) for p, a in zip(batch, analysed, strict=True)]
+
+    async def _decide(self, batch: Sequence[PendingTip]) -> list[DecidedTip | Exception]:
+        """Everything intake decides about a batch of tips: triage's proposals, owners,
+        deadlines. Run by the intake writer just before it writes the batch."""
         async with self._uow() as uow:  # reads only when a cache is stale (or triage catches up)
-            proposal, fingerprint = (
-                await self.triage.propose(uow, draft.text, now) if self.triage else (None, None)
-            )
             policy = await self.reference.current_policy(uow)
             routing = await self.reference.routing(uow)
+            triaged: Sequence[Analysis | None] = [None] * len(batch)
+            if self.triage is not None:
+                missing = [p.draft.text for p in batch if p.analysis is None]
+                read_here = iter(self.triage.analyse(missing))
+                analysed = [p.analysis or next(read_here) for p in batch]
+                latest = max(p.received_at for p in batch)
+                triaged = await self.triage.propose_many(uow, analysed, latest)
+        decided: list[DecidedTip | Exception] = []
+        for pending, analysis in zip(batch, triaged, strict=True):
+            try:
+                decided.append(self._decide_one(pending, analysis, policy, routing))
+            except Exception as exc:  # about this tip only
+                decided.append(exc)
+        return decided
+
+    def _decide_one(
+        self, pending: PendingTip, analysis: Analysis | None, policy: DeadlinePolicy, routing: RoutingPolicy
+    ) -> DecidedTip:
+        draft, now = pending.draft, pending.received_at
+        urgent = draft.urgent or draft.category in URGENT_BY_NATURE
+        proposal, fingerprint = analysis if analysis is not None else (None, None)
         if proposal is not None:
             # A proposed urgency shortens the deadlines at once; an officer who disagrees
             # clears it at classification and the deadlines are recomputed.

@@ -32,6 +32,7 @@ from core.signin_limits import LockBox, MemoryLockBox, SignInLimits, SignInThrot
 from core.staff import StaffService
 from hotline.chatkeys import chat_secret
 from hotline.settings import Settings
+from hotline.triage_worker import TriageWorker
 from storage.charts_query import SqlCharts
 from storage.chat_directory import SqlChatDirectory
 from storage.db import create_engine, session_factory
@@ -158,6 +159,9 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
         keys = ChatKeys(secret)
         throttle = Throttle(limiter, abuse_policy(settings), time.time)
         reference = ReferenceCache()
+        analyser = TriageWorker() if settings.triage_worker else None
+        if analyser is not None:
+            stack.push_async_callback(analyser.close)  # after the intake writer has finished
         tips = TipService(
             uow,
             province_code=settings.province_code,
@@ -171,6 +175,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             store=DirectoryStore(settings.attachments_path),
             attachment_policy=attachment_policy(settings),
             triage=LiveTriage(shared_engine(), settings.province_code),
+            analyser=analyser,
             reference=reference,
         )
         stack.push_async_callback(tips.close)  # runs before the engine is disposed

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     failed_checks_per_minute: int = Field(default=300, ge=1)
     # Knowledge-base look-ups (POST /api/v1/answers) per minute, all askers together.
     answers_per_minute: int = Field(default=240, ge=1)
+    # Triage reads new tips' texts in a helper process (hotline/triage_worker.py); off, on
+    # the event loop.
+    triage_worker: bool = True
     passphrase_argon2_time_cost: int = Field(default=1, ge=1, le=10)
     passphrase_argon2_memory_kib: int = Field(default=1024, ge=256, le=1024 * 1024)
     # Staff workspace (issue 7): session lifetimes and sign-in lockout.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self, cast
@@ -170,6 +170,18 @@ class SqlTipRepository:
             ],
         )
         return ids
+
+    async def open_among(self, ids: Collection[int], *, received_since: datetime) -> set[int]:
+        if not ids:
+            return set()
+        rows = await self.session.execute(
+            sa.select(TipRow.id).where(
+                TipRow.id.in_(sorted(ids)),
+                TipRow.received_at >= received_since,
+                TipRow.stage.not_in([s.value for s in TERMINAL]),
+            )
+        )
+        return {int(tip_id) for tip_id in rows.scalars()}
 
     async def open_texts_since(
         self, *, after_id: int, received_since: datetime, limit: int

@@ -27,6 +27,11 @@ from hotline.bootstrap import Services, open_services
 from hotline.settings import Settings
 from storage.maintenance import upgrade_database
 
+# Tests read new tips on the event loop, as the app does with HOTLINE_TRIAGE_WORKER=false
+# (Settings reads it when built): a helper process per app would cost every test a second.
+# tests/test_triage_worker.py turns the helper on where it is under test.
+os.environ.setdefault("HOTLINE_TRIAGE_WORKER", "false")
+
 PROVINCE = "79"  # Ho Chi Minh City: has wards, communes and a special zone (Côn Đảo)
 COMMUNE = "26743"  # Phường Bến Thành
 REMOTE_COMMUNE = "26732"  # Đặc khu Côn Đảo

@@ -26,10 +26,8 @@ class Store:
         self.fail_with: Exception | None = None
         self.refuse: set[int] = set()
 
-    async def prepare(self, item: int) -> int:
-        if item < 0:
-            raise InvalidInput("negative")
-        return item * 10
+    async def prepare(self, items: Sequence[int]) -> list[int | Exception]:
+        return [InvalidInput("negative") if item < 0 else item * 10 for item in items]
 
     async def write(self, batch: Sequence[int]) -> list[str]:
         await asyncio.sleep(0.01)  # a transaction in flight: the next arrivals queue up
@@ -153,3 +151,74 @@ async def test_a_burst_through_the_api_is_stored_whole_in_shared_transactions(
             json={"receipt_code": receipt["receipt_code"], "passphrase": receipt["passphrase"]},
         )
         assert resp.status == 200
+
+
+class ReadAhead(Store):
+    """A store with a read-ahead step that records when it ran against the writes."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__()
+        self.fail = fail
+        self.events: list[str] = []
+
+    async def read_ahead(self, items: Sequence[int]) -> list[int]:
+        self.events.append(f"read {list(items)}")
+        await asyncio.sleep(0.005)
+        if self.fail:
+            raise RuntimeError("helper gone")
+        return [item + 1 for item in items]
+
+    async def write(self, batch: Sequence[int]) -> list[str]:
+        self.events.append(f"write {list(batch)} starts")
+        try:
+            return await super().write(batch)
+        finally:
+            self.events.append(f"write {list(batch)} ends")
+
+
+async def test_the_next_batch_is_read_ahead_while_the_previous_one_is_written() -> None:
+    store = ReadAhead()
+    writer: GroupCommit[int, int, str] = GroupCommit(store.prepare, store.write, read_ahead=store.read_ahead)
+    first = asyncio.create_task(writer.submit(1))
+    await asyncio.sleep(0.007)  # read ahead, prepared, written from now on
+    rest = await asyncio.gather(*(writer.submit(i) for i in (2, 3)))
+    assert [await first, *rest] == ["stored 20", "stored 30", "stored 40"]
+    assert store.events == [
+        "read [1]",
+        "write [20] starts",
+        "read [2, 3]",  # while [20] is in its transaction
+        "write [20] ends",
+        "write [30, 40] starts",
+        "write [30, 40] ends",
+    ]
+
+
+async def test_a_failed_read_ahead_only_costs_its_work() -> None:
+    store = ReadAhead(fail=True)
+    writer: GroupCommit[int, int, str] = GroupCommit(store.prepare, store.write, read_ahead=store.read_ahead)
+    assert await asyncio.gather(*(writer.submit(i) for i in (1, 2))) == ["stored 10", "stored 20"]
+
+
+async def test_a_refused_item_and_a_failed_write_with_read_ahead() -> None:
+    store = ReadAhead()
+    writer: GroupCommit[int, int, str] = GroupCommit(store.prepare, store.write, read_ahead=store.read_ahead)
+    outcomes = await asyncio.gather(writer.submit(-5), writer.submit(1), return_exceptions=True)
+    assert isinstance(outcomes[0], InvalidInput) and outcomes[1] == "stored 20"
+    store.fail_with = ConnectionError("database gone")
+    outcomes = await asyncio.gather(writer.submit(2), writer.submit(3), return_exceptions=True)
+    assert all(isinstance(o, ConnectionError) for o in outcomes)
+    await writer.close()
+
+
+async def test_stopping_the_writer_during_a_read_ahead_answers_everyone() -> None:
+    store = ReadAhead()
+    writer: GroupCommit[int, int, str] = GroupCommit(store.prepare, store.write, read_ahead=store.read_ahead)
+    waiting = [asyncio.create_task(writer.submit(i)) for i in range(3)]
+    await asyncio.sleep(0.012)  # the first batch is being written; more arrive
+    waiting += [asyncio.create_task(writer.submit(i)) for i in range(3, 6)]
+    await asyncio.sleep(0.001)
+    assert writer._writer is not None
+    writer._writer.cancel()
+    outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+    assert all(isinstance(o, (WriterStopped, str)) for o in outcomes)
+    assert outcomes[:3] == ["stored 10", "stored 20", "stored 30"]  # its transaction finished

@@ -9,7 +9,7 @@ duplicate-of proposed for a tip, each with its reasons. Plain Python: no web, bo
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from core.categories import Category
@@ -118,6 +118,25 @@ class Triage:
     ) -> Proposal:
         """The proposal for one tip; never raises on odd text."""
         return self._propose(text, province_code, earlier, now, need_fingerprint=False)[0]
+
+    def analyse(self, text: str, *, province_code: str | None = None) -> tuple[Proposal, Fingerprint]:
+        """The proposal for `text` as if no other tip existed, and its fingerprint: all the
+        reading of the text, which needs nothing else and so can run in another process
+        (hotline/triage_worker.py). `match` then adds the duplicate against live tips."""
+        proposal, fp = self._propose(text, province_code, DuplicateIndex(), None, need_fingerprint=True)
+        assert fp is not None
+        return proposal, fp
+
+    @staticmethod
+    def match(proposal: Proposal, fp: Fingerprint, index: DuplicateIndex) -> Proposal:
+        """`proposal` (from `analyse`) with the earlier tip of `index` it repeats, if any:
+        the same answer `propose` gives with that index."""
+        if proposal.category in NOT_DUPLICATED or not len(index):
+            return proposal
+        found = index.find(fp)
+        if found is None:
+            return proposal
+        return replace(proposal, duplicate_of=found.key, reasons=(*proposal.reasons, found.reason))
 
     def propose_and_fingerprint(
         self,

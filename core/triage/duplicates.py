@@ -8,6 +8,7 @@ stays flat as the queue grows.
 from __future__ import annotations
 
 import re
+import zlib
 from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -96,13 +97,19 @@ def fingerprint(norm: Normalised, stop: frozenset[str] = frozenset()) -> Fingerp
     if _CJK.search(norm.folded):
         # Chinese has no spaces between words: character trigrams instead of word trigrams
         chars = "".join(norm.folded.split())[:1200]
-        shingles = frozenset(hash(chars[i : i + 3]) for i in range(len(chars) - 2))
+        shingles = frozenset(_stable_hash(chars[i : i + 3]) for i in range(len(chars) - 2))
     else:
-        shingles = frozenset(hash(tokens[i : i + 3]) for i in range(len(tokens) - 2))
+        shingles = frozenset(_stable_hash(" ".join(tokens[i : i + 3])) for i in range(len(tokens) - 2))
     stop = _with_name_stop(stop)
     names = _names(norm.text, stop)
     venues = frozenset(_venue_key(kind, name, names) for kind, name in _venues(norm, stop)) - {""}
     return Fingerprint(phones, links, venues, shingles, names, " ".join(tokens))
+
+
+def _stable_hash(shingle: str) -> int:
+    """The same number in every process: fingerprints are made in the triage helper and in
+    each web worker and compared across them (`hash` of a str differs per process)."""
+    return zlib.crc32(shingle.encode())
 
 
 @lru_cache(maxsize=8)
