@@ -8,8 +8,11 @@ ratio to the baseline is what survives a noisy machine; the target (issue 4) is 
     .venv/bin/python bench/intake.py                                   # SQLite, 10 s each
     .venv/bin/python bench/intake.py --pg-url postgresql://postgres@127.0.0.1:5432/postgres
     .venv/bin/python bench/intake.py --duration 5 --connections 32
+    .venv/bin/python bench/intake.py --no-triage-worker                # triage on the event loop
 
-Each server runs in its own process (one worker, as `hotline serve`); the load generator is
+Each server runs in its own process (one worker, as `hotline serve`; the app's worker has
+its triage helper child, hotline/triage_worker.py, unless `--no-triage-worker`, and the
+warm-up gives it time to start); the load generator is
 `wrk` when it is installed (one thread: a C client takes little of the two cores the servers
 need), otherwise an aiohttp client in this process (`--tool` chooses). Either keeps
 `--connections` keep-alive connections busy: a short warm-up, then `--duration` seconds.
@@ -49,7 +52,7 @@ PROVINCE = "79"
 # ---- the two servers -------------------------------------------------------------------
 
 
-def serve_app(db_url: str, port: int, data_dir: str) -> None:
+def serve_app(db_url: str, port: int, data_dir: str, triage_worker: bool) -> None:
     from aiohttp import web
 
     from handlers.app import create_app
@@ -62,6 +65,7 @@ def serve_app(db_url: str, port: int, data_dir: str) -> None:
         data_dir=Path(data_dir),
         province=PROVINCE,
         submissions_per_minute=10**9,  # the benchmark is the flood the limit exists for
+        triage_worker=triage_worker,
     )
     web.run_app(
         freeze_after_startup(create_app(settings)),  # as `hotline serve` does
@@ -275,6 +279,7 @@ async def run_target(target: str, kind: str, args: argparse.Namespace, workdir: 
         str(port),
         "--data-dir",
         str(workdir),
+        *(["--no-triage-worker"] if args.no_triage_worker else []),
     ]
     proc = subprocess.Popen(cmd)  # noqa: ASYNC220 - started once, before the measurement
     try:
@@ -313,7 +318,8 @@ async def main(args: argparse.Namespace) -> int:
     print()
     print(
         f"{args.tool}, {args.connections} connections, {args.duration:.0f} s per target"
-        f" after {args.warmup:.0f} s warm-up"
+        f" after {args.warmup:.0f} s warm-up; triage "
+        + ("on the app's event loop" if args.no_triage_worker else "in the app's helper process")
     )
     print("| database | baseline req/s | app req/s | ratio | baseline p99 | app p99 | target met |")
     print("|---|---|---|---|---|---|---|")
@@ -345,6 +351,11 @@ def parse() -> argparse.Namespace:
         default="wrk" if shutil.which("wrk") else "aiohttp",
         help="load generator (default: wrk when installed)",
     )
+    parser.add_argument(
+        "--no-triage-worker",
+        action="store_true",
+        help="the app reads tips on its event loop (HOTLINE_TRIAGE_WORKER=false), no helper process",
+    )
     parser.add_argument("--serve-app", metavar="DB_URL", help=argparse.SUPPRESS)
     parser.add_argument("--serve-baseline", metavar="DB_URL", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -355,7 +366,7 @@ def parse() -> argparse.Namespace:
 if __name__ == "__main__":
     arguments = parse()
     if arguments.serve_app:
-        serve_app(arguments.serve_app, arguments.port, arguments.data_dir)
+        serve_app(arguments.serve_app, arguments.port, arguments.data_dir, not arguments.no_triage_worker)
     elif arguments.serve_baseline:
         serve_baseline(arguments.serve_baseline, arguments.port)
     else:

@@ -45,6 +45,10 @@ Analysis = tuple[Proposal, Fingerprint]
 class Analyser(Protocol):
     """Reads texts away from the event loop (hotline/triage_worker.py)."""
 
+    async def start(self) -> None:
+        """Begin getting ready, without waiting (the web app calls it at start-up)."""
+        ...
+
     async def analyse(self, texts: Sequence[str], province_code: str) -> Sequence[Analysis] | None:
         """One `Triage.analyse` per text, in order; None if it cannot now (not started,
         restarting): the caller then reads the texts itself."""

@@ -154,6 +154,11 @@ class TipService:
             read_ahead=self._analyse if triage is not None and analyser is not None else None,
         )
 
+    async def start_analyser(self) -> None:
+        """Start the triage helper now rather than at the first tip (web app start-up)."""
+        if self.analyser is not None:
+            await self.analyser.start()
+
     async def submit(self, draft: TipDraft, *, files: Sequence[bytes] = ()) -> Receipt:
         """Store a new tip (and its cleaned files) and return its receipt with a fresh
         passphrase; the commit happens before we return, so no receipt is ever shown for a

@@ -103,9 +103,9 @@ async def test_a_broken_helper_never_holds_intake(script: str) -> None:
 async def test_tips_through_the_app_are_triaged_by_the_helper(
     db_url: str, tmp_path: Path, aiohttp_client: Any
 ) -> None:
-    """The real app with the helper on: a burst of reports while it starts (read on the
-    event loop) and once it is ready (read by the helper) get the same proposals, the
-    urgent one shortens its deadlines, and the repeat points at the original."""
+    """The real app with the helper on: a report while it starts (read on the event loop)
+    and a burst once it is ready (read by the helper) get the same proposals, the urgent one
+    shortens its deadlines, and the repeat points at the original."""
     from handlers.app import create_app
 
     settings = Settings(database_url=db_url, data_dir=tmp_path / "var", province=PROVINCE, triage_worker=True)
@@ -123,7 +123,8 @@ async def test_tips_through_the_app_are_triaged_by_the_helper(
             tip_id = await conn.scalar(sa.select(TipRow.id).where(TipRow.receipt_code == code))
         return int(tip_id)
 
-    first = await report(VENUE)  # starts the helper; read here
+    assert worker._proc is not None  # started with the app, ready a second or two later
+    first = await report(VENUE)  # most likely read here, while the helper loads
     await ready(worker)
     texts = dev_texts()[:30]
     ids = await asyncio.gather(*(report(t) for t in [URGENT, VENUE, *texts]))
