@@ -104,7 +104,9 @@ class GroupCommit(Generic[T, P, R]):
         writing: asyncio.Task[None] | None = None  # a write in flight (with a read-ahead only)
         try:
             while self._queue or ahead or writing is not None:
-                if self._queue and len(ahead) < self.max_batch:
+                # Take more while a write is in flight (their read-ahead overlaps it) or when
+                # nothing is in hand; once the write is done, what is in hand goes first.
+                if self._queue and len(ahead) < self.max_batch and (writing is not None or not ahead):
                     start = len(ahead)
                     ahead += [
                         self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch - start))
@@ -119,7 +121,7 @@ class GroupCommit(Generic[T, P, R]):
                         continue
                     await writing  # settles its own callers
                     writing = None
-                    continue  # take what came during the write, then prepare it all
+                    continue
                 if not ahead:
                     continue
                 in_hand = [future for _, future in ahead]
