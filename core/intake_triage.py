@@ -1,9 +1,10 @@
 """Triage on intake: a proposal for every new tip, with duplicates among open tips.
 
 Each worker keeps a duplicate index of the open tips of the last 90 days. It indexes the
-tips it stores itself as soon as they are committed, and before proposing it reads the tips
-it has not seen yet (other workers' included) by id, so the index stays current across
-workers without any shared in-memory state; the database stays the record. That read is
+tips it stores itself as soon as they are committed, and before proposing it reads the ids
+of the tips stored since it last looked, then the texts of those it has not seen (other
+workers'), so the index stays current across workers without any shared in-memory state;
+the database stays the record. That read is
 done at most once per `refresh` seconds (one second by default): under a burst it would
 otherwise be a query per tip, and a tip stored by another worker less than a second ago is
 the only one a proposal can miss.
@@ -121,13 +122,16 @@ class LiveTriage:
             self.index.add(tip_id, fp, received_at=received_at, now=received_at)
 
     async def _catch_up(self, uow: UnitOfWork, now: datetime) -> None:
+        """Index the open tips this worker has not seen: those other workers stored (their
+        texts are read and fingerprinted here), not the ones it remembered itself."""
         while True:
-            rows = await uow.tips.open_texts_since(
-                after_id=self.seen_id, received_since=now - WINDOW, limit=BATCH
-            )
-            for tip_id, text, received_at in rows:
-                if tip_id not in self.index:
-                    self.index.add(tip_id, self.engine.fingerprint(text), received_at=received_at, now=now)
+            rows = await uow.tips.open_since(after_id=self.seen_id, received_since=now - WINDOW, limit=BATCH)
+            texts = await uow.tips.texts([tip_id for tip_id, _ in rows if tip_id not in self.index])
+            for tip_id, received_at in rows:
+                if tip_id in texts:
+                    self.index.add(
+                        tip_id, self.engine.fingerprint(texts[tip_id]), received_at=received_at, now=now
+                    )
                 self.seen_id = max(self.seen_id, tip_id)
             if len(rows) < BATCH:
                 return

@@ -87,3 +87,33 @@ async def test_staff_api_shows_the_proposal(client: Any, admin: dict[str, str]) 
     assert body["triage"]["language"] == "en"
     assert body["triage"]["urgent"] is True
     assert body["urgent"] is True
+
+
+async def test_tips_another_worker_stored_are_read_and_its_own_are_not(
+    services: Services, settings: Any, clock: FakeClock, monkeypatch: Any
+) -> None:
+    """Catching up reads the texts of tips other workers stored (a repeat of one is found)
+    and never re-reads the worker's own, which it indexed when they committed."""
+    from hotline.bootstrap import open_services
+    from storage.repositories import SqlTipRepository
+
+    asked: list[int] = []
+    texts = SqlTipRepository.texts
+
+    async def spy(self: SqlTipRepository, ids: Any) -> dict[int, str]:
+        asked.extend(ids)
+        return await texts(self, ids)
+
+    monkeypatch.setattr(SqlTipRepository, "texts", spy)
+    assert services.tips.triage is not None
+    services.tips.triage.refresh = 0  # catch up before every batch
+    own = await submit(services.tips, text="Cho em hỏi xét nghiệm HIV miễn phí ở đâu ạ?")
+    async with open_services(settings, clock) as other:
+        theirs = await submit(other.tips, text=VENUE)
+    asked.clear()
+    again = await submit(services.tips, text="Karaoke Hoa Hong o Le Loi van ban dam, sdt 0912345678")
+    assert (await view(services, again.tip_id)).triage["duplicate_of"] == theirs.tip_id
+    assert asked == [theirs.tip_id]
+    asked.clear()
+    await submit(services.tips, text="Một tin khác về nhà nghỉ ở quận 3")
+    assert own.tip_id not in asked and again.tip_id not in asked and asked == []
