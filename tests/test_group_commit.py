@@ -222,3 +222,14 @@ async def test_stopping_the_writer_during_a_read_ahead_answers_everyone() -> Non
     outcomes = await asyncio.gather(*waiting, return_exceptions=True)
     assert all(isinstance(o, (WriterStopped, str)) for o in outcomes)
     assert outcomes[:3] == ["stored 10", "stored 20", "stored 30"]  # its transaction finished
+
+
+async def test_a_full_batch_read_ahead_waits_for_the_write_without_spinning() -> None:
+    store = ReadAhead()
+    writer: GroupCommit[int, int, str] = GroupCommit(
+        store.prepare, store.write, read_ahead=store.read_ahead, max_batch=2
+    )
+    results = await asyncio.wait_for(asyncio.gather(*(writer.submit(i) for i in range(9))), 5)
+    assert results == [f"stored {(i + 1) * 10}" for i in range(9)]
+    assert all(len(batch) <= 2 for batch in store.batches)
+    assert sorted(store.committed) == [(i + 1) * 10 for i in range(9)]
