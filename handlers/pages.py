@@ -266,7 +266,7 @@ async def ask_submit(request: web.Request) -> web.Response:
             await _answer_feedback(request, form, helped=True)
             return render(request, "ask.html", form={}, thanked=True)
         if form.action == "ask":
-            matches = services.answers.suggest(form.text, hint=language(request))
+            matches = await services.answers.answer_if_allowed(form.text, hint=language(request))
             if matches:
                 return render(request, "ask_answer.html", no_store=True, form=fields, matches=matches)
         else:

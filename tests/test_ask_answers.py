@@ -169,3 +169,28 @@ async def test_api_answers_and_questions(client: Any, services: Services) -> Non
     # filing a question keeps its 201 receipt, whatever the knowledge base could say
     filed = await client.post("/api/v1/questions", json={"text": "xet nghiem hiv o dau"})
     assert filed.status == 201 and "receipt_code" in await filed.json()
+
+
+async def test_the_page_and_the_bot_share_the_answers_limit(
+    settings: Settings, clock: FakeClock, aiohttp_client: Any
+) -> None:
+    """Past `HOTLINE_ANSWERS_PER_MINUTE` the page and the bot stop consulting the knowledge
+    base, like the API, and file the question for a counsellor instead: nothing is refused
+    or lost, and the matcher is not spent beyond the budget."""
+    from handlers.app import create_app
+    from tests.test_answers_limit import fresh_window
+
+    client = await aiohttp_client(
+        create_app(settings.model_copy(update={"answers_per_minute": 2}), clock=clock)
+    )
+    services = client.app[SERVICES]
+    await fresh_window()
+    csrf = await token(client, "/ask")
+    for _ in range(2):
+        resp = await post_form(client, "/ask", {"csrf_token": csrf, "text": "Xét nghiệm HIV ở đâu?"})
+        assert resp.status == 200 and 'name="entry" value="hiv-test-where"' in await resp.text()
+    assert await info_requests(services) == []
+    resp = await post_form(client, "/ask", {"csrf_token": csrf, "text": "Xét nghiệm HIV ở đâu?"})
+    assert resp.status == 201  # filed for a counsellor, with a receipt
+    assert await info_requests(services) == ["Xét nghiệm HIV ở đâu?"]
+    assert await services.answers.answer_if_allowed("Xét nghiệm HIV ở đâu?") == []  # the bot's path

@@ -501,7 +501,7 @@ class ChatEngine:
         """The knowledge base's best answer first, with "did this help?"; no good match
         goes straight to a counsellor."""
         lang = state.lang
-        matches = self.answers.suggest(typed, hint=lang, limit=1) if self.answers else []
+        matches = await self.answers.answer_if_allowed(typed, hint=lang, limit=1) if self.answers else []
         if not matches:
             if self.answers is not None:
                 out.say(text("ask.no_answer", lang))

@@ -16,7 +16,7 @@ from typing import Protocol
 from core.errors import NotFound
 from core.knowledge.base import LANGUAGES, KnowledgeBase
 from core.knowledge.matcher import Match, Matcher
-from core.ratelimits import Throttle
+from core.ratelimits import RateLimited, Throttle
 from core.triage.language import LanguageDetector
 
 #: Matching reads at most this much of a question: the cost stays bounded, the meaning is there.
@@ -93,6 +93,15 @@ class AnswerService:
         if self.throttle is not None:
             await self.throttle.answers()
         return self.suggest(text, hint=hint, limit=limit)
+
+    async def answer_if_allowed(self, text: str, hint: str = "vi", limit: int = 3) -> list[Match]:
+        """`answer`, or no answers past the answers limit: the ask page and the bot then file
+        the question for a counsellor as when nothing fits (filing has its own limit), so a
+        flood through them cannot spend the matcher's time beyond the API's budget."""
+        try:
+            return await self.answer(text, hint=hint, limit=limit)
+        except RateLimited:
+            return []
 
     async def feedback(self, entry_id: str, language: str, helped: bool) -> None:
         """Count one "did this help?" answer for a known entry and language."""
