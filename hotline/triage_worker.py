@@ -38,6 +38,8 @@ READY = "ready"
 BASE_TIMEOUT = 2.0
 PER_TEXT = 0.05
 RESTART_AFTER = 10.0
+#: What a dead, hung or garbled helper raises on our side of the pipes.
+_BROKEN = (OSError, EOFError, asyncio.IncompleteReadError, TimeoutError, pickle.PickleError)
 
 
 class TriageWorker:
@@ -109,13 +111,14 @@ class TriageWorker:
                 answer = await asyncio.wait_for(
                     _read_frame(proc.stdout), self.base_timeout + self.per_text * len(texts)
                 )
-            except (OSError, EOFError, asyncio.IncompleteReadError, TimeoutError, pickle.PickleError) as exc:
+            except _BROKEN as exc:
                 log.warning("triage helper failed (%s); restarting it", type(exc).__name__)
                 await self._stop(proc, graceful=False)
                 self.missed += 1
                 return None
         if not isinstance(answer, list) or len(answer) != len(texts):
-            log.warning("triage helper could not read a batch (%s)", answer)
+            # Its type and size only: an answer's reasons quote the tips.
+            log.warning("triage helper could not read a batch (%s)", _shape(answer))
             self.missed += 1
             return None
         self.answered += 1
@@ -130,7 +133,7 @@ class TriageWorker:
         assert proc.stdout is not None
         try:
             hello = await asyncio.wait_for(_read_frame(proc.stdout), 120)
-        except (OSError, EOFError, asyncio.IncompleteReadError, TimeoutError, pickle.PickleError) as exc:
+        except _BROKEN as exc:
             log.warning("triage helper did not get ready (%s)", type(exc).__name__)
             await self._stop(proc, graceful=False)
             return
@@ -159,9 +162,19 @@ class TriageWorker:
         await proc.wait()
 
 
-def _write_frame(stream: asyncio.StreamWriter, value: object) -> None:
+def _frame(value: object) -> bytes:
     payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_LENGTH.pack(len(payload)) + payload)
+    return _LENGTH.pack(len(payload)) + payload
+
+
+def _shape(answer: object) -> str:
+    if isinstance(answer, str) and answer.startswith("error: "):
+        return answer  # the helper sends an exception's type only
+    return f"{type(answer).__name__} of {len(answer)}" if isinstance(answer, list) else type(answer).__name__
+
+
+def _write_frame(stream: asyncio.StreamWriter, value: object) -> None:
+    stream.write(_frame(value))
 
 
 async def _read_frame(stream: asyncio.StreamReader) -> object:
@@ -189,8 +202,7 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
 
 
 def _send(stdout: BinaryIO, value: object) -> None:
-    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stdout.write(_LENGTH.pack(len(payload)) + payload)
+    stdout.write(_frame(value))
     stdout.flush()
 
 

@@ -141,3 +141,23 @@ async def test_tips_through_the_app_are_triaged_by_the_helper(
         stored.pop("duplicate_of"), expected.pop("duplicate_of")
         stored["reasons"] = [r for r in stored["reasons"] if not r.startswith("duplicate")]
         assert stored == json.loads(json.dumps(expected))
+
+
+WRONG_SIZE = "import sys, pickle, struct, time\n" + (
+    "def send(v):\n"
+    "    p = pickle.dumps(v); sys.stdout.buffer.write(struct.pack('>I', len(p)) + p); sys.stdout.flush()\n"
+    "send('ready')\n"
+    "n = struct.unpack('>I', sys.stdin.buffer.read(4))[0]; texts, _ = pickle.loads(sys.stdin.buffer.read(n))\n"
+    "send(texts * 2)\n"
+    "sys.stdin.buffer.read()\n"
+)
+
+
+async def test_a_wrong_sized_answer_is_dropped_without_logging_the_tips(caplog: Any) -> None:
+    worker = TriageWorker(command=(sys.executable, "-c", WRONG_SIZE))
+    try:
+        await ready(worker, seconds=10)
+        assert await worker.analyse([VENUE], PROVINCE) is None
+        assert "Hoa Hồng" not in caplog.text and "list of 2" in caplog.text
+    finally:
+        await asyncio.wait_for(worker.close(), 10)
