@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 
 class TipRepository(Protocol):
     async def add_many(self, tips: Sequence[NewTip]) -> list[int]:
-        """Insert in one statement and count them into the weekly rollup; the ids come back
-        in the order given. Raise DuplicateKey if a receipt code is taken."""
+        """Insert new tips with the first line of their history (`creation_record`) and count
+        them into the weekly rollup, in as few statements as the database allows; the ids
+        come back in the order given. Raise DuplicateKey if a receipt code is taken."""
         ...
 
     async def open_among(self, ids: Collection[int], *, received_since: datetime) -> set[int]:
@@ -65,8 +66,6 @@ class TipRepository(Protocol):
         ...
 
     async def add_history(self, record: TransitionRecord) -> None: ...
-
-    async def add_history_many(self, records: Sequence[TransitionRecord]) -> None: ...
 
     async def history(self, tip_id: int) -> Sequence[TransitionRecord]: ...
 

@@ -302,20 +302,7 @@ class TipService:
     async def _store_once(self, batch: Sequence[DecidedTip]) -> list[StoredTip]:
         tips = [d.tip for d in batch]
         async with self._uow() as uow:
-            ids = await uow.tips.add_many(tips)
-            await uow.tips.add_history_many(
-                [
-                    TransitionRecord(
-                        tip_id=tip_id,
-                        action="create",
-                        from_stage=None,
-                        to_stage=Stage.RECEIVED,
-                        actor=f"reporter:{tip.draft.channel.value}",
-                        at=tip.received_at,
-                    )
-                    for tip_id, tip in zip(ids, tips, strict=True)
-                ]
-            )
+            ids = await uow.tips.add_many(tips)  # with their first history line
             for tip_id, decided in zip(ids, batch, strict=True):
                 tip = decided.tip
                 for key, file in zip(decided.keys, decided.files, strict=True):

@@ -137,3 +137,15 @@ class TransitionRecord:
     reason: str = ""
     to_agency: str | None = None
     details: dict[str, str] = field(default_factory=dict)
+
+
+def creation_record(tip: NewTip, tip_id: int) -> TransitionRecord:
+    """The first line of a new tip's history: received from the reporter, on its channel."""
+    return TransitionRecord(
+        tip_id=tip_id,
+        action="create",
+        from_stage=None,
+        to_stage=Stage.RECEIVED,
+        actor=f"reporter:{tip.draft.channel.value}",
+        at=tip.received_at,
+    )

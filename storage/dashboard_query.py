@@ -27,7 +27,7 @@ tests check that the incremental upkeep and the rebuild agree, and that the KPI 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -283,26 +283,36 @@ async def count_week(
     delta: int,
 ) -> None:
     """Intake (+1), and a tip whose category or agency changes (-1 old, +1 new)."""
-    await count_weeks(session, [(received_at, province_code, agency_code, commune_code, category, delta)])
+    change = (received_at, province_code, agency_code, commune_code, category, delta)
+    await add_weeks(session, week_totals([change]))
 
 
 #: (received_at, province_code, agency_code, commune_code, category, delta)
 WeekDelta = tuple[datetime, str, str, str | None, str | None, int]
 
 
-async def count_weeks(session: AsyncSession, counts: Sequence[WeekDelta]) -> None:
-    """Several counts at once (a batch of intake): one upsert per week and unit, however many
-    tips share it."""
-    totals: dict[tuple[int, str, str, str, str], int] = {}
+WeekKey = tuple[int, str, str, str, str]
+
+
+def week_totals(counts: Iterable[WeekDelta]) -> list[dict[str, Any]]:
+    """The `tip_weeks` changes for several counts: one row per week and unit, however many
+    tips share it (an upsert may touch a row only once)."""
+    totals: dict[WeekKey, int] = {}
     for received_at, province_code, agency_code, commune_code, category, delta in counts:
         key = (vn_week(received_at), province_code, agency_code, commune_code or "", category or "")
         totals[key] = totals.get(key, 0) + delta
-    for key, delta in totals.items():
-        stmt = _insert(session, tip_weeks).values(**dict(zip(_WEEK_KEYS, key, strict=True)), received=delta)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=_WEEK_KEYS, set_={"received": tip_weeks.c.received + stmt.excluded.received}
-        )
-        await session.execute(stmt)
+    return [{**dict(zip(_WEEK_KEYS, key, strict=True)), "received": delta} for key, delta in totals.items()]
+
+
+async def add_weeks(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Add `week_totals` rows to the weekly counts, in one upsert."""
+    if not rows:
+        return
+    stmt = _insert(session, tip_weeks).values(list(rows))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=_WEEK_KEYS, set_={"received": tip_weeks.c.received + stmt.excluded.received}
+    )
+    await session.execute(stmt)
 
 
 # --------------------------------------------------------------------------- the KPI

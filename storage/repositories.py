@@ -26,14 +26,15 @@ from core.sessions import StaffSession
 from core.sla import DeadlinePolicy, Rule, Unit
 from core.stages import TERMINAL, Stage
 from core.text import fold
-from core.tips import NewTip, StaffNote, Tip, TipChange, TransitionRecord, TriageDecision
+from core.tips import NewTip, StaffNote, Tip, TipChange, TransitionRecord, TriageDecision, creation_record
 from storage.dashboard_query import (
     add_closed_tip,
+    add_weeks,
     count_week,
-    count_weeks,
     custom_plans,
     dashboard,
     kpi_report,
+    week_totals,
 )
 from storage.kpi_query import DUE, REACHED
 from storage.models import (
@@ -52,6 +53,7 @@ from storage.models import (
     TransitionRow,
     TriageDecisionRow,
 )
+from storage.new_tips_pg import insert_new_tips
 from storage.notifications import SqlNotificationRepository
 from storage.scoping import within_where
 
@@ -147,28 +149,37 @@ class SqlTipRepository:
         self.session = session
 
     async def add_many(self, tips: Sequence[NewTip]) -> list[int]:
-        """One multi-row INSERT ... RETURNING (ids given back in the tips' order), then one weekly
-        rollup upsert per distinct key: a batch of intake costs about what one tip did."""
+        """On PostgreSQL one statement (storage/new_tips_pg.py); elsewhere a multi-row
+        INSERT ... RETURNING, the history rows in one executemany and one weekly upsert per
+        distinct key. Either way a batch of intake costs about what one tip did."""
         if not tips:
             return []
         rows = [_tip_values(tip) for tip in tips]
+        created = [_history_values(creation_record(tip, 0)) for tip in tips]
+        weeks = week_totals(
+            (t.received_at, t.province_code, t.agency_code, t.draft.commune_code, row["category"], 1)
+            for t, row in zip(tips, rows, strict=True)
+        )
         # No savepoint: a taken receipt code aborts the transaction and the service retries
         # it whole (45 random bits make that almost never happen).
         try:
-            result = await self.session.execute(_TIPS_INSERT, rows)
+            if self.session.get_bind().dialect.name == "postgresql":
+                for tip, record in zip(tips, created, strict=True):
+                    record["receipt_code"] = tip.receipt_code
+                by_code = await insert_new_tips(self.session, rows, created, weeks)
+            else:
+                result = await self.session.execute(_TIPS_INSERT, rows)
+                by_code = {code: int(tip_id) for tip_id, code in result.all()}
         except IntegrityError as exc:
             if "receipt_code" in str(exc.orig):
                 raise DuplicateKey("receipt code taken") from None
             raise
-        by_code = {code: int(tip_id) for tip_id, code in result.all()}
         ids = [by_code[tip.receipt_code] for tip in tips]
-        await count_weeks(
-            self.session,
-            [
-                (t.received_at, t.province_code, t.agency_code, t.draft.commune_code, row["category"], 1)
-                for t, row in zip(tips, rows, strict=True)
-            ],
-        )
+        if self.session.get_bind().dialect.name != "postgresql":
+            for tip_id, record in zip(ids, created, strict=True):
+                record["tip_id"] = tip_id
+            await self.session.execute(_HISTORY_INSERT, created)
+            await add_weeks(self.session, weeks)
         return ids
 
     async def open_among(self, ids: Collection[int], *, received_since: datetime) -> set[int]:
@@ -312,11 +323,6 @@ class SqlTipRepository:
     async def add_history(self, record: TransitionRecord) -> None:
         self.session.add(TransitionRow(**_history_values(record)))
         await self.session.flush()
-
-    async def add_history_many(self, records: Sequence[TransitionRecord]) -> None:
-        """The same rows as `add_history`, in one executemany."""
-        if records:
-            await self.session.execute(_HISTORY_INSERT, [_history_values(r) for r in records])
 
     async def history(self, tip_id: int) -> Sequence[TransitionRecord]:
         rows = await self.session.scalars(
