@@ -153,6 +153,43 @@ async def test_a_burst_through_the_api_is_stored_whole_in_shared_transactions(
         assert resp.status == 200
 
 
+async def test_passphrases_are_hashed_by_the_writer_when_its_read_ahead_fails(
+    client: Any, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer's read-ahead hashes a batch's passphrases; when it fails (here every other
+    time), the writer hashes them before the write. Every receipt still opens its tip, and
+    no passphrase is stored in the clear."""
+    tips = client.app[SERVICES].tips
+    read_ahead, calls = tips._read_ahead, [0]
+
+    async def flaky(batch: Sequence[Any]) -> list[Any]:
+        calls[0] += 1
+        if calls[0] % 2:
+            raise RuntimeError("read-ahead lost")
+        return list(await read_ahead(batch))
+
+    monkeypatch.setattr(tips.intake, "_read_ahead", flaky)
+
+    async def report(i: int) -> dict[str, Any]:
+        resp = await client.post("/api/v1/tips", json={"text": f"Nhà nghỉ số {i} chứa mại dâm"})
+        assert resp.status == 201, await resp.text()
+        return dict(await resp.json())
+
+    receipts = [*await asyncio.gather(*(report(i) for i in range(6)))]
+    receipts += await asyncio.gather(*(report(i) for i in range(6, 12)))
+    assert calls[0] >= 2  # both paths ran
+    for receipt in receipts:
+        resp = await client.post(
+            "/api/v1/tips/status",
+            json={"receipt_code": receipt["receipt_code"], "passphrase": receipt["passphrase"]},
+        )
+        assert resp.status == 200
+    async with services.engine.connect() as conn:
+        hashes = (await conn.scalars(sa.select(TipRow.passphrase_hash))).all()
+    assert len(hashes) == 12 and all(h and h.startswith("p1$argon2id$") for h in hashes)
+    assert not {r["passphrase"] for r in receipts} & set(hashes)
+
+
 class ReadAhead(Store):
     """A store with a read-ahead step that records when it ran against the writes."""
 
