@@ -163,3 +163,31 @@ def test_fold_remembers_words_but_not_whole_tips() -> None:
     assert fold(long_tip).startswith("quan karaoke hoa hong o duong le loi")
     assert fold("Đồng Hới") == "dong hoi"
     assert text._fold_short.cache_info().currsize <= before + 1  # the word, not the tip
+
+
+def test_fold_drops_exactly_the_combining_marks_of_the_decomposed_text() -> None:
+    """`fold` removes marks with a regex of ranges (fast); it must drop exactly what a
+    character-by-character reading of Unicode would, on Vietnamese and on anything else."""
+    import unicodedata
+
+    def by_character(text: str) -> str:
+        decomposed = unicodedata.normalize("NFD", text)
+        kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        for letter, plain in (("đ", "d"), ("Đ", "D"), ("ð", "d"), ("Ð", "D")):
+            kept = kept.replace(letter, plain)
+        return " ".join(kept.lower().split())
+
+    rng = random.Random(7)
+    ranges = [
+        (0x20, 0x24F),
+        (0x300, 0x36F),
+        (0x1E00, 0x1EFF),
+        (0x0590, 0x0FFF),
+        (0x3040, 0x30FF),
+        (0x20D0, 0x20FF),
+    ]
+    texts = ["Đà Nẵng ĐỒNG HỚI đường Lê Lợi", "ð Ð ǅ ﬁ", "e\u0301\u0323 a\u0302\u0300", "karaoke"]
+    for _ in range(3000):
+        texts.append("".join(chr(rng.randint(*rng.choice(ranges))) for _ in range(rng.randint(0, 80))))
+    for text in texts:
+        assert fold(text) == by_character(text), text
