@@ -99,7 +99,8 @@ def fingerprint(norm: Normalised, stop: frozenset[str] = frozenset()) -> Fingerp
         chars = "".join(norm.folded.split())[:1200]
         shingles = frozenset(_stable_hash(chars[i : i + 3]) for i in range(len(chars) - 2))
     else:
-        shingles = frozenset(_stable_hash(" ".join(tokens[i : i + 3])) for i in range(len(tokens) - 2))
+        triples = zip(tokens, tokens[1:], tokens[2:], strict=False)  # each word with the next two
+        shingles = frozenset([_stable_hash(f"{a} {b} {c}") for a, b, c in triples])
     stop = _with_name_stop(stop)
     names = _names(norm.text, stop)
     venues = frozenset(_venue_key(kind, name, names) for kind, name in _venues(norm, stop)) - {""}
