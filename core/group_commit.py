@@ -15,8 +15,9 @@ loop, and the writer sets the pace of a burst.
 An optional *read-ahead* step works on the next batch while the previous one is being
 written: work that needs neither the database nor the previous batch's outcome and does not
 hold the event loop (for tips: hashing the passphrases in a thread, and triage's reading of
-the texts in a helper process, hotline/triage_worker.py). Preparing the next batch on the event loop during the write was
-tried and measured slower (docs/benchmarks.md): the write's round trips waited behind it.
+the texts in a helper process, hotline/triage_worker.py). Preparing the next batch on the
+event loop during the write was tried and measured slower (docs/benchmarks.md): the write's
+round trips waited behind it.
 
 A batch is one transaction, so it stands or falls together:
 

@@ -157,7 +157,6 @@ class TipService:
         self.store = store
         self.attachment_policy = attachment_policy or AttachmentPolicy()
         #: New tips are written in batches: see core.group_commit.
-        #: With an analyser, the next batch's texts are read while the previous one is written.
         #: While one batch is written, the next one's passphrases are hashed (and, with an
         #: analyser, its texts read): see `_read_ahead`.
         self.intake: GroupCommit[PendingTip, DecidedTip, StoredTip] = GroupCommit(

@@ -40,12 +40,12 @@ def _ping_when_idle(engine: AsyncEngine, after: float) -> None:
     a dead one is replaced by a fresh connection before anyone sees it.
 
     Why not SQLAlchemy's `pool_pre_ping`: on asyncpg it pings inside its own transaction
-    (BEGIN, `;`, ROLLBACK), three round trips on every checkout, which measured over a third
-    of a busy intake writer's time. The connections it protects against are the ones that
-    sat idle through a database restart or a firewall's idle cut; a connection back in use
-    within seconds was just proven alive. If the database dies while connections are in
-    use, the first failing statement is reported (as "not saved, please retry" for a tip)
-    and SQLAlchemy replaces the whole pool."""
+    (BEGIN, `;`, ROLLBACK), three round trips on every checkout: three of the eight a batch
+    of intake cost, each waiting for its turn on a busy event loop. The connections it
+    protects against are the ones that sat idle through a database restart or a firewall's
+    idle cut; a connection back in use within seconds was just proven alive. If the database
+    dies while connections are in use, the first failing statement is reported (as "not
+    saved, please retry" for a tip) and SQLAlchemy replaces the whole pool."""
 
     @sa.event.listens_for(engine.sync_engine, "checkin")
     def _idle_from(_dbapi_conn: Any, record: Any) -> None:

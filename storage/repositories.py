@@ -150,10 +150,11 @@ class SqlTipRepository:
 
     async def add_many(self, tips: Sequence[NewTip]) -> list[int]:
         """On PostgreSQL one statement (storage/new_tips_pg.py); elsewhere a multi-row
-        INSERT ... RETURNING, the history rows in one executemany and one weekly upsert per
-        distinct key. Either way a batch of intake costs about what one tip did."""
+        INSERT ... RETURNING, the history rows in one executemany and one upsert of the weekly
+        counts. Either way a batch of intake costs about what one tip did."""
         if not tips:
             return []
+        one_statement = self.session.get_bind().dialect.name == "postgresql"
         rows = [_tip_values(tip) for tip in tips]
         created = [_history_values(creation_record(tip, 0)) for tip in tips]
         weeks = week_totals(
@@ -163,7 +164,7 @@ class SqlTipRepository:
         # No savepoint: a taken receipt code aborts the transaction and the service retries
         # it whole (45 random bits make that almost never happen).
         try:
-            if self.session.get_bind().dialect.name == "postgresql":
+            if one_statement:
                 for tip, record in zip(tips, created, strict=True):
                     record["receipt_code"] = tip.receipt_code
                 by_code = await insert_new_tips(self.session, rows, created, weeks)
@@ -175,7 +176,7 @@ class SqlTipRepository:
                 raise DuplicateKey("receipt code taken") from None
             raise
         ids = [by_code[tip.receipt_code] for tip in tips]
-        if self.session.get_bind().dialect.name != "postgresql":
+        if not one_statement:
             for tip_id, record in zip(ids, created, strict=True):
                 record["tip_id"] = tip_id
             await self.session.execute(_HISTORY_INSERT, created)
