@@ -11,8 +11,8 @@ ratio to the baseline is what survives a noisy machine; the target (issue 4) is 
     .venv/bin/python bench/intake.py --no-triage-worker                # triage on the event loop
 
 Each server runs in its own process (one worker, as `hotline serve`; the app's worker has
-its triage helper child, hotline/triage_worker.py, unless `--no-triage-worker`, and the
-warm-up gives it time to start); the load generator is
+its triage helper child, hotline/triage_worker.py, unless `--no-triage-worker`; the load
+starts once `/metrics` reports the helper ready); the load generator is
 `wrk` when it is installed (one thread: a C client takes little of the two cores the servers
 need), otherwise an aiohttp client in this process (`--tool` chooses). Either keeps
 `--connections` keep-alive connections busy: a short warm-up, then `--duration` seconds.
@@ -238,6 +238,18 @@ async def wait_ready(port: int) -> None:
     raise RuntimeError("server did not start")
 
 
+async def wait_helper(port: int) -> None:
+    """Measure the app in its steady state: the triage helper loads for a second or two
+    after the app listens, and until then triage runs on the event loop."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(600):
+            async with session.get(f"http://127.0.0.1:{port}/metrics") as resp:
+                if "hotline_triage_helper_ready 1.0" in await resp.text():
+                    return
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the triage helper did not get ready")
+
+
 async def fresh_database(kind: str, pg_url: str | None, workdir: Path, name: str) -> str:
     from storage.maintenance import upgrade_database
 
@@ -284,6 +296,8 @@ async def run_target(target: str, kind: str, args: argparse.Namespace, workdir: 
     proc = subprocess.Popen(cmd)  # noqa: ASYNC220 - started once, before the measurement
     try:
         await wait_ready(port)
+        if target == "app" and not args.no_triage_worker:
+            await wait_helper(port)
         url = f"http://127.0.0.1:{port}/api/v1/tips"
         if args.tool == "wrk":
             measured = await asyncio.to_thread(

@@ -55,6 +55,15 @@ class Analyser(Protocol):
         restarting): the caller then reads the texts itself."""
         ...
 
+    @property
+    def ready(self) -> bool:
+        """Whether it can read texts now (for monitoring)."""
+        ...
+
+    #: Batches it read, and batches it could not (then read in-process): for monitoring.
+    answered: int
+    missed: int
+
 
 @lru_cache(maxsize=1)
 def shared_engine() -> Triage:

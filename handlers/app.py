@@ -81,6 +81,7 @@ def create_app(
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_services(settings, clock) as services:
             app[SERVICES] = services
+            app[METRICS].watch_intake(services.tips)
             await services.tips.start_analyser()  # ready (a second or two) before a burst
             yield
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from core.services import TipService
 
 
 @dataclass
@@ -33,3 +38,38 @@ class Metrics:
             ["to"],
             registry=self.registry,
         )
+
+    def watch_intake(self, tips: TipService) -> None:
+        """Report the intake writer and the triage helper (read when scraped)."""
+        self.registry.register(IntakeCollector(tips))
+
+
+class IntakeCollector(Collector):
+    """The intake writer's batching and the triage helper's health, read from their own
+    counters at scrape time, so the hot path keeps no second set of books. A helper that is
+    not ready, or whose misses grow, means triage is running on the event loop: slower
+    intake under a burst (docs/web-intake.md)."""
+
+    def __init__(self, tips: TipService) -> None:
+        self._tips = tips
+
+    def collect(self) -> Iterator[Metric]:
+        intake = self._tips.intake
+        yield CounterMetricFamily(
+            "hotline_intake_batches", "Transactions committed by the intake writer", value=intake.batches
+        )
+        yield CounterMetricFamily(
+            "hotline_intake_tips", "Tips committed by the intake writer", value=intake.items
+        )
+        analyser = self._tips.analyser
+        if analyser is None:
+            return
+        yield GaugeMetricFamily(
+            "hotline_triage_helper_ready", "1 when the triage helper reads texts", value=int(analyser.ready)
+        )
+        batches = CounterMetricFamily(
+            "hotline_triage_helper_batches", "Batches the triage helper read or missed", labels=["outcome"]
+        )
+        batches.add_metric(["answered"], analyser.answered)
+        batches.add_metric(["missed"], analyser.missed)
+        yield batches

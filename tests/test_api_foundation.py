@@ -188,6 +188,8 @@ async def test_healthz_and_metrics(client: Any) -> None:
     text = await resp.text()
     assert 'hotline_tips_received_total{channel="web"} 1.0' in text
     assert "hotline_http_request_seconds_bucket" in text
+    assert "hotline_intake_tips_total 1.0" in text and "hotline_intake_batches_total 1.0" in text
+    assert "hotline_triage_helper" not in text  # the tests run without the helper
 
 
 async def test_healthz_reports_a_dead_database(client: Any, services: Services) -> None:

@@ -141,6 +141,13 @@ async def test_tips_through_the_app_are_triaged_by_the_helper(
         stored.pop("duplicate_of"), expected.pop("duplicate_of")
         stored["reasons"] = [r for r in stored["reasons"] if not r.startswith("duplicate")]
         assert stored == json.loads(json.dumps(expected))
+    # Monitoring sees the helper ready and the intake writer's batching.
+    metrics = await (await client.get("/metrics")).text()
+    assert "hotline_triage_helper_ready 1.0" in metrics
+    assert f'hotline_triage_helper_batches_total{{outcome="answered"}} {float(worker.answered)}' in metrics
+    assert f"hotline_intake_tips_total {float(len(ids) + 1)}" in metrics
+    assert f"hotline_intake_batches_total {float(services.tips.intake.batches)}" in metrics
+    assert services.tips.intake.batches < len(ids) + 1
 
 
 WRONG_SIZE = "import sys, pickle, struct, time\n" + (
