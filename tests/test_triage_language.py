@@ -134,10 +134,19 @@ def _scripts_by_character(text: str) -> _Scripts:
     return _Scripts(letters, han, kana, other, latin)
 
 
+def random_texts(ranges: list[tuple[int, int]], *, count: int, longest: int) -> list[str]:
+    """`count` texts of up to `longest` characters, each drawn from one of `ranges` of code
+    points; seeded, so a failure names the same text on every run."""
+    rng = random.Random(7)
+    return [
+        "".join(chr(rng.randint(*rng.choice(ranges))) for _ in range(rng.randint(0, longest)))
+        for _ in range(count)
+    ]
+
+
 def test_script_counts_match_the_plain_definition_on_any_text() -> None:
     """`_scripts` skips Latin letters in one pass; it must count exactly what looking at every
     character counts, whatever the mix of scripts (CJK, kana, Cyrillic, astral planes...)."""
-    rng = random.Random(7)
     ranges = [
         (32, 0x2FF),
         (0x1DF0, 0x1F10),
@@ -147,9 +156,7 @@ def test_script_counts_match_the_plain_definition_on_any_text() -> None:
         (0x10000, 0x10100),
     ]
     texts = ["", "Quán karaoke Hoa Hồng", "東京のカラオケ", "Привет мир", "ǅemal ß ﬁ 𝔘"]
-    for _ in range(5000):
-        texts.append("".join(chr(rng.randint(*rng.choice(ranges))) for _ in range(rng.randint(0, 15))))
-    for text in texts:
+    for text in texts + random_texts(ranges, count=5000, longest=15):
         assert _scripts(text) == _scripts_by_character(text), text
 
 
@@ -177,7 +184,6 @@ def test_fold_drops_exactly_the_combining_marks_of_the_decomposed_text() -> None
             kept = kept.replace(letter, plain)
         return " ".join(kept.lower().split())
 
-    rng = random.Random(7)
     ranges = [
         (0x20, 0x24F),
         (0x300, 0x36F),
@@ -187,7 +193,5 @@ def test_fold_drops_exactly_the_combining_marks_of_the_decomposed_text() -> None
         (0x20D0, 0x20FF),
     ]
     texts = ["Đà Nẵng ĐỒNG HỚI đường Lê Lợi", "ð Ð ǅ ﬁ", "e\u0301\u0323 a\u0302\u0300", "karaoke"]
-    for _ in range(3000):
-        texts.append("".join(chr(rng.randint(*rng.choice(ranges))) for _ in range(rng.randint(0, 80))))
-    for text in texts:
+    for text in texts + random_texts(ranges, count=3000, longest=80):
         assert fold(text) == by_character(text), text
