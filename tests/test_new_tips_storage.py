@@ -18,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.categories import Category, Channel
 from core.errors import DuplicateKey
 from core.stages import Stage
-from core.tips import NewTip, TipDraft
+from core.tips import NewTip, TipDraft, creation_record
 from storage.dashboard_query import vn_week
 from storage.db import create_engine, session_factory
 from storage.models import TipRow, TransitionRow, tip_weeks
-from storage.repositories import SqlUnitOfWork, _tip_values
+from storage.new_tips_pg import HISTORY_COLUMNS, TIP_COLUMNS
+from storage.repositories import SqlUnitOfWork, _history_values, _tip_values
 from tests.conftest import COMMUNE, PROVINCE
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
@@ -84,6 +85,13 @@ async def add(engine: AsyncEngine, tips: list[NewTip]) -> list[int]:
 
 def _plain(value: Any) -> Any:
     return value.astimezone(UTC) if isinstance(value, datetime) else value
+
+
+def test_the_postgresql_statement_writes_every_column_the_portable_path_writes() -> None:
+    """storage/new_tips_pg.py names its columns once, for a statement built at import; a
+    column added to `_tip_values` or `_history_values` must be added there too."""
+    assert set(TIP_COLUMNS) == set(_tip_values(BATCH[1]))
+    assert {"tip_id", *HISTORY_COLUMNS} == set(_history_values(creation_record(BATCH[1], 0)))
 
 
 async def test_a_batch_stores_exactly_the_rows_intake_describes(engine: AsyncEngine) -> None:
