@@ -40,6 +40,17 @@ def test_same_link(triage: Triage) -> None:
     assert p.duplicate_of == 1
 
 
+def test_the_reason_names_the_same_shared_key_in_every_process(triage: Triage) -> None:
+    """A tip sharing several links with an earlier one names the first in sorted order, not
+    the first a set happens to yield: that order changes with each process's string hashing,
+    and the proposal is made in whichever web worker took the tip."""
+    links = [f"https://site{n}.vn/p" for n in (7, 3, 9, 1, 8, 5, 2, 6)]
+    earlier = [EarlierTip(1, "Các trang này rao gái gọi: " + " ".join(links))]
+    p = triage.propose("Báo lại các trang " + " , ".join(reversed(links)) + " vẫn hoạt động", earlier=earlier)
+    assert p.duplicate_of == 1
+    assert [r for r in p.reasons if r.startswith("duplicate:")] == ["duplicate: same link site1.vn/p"]
+
+
 def test_same_named_venue(triage: Triage) -> None:
     earlier = [EarlierTip(3, "Nhà nghỉ Thanh Bình ở xã Tân Thành cho gái vào phòng khách")]
     p = triage.propose("Chủ Nhà nghỉ Thanh Bình gọi gái cho khách qua điện thoại mỗi tối", earlier=earlier)

@@ -281,8 +281,11 @@ def _jaccard(a: Fingerprint, b: Fingerprint) -> float:
 
 
 def _exact_keys(fp: Fingerprint) -> list[str]:
+    """Sorted within each kind: the reason names the first shared key, and a set's order
+    differs between processes (string hashing is salted), so the same tip would otherwise
+    get a different reason in each web worker."""
     return [
-        *(f"phone:{p}" for p in fp.phones),
-        *(f"link:{u}" for u in fp.links),
-        *(f"venue:{v}" for v in fp.venues),
+        *(f"phone:{p}" for p in sorted(fp.phones)),
+        *(f"link:{u}" for u in sorted(fp.links)),
+        *(f"venue:{v}" for v in sorted(fp.venues)),
     ]
