@@ -21,8 +21,10 @@ _AGE = re.compile(
     r"(?<![\d.,])(\d{1,2})[\s-]*(?:tuoi|t\b|years?[\s-]*old|yo\b|yrs?\b|ans\b|anos\b|岁|歳|살)|"
     r"\b(?:aged|age)\s+(\d{1,2})\b|\blop\s+([1-9]|1[0-2])\b"
 )
+_DIGIT = re.compile(r"\d")  # every `_AGE` alternative needs one
 _QUESTION = re.compile(r"[?？]")
 _LINK = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|vn|net|me|org|io)\b", re.IGNORECASE)
+_LINK_HINT = re.compile(r"://|www\.|\.(?:com|vn|net|me|org|io)", re.IGNORECASE)  # what `_LINK` needs
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class Classifier:
         if _QUESTION.search(norm.text):
             scores[Category.INFO_REQUEST] += 1.0
             terms[Category.INFO_REQUEST].append("question mark (1)")
-        if _LINK.search(norm.text):
+        if _LINK_HINT.search(norm.text) and _LINK.search(norm.text):
             scores[Category.ONLINE] += 0.8
             terms[Category.ONLINE].append("link (0.8)")
         category, why = self._decide(scores)
@@ -93,7 +95,7 @@ class Classifier:
     @staticmethod
     def _minor_age(folded: str) -> int | None:
         """An age under 18 written in the text (`15 tuổi`, `16yo`, `aged 14`, `lớp 9`)."""
-        for match in _AGE.finditer(folded):
+        for match in _AGE.finditer(folded) if _DIGIT.search(folded) else ():
             if match.group(3):
                 return int(match.group(3)) + 6  # school grade → age
             age = int(match.group(1) or match.group(2))

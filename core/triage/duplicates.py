@@ -19,7 +19,7 @@ from rapidfuzz import fuzz
 
 from core.text import fold
 
-from .normalise import Normalised, tokenize
+from .normalise import Normalised
 
 #: Only open tips received within this window are compared (issue 6).
 WINDOW = timedelta(days=90)
@@ -30,6 +30,8 @@ _MIN_WORDS = 5
 COMMON_SHINGLE = 50
 
 _PHONE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.\-]?\d){8,10}(?!\d)")
+_DIGIT = re.compile(r"\d")
+_TLD = re.compile(r"\.(?:com|vn|net|me|org|io|co)", re.I)  # what `_URL` cannot match without
 _URL = re.compile(r"(?:https?://)?(?:www\.)?((?:[\w-]+\.)+(?:com|vn|net|me|org|io|co)(?:/[^\s,;)]*)?)", re.I)
 # scripts without spaces between words (Thai, Lao, Khmer, Japanese, Chinese, Korean blocks)
 _CJK = re.compile(r"[\u0e00-\u0eff\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
@@ -59,9 +61,11 @@ _VENUE_TYPES = (
 _ENGLISH_VENUE = re.compile(
     r"((?:[A-ZÀ-Ỹ][\w'&-]*\s){1,3})((?i:karaoke|massage|spa|bar|hotel|guesthouse|motel))\b"
 )
+_ENGLISH_VENUE_WORD = re.compile(r"(?i:karaoke|massage|spa|bar|hotel|guesthouse|motel)")  # needed by it
 _VENUE_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}
 for _kind in _VENUE_TYPES:
     _VENUE_BY_FIRST.setdefault(_kind[0], []).append(_kind)
+_VENUE_FIRSTS = frozenset(_VENUE_BY_FIRST)
 
 _NAME_STOP = frozenset(
     """o tai tren duong so co gan la cua phuong xa quan huyen pho va voi nay do kia
@@ -90,9 +94,18 @@ class DuplicateMatch:
 
 def fingerprint(norm: Normalised, stop: frozenset[str] = frozenset()) -> Fingerprint:
     """What identifies the venue or person a tip is about."""
-    phones = frozenset(_phone(m.group(0)) for m in _PHONE.finditer(norm.text))
-    links = frozenset(m.group(1).lower().rstrip("/.") for m in _URL.finditer(norm.text))
-    links |= frozenset("@" + m.group(1).lower() for m in _HANDLE.finditer(norm.text))
+    # Each pattern runs only on a text holding what it cannot match without (a cheap scan).
+    text = norm.text
+    phones = (
+        frozenset(_phone(m.group(0)) for m in _PHONE.finditer(text)) if _DIGIT.search(text) else frozenset()
+    )
+    links = (
+        frozenset(m.group(1).lower().rstrip("/.") for m in _URL.finditer(text))
+        if _TLD.search(text)
+        else frozenset()
+    )
+    if "@" in text:
+        links |= frozenset("@" + m.group(1).lower() for m in _HANDLE.finditer(text))
     tokens = norm.tokens[:400]
     if _CJK.search(norm.folded):
         # Chinese has no spaces between words: character trigrams instead of word trigrams
@@ -100,7 +113,8 @@ def fingerprint(norm: Normalised, stop: frozenset[str] = frozenset()) -> Fingerp
         shingles = frozenset(_stable_hash(chars[i : i + 3]) for i in range(len(chars) - 2))
     else:
         triples = zip(tokens, tokens[1:], tokens[2:], strict=False)  # each word with the next two
-        shingles = frozenset([_stable_hash(f"{a} {b} {c}") for a, b, c in triples])
+        # _stable_hash inlined: a call per shingle was a tenth of the fingerprint's time
+        shingles = frozenset([zlib.crc32(f"{a} {b} {c}".encode()) for a, b, c in triples])
     stop = _with_name_stop(stop)
     names = _names(norm.text, stop)
     venues = frozenset(_venue_key(kind, name, names) for kind, name in _venues(norm, stop)) - {""}
@@ -153,10 +167,11 @@ def _phone(raw: str) -> str:
 
 def _venues(norm: Normalised, stop: frozenset[str]) -> set[tuple[tuple[str, ...], tuple[str, ...]]]:
     """`karaoke hoa hong` from `Karaoke Hoa Hồng ở đường...`; English `Golden Star karaoke` too."""
-    tokens = tuple(tokenize(norm.folded)[:2000])  # not expanded: `Hồng` is a name, not `hong` (= không)
+    tokens = norm.words[:2000]  # not expanded: `Hồng` is a name, not `hong` (= không)
     found: set[tuple[tuple[str, ...], tuple[str, ...]]] = set()
-    for i, tok in enumerate(tokens):
-        for kind in _VENUE_BY_FIRST.get(tok, ()):
+    present = _VENUE_FIRSTS.intersection(tokens)
+    for i in [i for i, tok in enumerate(tokens) if tok in present] if present else ():
+        for kind in _VENUE_BY_FIRST[tokens[i]]:
             if tokens[i : i + len(kind)] != kind or (kind == ("quan",) and i and tokens[i - 1] == "co"):
                 continue  # `cơ quan` is an authority, not a shop
             j = i + len(kind)
@@ -169,7 +184,8 @@ def _venues(norm: Normalised, stop: frozenset[str]) -> set[tuple[tuple[str, ...]
                 continue  # quận 1 is a district, not a shop
             if len(name) >= 2 or numbered:
                 found.add((kind, tuple(name)))
-    for match in _ENGLISH_VENUE.finditer(norm.text[:5000]):
+    english = norm.text[:5000]
+    for match in _ENGLISH_VENUE.finditer(english) if _ENGLISH_VENUE_WORD.search(english) else ():
         words = match.group(1).split()
         if all(w[:1].isupper() for w in words) and fold(words[0]) not in stop:
             found.add(((fold(match.group(2)),), tuple(fold(match.group(1)).split())))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from operator import itemgetter
 
 from core.text import fold, nfc
 
@@ -18,6 +19,8 @@ from .normalise import Normalised, data_rows, expand, tokenize
 # Scripts written without spaces between words (CJK, Thai...) or rarely tokenised alike:
 # terms in them are matched as substrings. Vietnamese letters (U+1E00-U+1EFF) are not here.
 _CJK = re.compile(r"[\u0370-\u1dff\u2e80-\uffff]")
+#: A word's first three letters: prefix terms are indexed by them.
+_HEAD = itemgetter(slice(0, 3))
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,9 @@ class Lexicon:
                 self._prefix_index[tokens[0][:3]].append(term)
             else:
                 self._by_first[tokens[0]].append(term)
+        # Looked up against a text's words in one C-level pass: most words start no term.
+        self._firsts = frozenset(self._by_first)
+        self._heads = frozenset(self._prefix_index)
 
     def vocabulary(self) -> list[tuple[str, ...]]:
         """Token tuples of every word term (for telling venue names from ordinary words)."""
@@ -102,8 +108,9 @@ class Lexicon:
             seen.add(id(term))
             hits.append(Hit(term))
 
-        for i, tok in enumerate(tokens):
-            for term in self._by_first.get(tok, ()):
+        present = self._firsts.intersection(tokens)
+        for i in [i for i, tok in enumerate(tokens) if tok in present] if present else ():
+            for term in self._by_first[tokens[i]]:
                 k = len(term.tokens)
                 window = tokens[i : i + k]
                 if len(window) < k:
@@ -113,11 +120,13 @@ class Lexicon:
                         keep(term)
                 elif window == term.tokens:
                     keep(term)
-        if self._prefixes:
+        heads = self._heads.intersection(map(_HEAD, tokens)) if self._prefixes else ()
+        if heads:
             for tok in tokens:
-                for term in self._prefix_index.get(tok[:3], ()):
-                    if tok.startswith(term.tokens[0]):
-                        keep(term)
+                if tok[:3] in heads:
+                    for term in self._prefix_index[tok[:3]]:
+                        if tok.startswith(term.tokens[0]):
+                            keep(term)
         if self._cjk and _CJK.search(norm.folded):
             for term in self._cjk:
                 if term.tokens[0] in norm.folded:

@@ -15,6 +15,7 @@ MAX_CHARS = 20_000
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _GLUED = re.compile(r"([qp])(\d{1,2})")
+_GLUED_WORD = re.compile(r"(?<!\S)[qp]\d{1,2}(?!\S)")  # a word `_GLUED` matches whole
 # `e`/`a` mean em/anh when a Vietnamese verb or particle follows or a preposition precedes them.
 _PRONOUN_NEXT = frozenset(
     "oi co la bi dang da muon can biet thay nghe gap hoi xin nho lam di o cung thi ko khong k".split()
@@ -29,6 +30,7 @@ class Normalised:
     text: str  # NFC, cut to MAX_CHARS
     folded: str  # lower case, no diacritics, spaces squeezed
     tokens: tuple[str, ...]  # folded words, abbreviations expanded
+    words: tuple[str, ...]  # folded words as written (`Hồng` is a name, not `hong` = không)
 
     @property
     def joined(self) -> str:
@@ -61,18 +63,32 @@ def tokenize(folded: str) -> list[str]:
     return _TOKEN.findall(folded)
 
 
-def expand(tokens: list[str], *, vietnamese: bool = True) -> tuple[str, ...]:
+@cache
+def _expandable() -> frozenset[str]:
+    return frozenset(abbreviations()) | {"e", "a"}
+
+
+def expand(tokens: list[str] | tuple[str, ...], *, vietnamese: bool = True) -> tuple[str, ...]:
     """Abbreviations expanded; `e`/`a` only in Vietnamese context, as they are English words too."""
-    table = abbreviations() if vietnamese else {}
+    if not vietnamese or (
+        not _expandable().intersection(tokens) and not _GLUED_WORD.search(" ".join(tokens))
+    ):
+        return tuple(tokens)  # most texts: nothing to expand, found in two C-level passes
+    return _expand_each(tokens)
+
+
+def _expand_each(tokens: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """`expand` of a Vietnamese text, word by word."""
+    table = abbreviations()
     out: list[str] = []
     for i, tok in enumerate(tokens):
-        if vietnamese and tok in ("e", "a"):
+        if tok in ("e", "a"):
             nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
             prev = tokens[i - 1] if i else ""
             if nxt in _PRONOUN_NEXT or prev in _PRONOUN_PREV or i == 0:
                 out.append("em" if tok == "e" else "anh")
                 continue
-        glued = _GLUED.fullmatch(tok) if vietnamese else None
+        glued = _GLUED.fullmatch(tok)
         if glued:  # q1, p5: district and ward numbers typed without a space
             out.extend(("quan" if glued[1] == "q" else "phuong", glued[2]))
             continue
@@ -84,4 +100,5 @@ def normalise(text: str, *, vietnamese: bool = True) -> Normalised:
     """NFC, cut, folded, tokenised and expanded."""
     cut = nfc(text[: MAX_CHARS * 2])[:MAX_CHARS]
     folded = fold(cut)
-    return Normalised(text=cut, folded=folded, tokens=expand(tokenize(folded), vietnamese=vietnamese))
+    words = tuple(tokenize(folded))
+    return Normalised(text=cut, folded=folded, tokens=expand(words, vietnamese=vietnamese), words=words)

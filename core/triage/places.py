@@ -36,6 +36,8 @@ _PROVINCE_ALIASES = {
     "da nang": "48",
     "danang": "48",
 }
+#: The words `find` acts on; a text without any of them is passed over in one C-level step.
+_TRIGGERS = frozenset({"phuong", "xa", "dac", *_ENGLISH_AFTER, *_OLD_KIND_TOKENS})
 _STREET_WORDS = frozenset("duong pho ngo hem kiet street road".split())
 
 
@@ -89,6 +91,7 @@ class Gazetteer:
             if kind == "" and len(short) >= 2:
                 lengths[short[0]].add(len(short))
         self._bare_lengths = {first: sorted(found, reverse=True) for first, found in lengths.items()}
+        self._bare_firsts = frozenset(self._bare_lengths)
 
     def load_legacy(self) -> bool:
         """Old district-era names, loaded on first need (0.3 s): most tips never name one."""
@@ -123,7 +126,9 @@ class Gazetteer:
         found: list[tuple[str, list[str]]] = []
         old_found: list[tuple[str, list[str]]] = []
         n = len(tokens)
-        for i, tok in enumerate(tokens):
+        present = _TRIGGERS.intersection(tokens)
+        for i in [i for i, tok in enumerate(tokens) if tok in present] if present else ():
+            tok = tokens[i]
             if tok in ("phuong", "xa", "dac"):
                 start = i + 2 if tok == "dac" and i + 1 < n and tokens[i + 1] == "khu" else i + 1
                 self._match_after(tokens, start, "dac khu" if tok == "dac" else tok, lowered, found)
@@ -160,10 +165,11 @@ class Gazetteer:
                 return
 
     def _match_bare(self, tokens: tuple[str, ...], found: list[tuple[str, list[str]]]) -> None:
-        for i, first in enumerate(tokens):
+        present = self._bare_firsts.intersection(tokens)
+        for i in [i for i, tok in enumerate(tokens) if tok in present] if present else ():
             if i and tokens[i - 1] in _STREET_WORDS:
                 continue
-            for length in self._bare_lengths.get(first, ()):
+            for length in self._bare_lengths[tokens[i]]:
                 if i + length > len(tokens):
                     continue
                 codes = self._by_name.get(("", tokens[i : i + length]))
