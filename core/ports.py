@@ -36,15 +36,13 @@ class TipRepository(Protocol):
         earlier tips that new ones may still be proposed as duplicates of."""
         ...
 
-    async def open_since(
-        self, *, after_id: int, received_since: datetime, limit: int
-    ) -> Sequence[tuple[int, datetime]]:
-        """(id, received_at) of open tips with a larger id, oldest first: what the duplicate
-        index may not have seen yet."""
+    async def open_since(self, *, after_id: int, received_since: datetime, limit: int) -> Sequence[int]:
+        """Ids of open tips with a larger id, oldest first: what the duplicate index may not
+        have seen yet."""
         ...
 
-    async def texts(self, ids: Collection[int]) -> dict[int, str]:
-        """The texts of these tips, by id."""
+    async def texts(self, ids: Collection[int]) -> dict[int, tuple[str, datetime]]:
+        """The text and reception time of these tips, by id."""
         ...
 
     async def record_decisions(

@@ -195,11 +195,9 @@ class SqlTipRepository:
         )
         return {int(tip_id) for tip_id in rows.scalars()}
 
-    async def open_since(
-        self, *, after_id: int, received_since: datetime, limit: int
-    ) -> Sequence[tuple[int, datetime]]:
-        rows = await self.session.execute(
-            sa.select(TipRow.id, TipRow.received_at)
+    async def open_since(self, *, after_id: int, received_since: datetime, limit: int) -> Sequence[int]:
+        rows = await self.session.scalars(
+            sa.select(TipRow.id)
             .where(
                 TipRow.id > after_id,
                 TipRow.received_at >= received_since,
@@ -208,13 +206,15 @@ class SqlTipRepository:
             .order_by(TipRow.id)
             .limit(limit)
         )
-        return [(r.id, r.received_at) for r in rows]
+        return [int(tip_id) for tip_id in rows]
 
-    async def texts(self, ids: Collection[int]) -> dict[int, str]:
+    async def texts(self, ids: Collection[int]) -> dict[int, tuple[str, datetime]]:
         if not ids:
             return {}
-        rows = await self.session.execute(sa.select(TipRow.id, TipRow.text).where(TipRow.id.in_(sorted(ids))))
-        return {int(r.id): r.text for r in rows}
+        rows = await self.session.execute(
+            sa.select(TipRow.id, TipRow.text, TipRow.received_at).where(TipRow.id.in_(sorted(ids)))
+        )
+        return {int(r.id): (r.text, r.received_at) for r in rows}
 
     async def record_decisions(
         self, tip_id: int, decisions: Sequence[TriageDecision], *, actor: str, at: datetime

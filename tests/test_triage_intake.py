@@ -100,7 +100,7 @@ async def test_tips_another_worker_stored_are_read_and_its_own_are_not(
     asked: list[int] = []
     texts = SqlTipRepository.texts
 
-    async def spy(self: SqlTipRepository, ids: Any) -> dict[int, str]:
+    async def spy(self: SqlTipRepository, ids: Any) -> dict[int, tuple[str, Any]]:
         asked.extend(ids)
         return await texts(self, ids)
 
@@ -117,3 +117,47 @@ async def test_tips_another_worker_stored_are_read_and_its_own_are_not(
     asked.clear()
     await submit(services.tips, text="Một tin khác về nhà nghỉ ở quận 3")
     assert own.tip_id not in asked and again.tip_id not in asked and asked == []
+
+
+async def test_a_worker_does_not_read_back_the_tips_it_stored(
+    services: Services, settings: Any, clock: FakeClock, monkeypatch: Any
+) -> None:
+    """Alone, a worker stores every tip, and catching up finds nothing to read: the ids it
+    stored itself are passed over as they commit. Another worker's tip in between is read
+    once, with the worker's own later ones listed but not read."""
+    from hotline.bootstrap import open_services
+    from storage.repositories import SqlTipRepository
+
+    listed: list[list[int]] = []
+    asked: list[int] = []
+    open_since, texts = SqlTipRepository.open_since, SqlTipRepository.texts
+
+    async def spy_open(self: SqlTipRepository, **kwargs: Any) -> Any:
+        ids = await open_since(self, **kwargs)
+        listed.append(list(ids))
+        return ids
+
+    async def spy_texts(self: SqlTipRepository, ids: Any) -> dict[int, tuple[str, Any]]:
+        asked.extend(ids)
+        return await texts(self, ids)
+
+    monkeypatch.setattr(SqlTipRepository, "open_since", spy_open)
+    monkeypatch.setattr(SqlTipRepository, "texts", spy_texts)
+    assert services.tips.triage is not None
+    services.tips.triage.refresh = 0  # catch up before every batch
+    for n in range(3):
+        await submit(services.tips, text=f"Nhà nghỉ số {n} trên đường Trần Phú cho gái vào phòng")
+    assert listed[1:] == [[], []] and asked == []
+    async with open_services(settings, clock) as other:
+        theirs = await submit(other.tips, text=VENUE)
+    asked.clear()  # the other worker read ours
+    services.tips.triage.refresh = 3600  # no catching up: theirs is unseen when mine commits
+    mine = await submit(services.tips, text="Quán bia ôm ở chợ Bến Thành mở đến khuya")
+    services.tips.triage.refresh = 0
+    listed.clear()
+    again = await submit(services.tips, text="Karaoke Hoa Hong o Le Loi van ban dam, sdt 0912345678")
+    assert (await view(services, again.tip_id)).triage["duplicate_of"] == theirs.tip_id
+    assert listed == [[theirs.tip_id, mine.tip_id]] and asked == [theirs.tip_id]
+    listed.clear()
+    await submit(services.tips, text="Một tin khác về nhà nghỉ ở quận 3")
+    assert listed == [[]]
