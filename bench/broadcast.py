@@ -9,6 +9,7 @@ worker's CPU and peak memory.
     .venv/bin/python bench/broadcast.py --recipients 10000 --cap 30
     .venv/bin/python bench/broadcast.py --recipients 100000 --cap 1000
     .venv/bin/python bench/broadcast.py ... --database-url postgresql://postgres@127.0.0.1/hotline_bench
+    .venv/bin/python bench/broadcast.py ... --workers 2 --redis-url redis://127.0.0.1:6379/14
 
 Three processes: the fake Bot API (answers 429 beyond `cap` sends in a second, like
 Telegram, and counts deliveries per chat), the worker under test, and this driver. The
@@ -36,8 +37,10 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
+import sqlalchemy as sa
 from aiohttp import ClientSession, web
 
+from storage.models import OutreachDeliveryRow
 from tests.fakebotapi import FakeBotApi
 from tests.outreach_rig import SECRET_KEY, TOKEN, add_subscribers, open_outreach, published_pair
 
@@ -145,27 +148,41 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         env["HOTLINE_REDIS_URL"] = args.redis_url
     profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
     command = [sys.executable, *profile, "-m", "hotline.cli", "worker"]
-    worker = subprocess.Popen(command, env=env)  # noqa: ASYNC220
+    workers = [subprocess.Popen(command, env=env) for _ in range(args.workers)]  # noqa: ASYNC220
     t0 = time.monotonic()
     cpu = peak = 0.0
+
+    def usage() -> tuple[float, float]:
+        each = [proc_usage(worker.pid) for worker in workers]
+        return sum(c for c, _ in each), sum(p for _, p in each)
+
     try:
         while True:
             await asyncio.sleep(1)
             stats = await get_stats(api_port)
-            cpu, peak = proc_usage(worker.pid)
+            cpu, peak = usage()
             if stats["distinct"] >= args.recipients or time.monotonic() - t0 > args.timeout:
                 break
             print(f"  {stats['distinct']} delivered, {stats['too_many']} × 429", file=sys.stderr)
         await asyncio.sleep(1.5)  # any straggler (a duplicate would show here)
         stats = await get_stats(api_port)
-        cpu, peak = proc_usage(worker.pid)
+        cpu, peak = usage()
         wall = time.monotonic() - t0
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)
         fake.terminate()
-    async with open_outreach(url) as (service, _):
+    async with open_outreach(url) as (service, sessions):
         progress = await service.progress(campaign_id)
+        async with sessions() as session:
+            by_worker = await session.execute(
+                sa.select(OutreachDeliveryRow.worker, sa.func.count())
+                .where(OutreachDeliveryRow.campaign_id == campaign_id)
+                .group_by(OutreachDeliveryRow.worker)
+            )
+            sent_by_worker = sorted(int(n) for _, n in by_worker)
     span = (stats["last"] - stats["first"]) if stats["delivered"] > 1 else 0.0
     rate = (stats["delivered"] - 1) / span if span else 0.0
     return {
@@ -179,6 +196,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "max_in_one_second": stats["max_in_second"],
         "achieved_rate": round(rate, 2),
         "share_of_cap": round(rate / args.cap, 4),
+        "workers": args.workers,
+        "deliveries_by_worker": sent_by_worker,
         "worker_cpu_seconds": round(cpu, 1),
         "worker_cpu_share": round(cpu / wall, 3),
         "worker_peak_rss_mb": round(peak / 1024, 1),
@@ -196,5 +215,14 @@ if __name__ == "__main__":
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url")
     parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes sharing the campaign (more than one needs --redis-url: they share the pace)",
+    )
     parser.add_argument("--profile", help="write the worker's cProfile statistics to this file")
-    print(json.dumps(asyncio.run(main(parser.parse_args())), indent=2))
+    arguments = parser.parse_args()
+    if arguments.workers > 1 and not arguments.redis_url:
+        parser.error("--workers above 1 needs --redis-url (the shared send budget)")
+    print(json.dumps(asyncio.run(main(arguments)), indent=2))
