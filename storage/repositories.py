@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, Self
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +29,6 @@ from core.text import fold
 from core.tips import NewTip, StaffNote, Tip, TipChange, TransitionRecord, TriageDecision, creation_record
 from storage.dashboard_query import (
     add_closed_tip,
-    add_weeks,
     count_week,
     custom_plans,
     dashboard,
@@ -53,7 +52,7 @@ from storage.models import (
     TransitionRow,
     TriageDecisionRow,
 )
-from storage.new_tips_pg import insert_new_tips
+from storage.new_tips import insert_new_tips
 from storage.notifications import SqlNotificationRepository
 from storage.scoping import within_where
 
@@ -136,27 +135,20 @@ def _history_values(record: TransitionRecord) -> dict[str, Any]:
     }
 
 
-#: Core, not the ORM's bulk path: one multi-row INSERT ... RETURNING. The rows come back in
-#: no promised order (asking SQLAlchemy for the parameters' order makes it send SQLite one
-#: statement per row), so they are matched back by their unique receipt code.
-_TIPS = cast(sa.Table, TipRow.__table__)
-_TIPS_INSERT = sa.insert(_TIPS).returning(_TIPS.c.id, _TIPS.c.receipt_code)
-_HISTORY_INSERT = sa.insert(cast(sa.Table, TransitionRow.__table__))
-
-
 class SqlTipRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def add_many(self, tips: Sequence[NewTip]) -> list[int]:
-        """On PostgreSQL one statement (storage/new_tips_pg.py); elsewhere a multi-row
-        INSERT ... RETURNING, the history rows in one executemany and one upsert of the weekly
-        counts. Either way a batch of intake costs about what one tip did."""
+        """The tips, the first line of each one's history and the weekly counts, by
+        statements compiled once whatever the batch size (storage/new_tips.py): one on
+        PostgreSQL, three on SQLite. A batch of intake costs about what one tip did."""
         if not tips:
             return []
-        one_statement = self.session.get_bind().dialect.name == "postgresql"
         rows = [_tip_values(tip) for tip in tips]
-        created = [_history_values(creation_record(tip, 0)) for tip in tips]
+        created = [
+            {**_history_values(creation_record(tip, 0)), "receipt_code": tip.receipt_code} for tip in tips
+        ]
         weeks = week_totals(
             (t.received_at, t.province_code, t.agency_code, t.draft.commune_code, row["category"], 1)
             for t, row in zip(tips, rows, strict=True)
@@ -164,24 +156,12 @@ class SqlTipRepository:
         # No savepoint: a taken receipt code aborts the transaction and the service retries
         # it whole (45 random bits make that almost never happen).
         try:
-            if one_statement:
-                for tip, record in zip(tips, created, strict=True):
-                    record["receipt_code"] = tip.receipt_code
-                by_code = await insert_new_tips(self.session, rows, created, weeks)
-            else:
-                result = await self.session.execute(_TIPS_INSERT, rows)
-                by_code = {code: int(tip_id) for tip_id, code in result.all()}
+            by_code = await insert_new_tips(self.session, rows, created, weeks)
         except IntegrityError as exc:
             if "receipt_code" in str(exc.orig):
                 raise DuplicateKey("receipt code taken") from None
             raise
-        ids = [by_code[tip.receipt_code] for tip in tips]
-        if not one_statement:
-            for tip_id, record in zip(ids, created, strict=True):
-                record["tip_id"] = tip_id
-            await self.session.execute(_HISTORY_INSERT, created)
-            await add_weeks(self.session, weeks)
-        return ids
+        return [by_code[tip.receipt_code] for tip in tips]
 
     async def open_among(self, ids: Collection[int], *, received_since: datetime) -> set[int]:
         if not ids:

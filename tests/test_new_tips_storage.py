@@ -1,13 +1,13 @@
 """Intake's batch insert (`TipRepository.add_many`): the tips' rows, the first line of each
-history and the weekly counts. PostgreSQL writes them with one statement of its own
-(storage/new_tips_pg.py), SQLite with portable statements; both must store exactly what
-`_tip_values` describes, and a refused batch must leave nothing behind."""
+history and the weekly counts. PostgreSQL writes them with one statement of its own, SQLite
+with three (storage/new_tips.py); both must store exactly what `_tip_values` describes, in
+the formats SQLAlchemy's own types write, and a refused batch must leave nothing behind."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -22,7 +22,7 @@ from core.tips import NewTip, TipDraft, creation_record
 from storage.dashboard_query import vn_week
 from storage.db import create_engine, session_factory
 from storage.models import TipRow, TransitionRow, tip_weeks
-from storage.new_tips_pg import HISTORY_COLUMNS, TIP_COLUMNS
+from storage.new_tips import HISTORY_COLUMNS, TIP_COLUMNS, sqlite_datetime
 from storage.repositories import SqlUnitOfWork, _history_values, _tip_values
 from tests.conftest import COMMUNE, PROVINCE
 
@@ -87,8 +87,8 @@ def _plain(value: Any) -> Any:
     return value.astimezone(UTC) if isinstance(value, datetime) else value
 
 
-def test_the_postgresql_statement_writes_every_column_the_portable_path_writes() -> None:
-    """storage/new_tips_pg.py names its columns once, for a statement built at import; a
+def test_the_statements_write_every_column_intake_describes() -> None:
+    """storage/new_tips.py names its columns once, for statements built at import; a
     column added to `_tip_values` or `_history_values` must be added there too."""
     assert set(TIP_COLUMNS) == set(_tip_values(BATCH[1]))
     assert {"tip_id", *HISTORY_COLUMNS} == set(_history_values(creation_record(BATCH[1], 0)))
@@ -177,3 +177,57 @@ async def test_an_idle_connection_closed_by_the_server_is_replaced_before_use(
             assert await conn.scalar(sa.text("SELECT pg_backend_pid()")) != first
     finally:
         await engine.dispose()
+
+
+def test_sqlite_dates_are_written_as_sqlalchemy_writes_them() -> None:
+    """SQLite compares dates as text: the batch insert's text must be the exact text the
+    ORM writes for the same moment (UTC, microseconds always), or queues and deadlines
+    would order tips wrongly."""
+    import random
+
+    from sqlalchemy.dialects import sqlite
+
+    from storage.types import UTCDateTime
+
+    dialect = sqlite.dialect()  # type: ignore[no-untyped-call]
+    orm = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert orm is not None
+    rng = random.Random(3)
+    zones = [UTC, *(timezone(timedelta(minutes=m)) for m in (-600, -30, 0, 420, 345, 840))]
+    moments = [
+        datetime(2026, 3, 2, 2, 0, tzinfo=UTC),
+        datetime(1, 1, 1, 7, 0, tzinfo=timezone(timedelta(hours=7))),
+    ]
+    moments += [
+        datetime.fromtimestamp(rng.uniform(0, 4e9), rng.choice(zones)).replace(
+            microsecond=rng.choice([0, 1, 999_999, rng.randrange(10**6)])
+        )
+        for _ in range(3000)
+    ]
+    for moment in moments:
+        assert sqlite_datetime(moment) == orm(moment), moment
+    with pytest.raises(ValueError, match="naive"):
+        sqlite_datetime(datetime(2026, 3, 2))
+
+
+async def test_sqlite_stores_the_text_the_orm_stores(engine: AsyncEngine, backend: str) -> None:
+    """The raw stored text, dates and JSON, is the same for a batch tip and a tip the ORM
+    writes, so queries compare them alike."""
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL stores typed values")
+    [batch_id] = await add(engine, [BATCH[1]])
+    values = _tip_values(BATCH[1]) | {"receipt_code": "AAAA-BBBB-OR"}
+    async with SqlUnitOfWork(session_factory(engine)) as uow:
+        row = TipRow(**values)
+        uow.session.add(row)
+        await uow.session.flush()
+        orm_id = row.id
+        await uow.commit()
+    raw = sa.text(
+        "SELECT received_at, occurred_at, verified_due_at, at_risk_at, updated_at, triage, urgent, remote"
+        " FROM tips WHERE id = :id"
+    )
+    async with engine.connect() as conn:
+        batch = (await conn.execute(raw, {"id": batch_id})).one()
+        orm = (await conn.execute(raw, {"id": orm_id})).one()
+    assert tuple(batch) == tuple(orm)

@@ -1,0 +1,189 @@
+"""A batch of new tips, the first line of each one's history and the weekly counts, written
+with statements whose text never changes.
+
+Why: the intake writer (core/group_commit.py) is the pace-setter of a burst, and its time
+per batch was mostly per statement: SQLAlchemy building and caching a multi-row INSERT for
+every batch size and running every value through its type's bind processor, then a round
+trip each for the tips, their history and every weekly counter, each resumed behind a busy
+event loop. Here each statement is compiled once, whatever the batch size:
+
+* PostgreSQL: one statement. One column of values is one array parameter, spread into rows
+  by `unnest`; data-modifying CTEs put the three INSERTs in one round trip, and asyncpg
+  prepares it once per connection.
+* SQLite: three statements (it has no data-modifying CTEs), each with one parameter, the
+  batch as JSON rows spread by `json_each`. Dates go as the text SQLAlchemy's SQLite
+  `DATETIME` stores (`2026-03-02 02:00:00.000000`, UTC), so they compare as before.
+
+The rows are the ones `_tip_values` and `_history_values` in storage/repositories.py
+describe (tests/test_new_tips_storage.py compares them column by column on both databases).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import TipRow, TransitionRow, tip_weeks
+
+_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+_TIPS = cast(sa.Table, TipRow.__table__)
+_HISTORY = cast(sa.Table, TransitionRow.__table__)
+
+#: The tips' columns intake writes (`_tip_values` in storage/repositories.py gives them).
+TIP_COLUMNS = (
+    "receipt_code", "text", "channel", "category", "urgent", "language", "place", "occurred_at",
+    "province_code", "commune_code", "remote", "agency_code", "stage", "received_at",
+    "verified_due_at", "classified_due_at", "processed_due_at", "next_due_at", "at_risk_at",
+    "extensions", "policy_version", "version", "updated_at", "passphrase_hash", "triage",
+    "search_text",
+)  # fmt: skip
+HISTORY_COLUMNS = ("action", "from_stage", "to_stage", "actor", "at", "reason", "to_agency", "details")
+WEEK_COLUMNS = ("week", "province_code", "agency_code", "commune_code", "category", "received")
+
+
+def _typed(table: sa.Table, columns: Sequence[str]) -> list[tuple[str, str]]:
+    """Each column's type without a length: an explicit CAST to VARCHAR(n) would cut a long
+    value short, where the INSERT refuses it."""
+    return [(name, re.sub(r"\(\d+\)", "", table.c[name].type.compile(dialect=_DIALECT))) for name in columns]
+
+
+def _unnest(columns: Sequence[tuple[str, str]], prefix: str, alias: str) -> str:
+    """`unnest(CAST(:p_a AS type[]), ...) AS alias(a, ...)`: one array per column."""
+    arrays = ", ".join(f"CAST(:{prefix}{name} AS {sql_type}[])" for name, sql_type in columns)
+    return f"unnest({arrays}) AS {alias}({', '.join(name for name, _ in columns)})"
+
+
+def _statement() -> sa.TextClause:
+    tips, history = ", ".join(TIP_COLUMNS), ", ".join(HISTORY_COLUMNS)
+    weeks, keys = ", ".join(WEEK_COLUMNS), ", ".join(WEEK_COLUMNS[:-1])
+    # A history row finds its tip's new id by the tip's (unique) receipt code.
+    history_rows = [*_typed(_TIPS, ["receipt_code"]), *_typed(_HISTORY, HISTORY_COLUMNS)]
+    return sa.text(
+        f"WITH new AS (INSERT INTO tips ({tips}) SELECT {tips}"  # noqa: S608
+        f" FROM {_unnest(_typed(_TIPS, TIP_COLUMNS), 't_', 't')} RETURNING id, receipt_code),"
+        f" history AS (INSERT INTO tip_transitions (tip_id, {history})"
+        f" SELECT new.id, {', '.join('h.' + c for c in HISTORY_COLUMNS)}"
+        f" FROM new JOIN {_unnest(history_rows, 'h_', 'h')} ON h.receipt_code = new.receipt_code),"
+        f" weeks AS (INSERT INTO tip_weeks ({weeks}) SELECT {weeks}"
+        f" FROM {_unnest(_typed(tip_weeks, WEEK_COLUMNS), 'w_', 'w')}"
+        f" ON CONFLICT ({keys}) DO UPDATE SET received = tip_weeks.received + EXCLUDED.received)"
+        " SELECT id, receipt_code FROM new"
+    )
+
+
+STATEMENT = _statement()
+
+
+# ---- SQLite ------------------------------------------------------------------------------
+
+
+def _from_json(columns: Sequence[str], source: str = "value") -> str:
+    """`json_extract(value, '$[0]'), ...`: the columns of one JSON row, in order."""
+    return ", ".join(f"json_extract({source}, '$[{i}]')" for i in range(len(columns)))
+
+
+def _sqlite_statements() -> tuple[sa.TextClause, sa.TextClause, sa.TextClause]:
+    tips, history = ", ".join(TIP_COLUMNS), ", ".join(HISTORY_COLUMNS)
+    weeks, keys = ", ".join(WEEK_COLUMNS), ", ".join(WEEK_COLUMNS[:-1])
+    # A history row is (receipt_code, *HISTORY_COLUMNS); its tip's new id is found by code.
+    history_values = ", ".join(f"json_extract(h.value, '$[{i + 1}]')" for i in range(len(HISTORY_COLUMNS)))
+    return (
+        sa.text(
+            f"INSERT INTO tips ({tips}) SELECT {_from_json(TIP_COLUMNS)}"  # noqa: S608
+            " FROM json_each(:rows) ORDER BY key RETURNING id, receipt_code"
+        ),
+        sa.text(
+            f"INSERT INTO tip_transitions (tip_id, {history}) SELECT t.id, {history_values}"  # noqa: S608
+            " FROM json_each(:rows) AS h JOIN tips AS t ON t.receipt_code = json_extract(h.value, '$[0]')"
+            " ORDER BY h.key"
+        ),
+        # `WHERE true`: SQLite's grammar needs it between a SELECT and ON CONFLICT.
+        sa.text(
+            f"INSERT INTO tip_weeks ({weeks}) SELECT {_from_json(WEEK_COLUMNS)}"  # noqa: S608
+            f" FROM json_each(:rows) WHERE true ON CONFLICT ({keys})"
+            " DO UPDATE SET received = tip_weeks.received + excluded.received"
+        ),
+    )
+
+
+SQLITE_TIPS, SQLITE_HISTORY, SQLITE_WEEKS = _sqlite_statements()
+
+
+def sqlite_datetime(value: datetime) -> str:
+    """The text SQLAlchemy stores for an aware datetime in a `UTCDateTime` column on SQLite
+    (UTC, microseconds always written), so stored dates compare and sort as one format."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], json_columns: Sequence[str]) -> str:
+    """The rows as one JSON array of arrays: dates as SQLite's text, JSON columns as their
+    text (stored as SQLAlchemy's JSON type writes it), the rest as JSON scalars."""
+    packed = []
+    for row in rows:
+        values = []
+        for name in columns:
+            value = row[name]
+            if name in json_columns:
+                value = _json(value)
+            elif isinstance(value, datetime):
+                value = sqlite_datetime(value)
+            values.append(value)
+        packed.append(values)
+    return json.dumps(packed)
+
+
+async def _insert_sqlite(
+    session: AsyncSession,
+    tips: Sequence[dict[str, Any]],
+    history: Sequence[dict[str, Any]],
+    weeks: Sequence[dict[str, Any]],
+) -> dict[str, int]:
+    result = await session.execute(SQLITE_TIPS, {"rows": _sqlite_rows(tips, TIP_COLUMNS, ("triage",))})
+    by_code = {code: int(tip_id) for tip_id, code in result.all()}
+    history_columns = ("receipt_code", *HISTORY_COLUMNS)
+    await session.execute(SQLITE_HISTORY, {"rows": _sqlite_rows(history, history_columns, ("details",))})
+    if weeks:
+        await session.execute(SQLITE_WEEKS, {"rows": _sqlite_rows(weeks, WEEK_COLUMNS, ())})
+    return by_code
+
+
+# ---- either --------------------------------------------------------------------------------
+
+
+def _json(value: Any) -> str:
+    """As SQLAlchemy's JSON type writes it (None too is the JSON `null`)."""
+    return json.dumps(value)
+
+
+async def insert_new_tips(
+    session: AsyncSession,
+    tips: Sequence[dict[str, Any]],
+    history: Sequence[dict[str, Any]],
+    weeks: Sequence[dict[str, Any]],
+) -> dict[str, int]:
+    """Insert the tips' rows and one history row per tip (which names its tip by
+    `receipt_code`), and add the weekly counts (one row per distinct key); the new ids come
+    back by receipt code."""
+    if session.get_bind().dialect.name == "sqlite":
+        return await _insert_sqlite(session, tips, history, weeks)
+    params: dict[str, list[Any]] = {}
+    for prefix, rows, columns in (
+        ("t_", tips, TIP_COLUMNS),
+        ("h_", history, ("receipt_code", *HISTORY_COLUMNS)),
+        ("w_", weeks, WEEK_COLUMNS),
+    ):
+        for name in columns:
+            params[prefix + name] = [row[name] for row in rows]
+    params["t_triage"] = [_json(value) for value in params["t_triage"]]
+    params["h_details"] = [_json(value) for value in params["h_details"]]
+    result = await session.execute(STATEMENT, params)
+    return {code: int(tip_id) for tip_id, code in result.all()}
