@@ -51,6 +51,8 @@ def clean_text(text: str, limit: int = MAX_MESSAGE) -> str:
         raise InvalidInput("text must not be empty")
     if len(cleaned) > limit:
         raise InvalidInput(f"text is longer than {limit} characters")
+    if "\x00" in cleaned:  # PostgreSQL cannot store it
+        raise InvalidInput("text must not contain NUL characters")
     return cleaned
 
 

@@ -178,6 +178,9 @@ class TipService:
             raise InvalidInput("text must not be empty")
         if len(text) > MAX_TEXT:
             raise InvalidInput(f"text is longer than {MAX_TEXT} characters")
+        if "\x00" in text or "\x00" in (draft.place or ""):
+            # No keyboard types it; PostgreSQL cannot store it, and would fail the whole batch.
+            raise InvalidInput("text and place must not contain NUL characters")
         if files and self.store is None:
             raise InvalidInput("attachments are not accepted on this channel")
         clean = await clean_files(files, self.attachment_policy)

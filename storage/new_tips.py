@@ -136,9 +136,12 @@ def _sqlite_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], json_co
                 value = _json(value)
             elif isinstance(value, datetime):
                 value = sqlite_datetime(value)
+            elif isinstance(value, str) and "\x00" in value:
+                # json_extract would cut the text there; intake refuses NUL before this
+                raise ValueError(f"a NUL character in {name}")
             values.append(value)
         packed.append(values)
-    return json.dumps(packed)
+    return json.dumps(packed, ensure_ascii=False)
 
 
 async def _insert_sqlite(

@@ -72,7 +72,14 @@ BATCH = [
         language="vi",
         triage={"category": "minor", "urgent": True, "reasons": ["trẻ em"]},
     ),
-    new_tip("AAAA-BBBB-C3", channel=Channel.TELEGRAM, received_at=T0 + timedelta(minutes=5)),
+    new_tip(
+        "AAAA-BBBB-C3",
+        channel=Channel.TELEGRAM,
+        received_at=T0 + timedelta(minutes=5),
+        # what JSON or SQL could mangle: emoji, an astral letter, a typed `\u0000`, quotes
+        text='Quán 🙏 "Hoa Hồng" 𝔘 \\u0000 it\'s \\ \u2028 done',
+        place="ngõ 5 'B'",
+    ),
 ]
 
 
@@ -231,3 +238,14 @@ async def test_sqlite_stores_the_text_the_orm_stores(engine: AsyncEngine, backen
         batch = (await conn.execute(raw, {"id": batch_id})).one()
         orm = (await conn.execute(raw, {"id": orm_id})).one()
     assert tuple(batch) == tuple(orm)
+
+
+async def test_sqlite_refuses_a_nul_rather_than_cut_the_text(engine: AsyncEngine, backend: str) -> None:
+    """json_extract would end the text at a NUL; intake refuses one first (core/services.py),
+    and the statement's packing refuses it again rather than store half a tip."""
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL refuses NUL in text itself")
+    with pytest.raises(ValueError, match="NUL"):
+        await add(engine, [new_tip("AAAA-BBBB-G1", text="Quán\x00 karaoke")])
+    async with engine.connect() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(TipRow)) == 0

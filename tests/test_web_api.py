@@ -104,6 +104,8 @@ async def test_receipt_status_and_conversation_round_trip(client: Any, services:
         "attachments": 0,
     }
 
+    resp = await client.post("/api/v1/tips/messages", json={**creds, "text": "Thêm\u0000"})
+    assert resp.status == 422 and (await resp.json())["error"]["code"] == "invalid_input"
     resp = await client.post("/api/v1/tips/messages", json={**creds, "text": "Thêm: có 3 cô gái trẻ"})
     assert resp.status == 201
     assert (await resp.json())["author"] == "reporter"
@@ -280,6 +282,8 @@ def _real_bomb() -> bytes:
         ("fifty_files", 422, "attachment_refused"),
         ("file_too_big", 413, "request_entity_too_large"),
         ("truncated_multipart", 400, "bad_request"),
+        ("nul_in_text", 422, "invalid_input"),
+        ("nul_in_place", 422, "invalid_input"),
     ],
 )
 async def test_bad_input_gets_a_clear_4xx_and_stores_nothing(
@@ -302,6 +306,10 @@ async def test_bad_input_gets_a_clear_4xx_and_stores_nothing(
         kw = {"data": b'{"text": "a",', "headers": {"Content-Type": "application/json"}}
     elif case == "unknown_field":
         kw = {"json": {"text": "a", "reporter_phone": "0912345678"}}
+    elif case == "nul_in_text":  # PostgreSQL cannot store it: it would fail a whole batch
+        kw = {"json": {"text": "Quán karaoke\u0000 Hoa Hồng"}}
+    elif case == "nul_in_place":
+        kw = {"json": {"text": "Quán karaoke Hoa Hồng", "place": "chợ\u0000"}}
     elif case == "unknown_field_multipart":
         kw = {"data": multipart({"text": "a", "reporter_phone": "0912345678"})}
     elif case == "fake_jpeg":
