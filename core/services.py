@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from core.attachments import (
     AttachmentPolicy,
@@ -45,6 +45,10 @@ Clock = Callable[[], datetime]
 REASON_REQUIRED: frozenset[Stage] = CLOSING_EXITS | {Stage.REFERRED}
 RECEIPT_ATTEMPTS = 5
 MAX_TEXT = 20_000
+#: When a reported event may have happened: not before this, not after now (give or take a
+#: wrong phone clock or a time zone mixed up).
+EARLIEST_OCCURRENCE = datetime(1900, 1, 1, tzinfo=UTC)
+CLOCK_SKEW = timedelta(days=1)
 
 
 def utc_now() -> datetime:
@@ -181,6 +185,11 @@ class TipService:
         if "\x00" in text or "\x00" in (draft.place or ""):
             # No keyboard types it; PostgreSQL cannot store it, and would fail the whole batch.
             raise InvalidInput("text and place must not contain NUL characters")
+        if draft.occurred_at is not None and not (
+            EARLIEST_OCCURRENCE <= draft.occurred_at <= received_at + CLOCK_SKEW
+        ):
+            # A typo (2062) or a probe (year 1 at +14:00, before any date type's range).
+            raise InvalidInput("occurred_at must lie between 1900 and now")
         if files and self.store is None:
             raise InvalidInput("attachments are not accepted on this channel")
         clean = await clean_files(files, self.attachment_policy)

@@ -284,6 +284,8 @@ def _real_bomb() -> bytes:
         ("truncated_multipart", 400, "bad_request"),
         ("nul_in_text", 422, "invalid_input"),
         ("nul_in_place", 422, "invalid_input"),
+        ("occurred_at_year_one", 422, "invalid_input"),
+        ("occurred_at_future", 422, "invalid_input"),
     ],
 )
 async def test_bad_input_gets_a_clear_4xx_and_stores_nothing(
@@ -310,6 +312,10 @@ async def test_bad_input_gets_a_clear_4xx_and_stores_nothing(
         kw = {"json": {"text": "Quán karaoke\u0000 Hoa Hồng"}}
     elif case == "nul_in_place":
         kw = {"json": {"text": "Quán karaoke Hoa Hồng", "place": "chợ\u0000"}}
+    elif case == "occurred_at_year_one":  # in UTC before year 1: no date type holds it
+        kw = {"json": {"text": "Quán karaoke Hoa Hồng", "occurred_at": "0001-01-01T00:00:00+14:00"}}
+    elif case == "occurred_at_future":
+        kw = {"json": {"text": "Quán karaoke Hoa Hồng", "occurred_at": "2999-01-01T00:00:00Z"}}
     elif case == "unknown_field_multipart":
         kw = {"data": multipart({"text": "a", "reporter_phone": "0912345678"})}
     elif case == "fake_jpeg":

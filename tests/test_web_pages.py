@@ -133,6 +133,7 @@ async def test_question_page_files_an_info_request(client: Any, services: Servic
         ({"website": "http://spam", "text": "bot"}, 400, "để trống"),
         ({"text": "   "}, 422, "Vui lòng viết điều đã xảy ra"),
         ({"text": "x", "commune_code": "00004"}, 422, "Không đọc được"),
+        ({"text": "x", "occurred_on": "2999-01-01"}, 422, "Không đọc được"),  # a date to come
     ],
 )
 async def test_refused_forms_explain_and_store_nothing(
