@@ -39,6 +39,12 @@ class InvalidInput(DomainError):
     code = "invalid_input"
 
 
+class Unstorable(InvalidInput):
+    """A value the rules let through but the database refused (a gap in validation, such
+    as a NUL character once was). Only the record carrying it is refused: the others
+    written in the same transaction are written again without it (core/group_commit.py)."""
+
+
 class DuplicateKey(DomainError):
     """A unique value (such as a receipt code) is taken; the caller may draw another."""
 

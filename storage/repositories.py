@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.areas import Area
 from core.categories import Category, Channel
 from core.dashboard import Dashboard
-from core.errors import Conflict, DuplicateKey, NotFound
+from core.errors import Conflict, DuplicateKey, NotFound, Unstorable
 from core.jurisdiction import Jurisdiction
 from core.kpi import KpiReport, KpiScope, Period, whole_seconds
 from core.messages import AttachmentMeta, Author, Credentials, Message
@@ -55,6 +56,14 @@ from storage.models import (
 from storage.new_tips import insert_new_tips
 from storage.notifications import SqlNotificationRepository
 from storage.scoping import within_where
+
+log = logging.getLogger(__name__)
+
+
+def _refused_value(exc: DBAPIError) -> bool:
+    """A statement refused for a value in it (SQLSTATE class 22, "data exception": a NUL,
+    a date out of range, a string too long), not for the connection or the server."""
+    return isinstance(exc, DataError) or str(getattr(exc.orig, "sqlstate", "") or "").startswith("22")
 
 
 def tip_from_row(row: TipRow) -> Tip:
@@ -161,6 +170,15 @@ class SqlTipRepository:
             if "receipt_code" in str(exc.orig):
                 raise DuplicateKey("receipt code taken") from None
             raise
+        except (DBAPIError, ValueError, OverflowError) as exc:
+            if isinstance(exc, DBAPIError) and not _refused_value(exc):
+                raise  # the connection or the server: the whole batch fails and is retried
+            # A value the database (or its encoding) refuses: nothing was written, and the
+            # writer finds the tip carrying it by writing the batch's tips one at a time.
+            # The error's type only: its text would quote the tips.
+            orig = exc.orig if isinstance(exc, DBAPIError) else exc
+            log.error("a batch of new tips was refused by the database (%s)", type(orig).__name__)
+            raise Unstorable("a value in this tip could not be stored") from None
         return [by_code[tip.receipt_code] for tip in tips]
 
     async def open_among(self, ids: Collection[int], *, received_since: datetime) -> set[int]:

@@ -153,6 +153,38 @@ async def test_a_burst_through_the_api_is_stored_whole_in_shared_transactions(
         assert resp.status == 200
 
 
+async def test_a_tip_the_database_refuses_is_refused_alone_and_its_batch_is_stored(
+    client: Any, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A value the rules let through but the database cannot store (here a NUL slipped into
+    `place`, as one once passed validation) fails its own tip with a 422, not the 39 others
+    written with it."""
+    import storage.repositories as repositories
+
+    tip_values = repositories._tip_values
+
+    def slipping(tip: Any) -> dict[str, Any]:
+        values = tip_values(tip)
+        if "POISON" in tip.draft.text:
+            values["place"] = "chợ\x00"
+        return values
+
+    monkeypatch.setattr(repositories, "_tip_values", slipping)
+
+    async def report(i: int) -> int:
+        text = f"Quán karaoke số {i} có gái bán dâm" + (" POISON" if i == 17 else "")
+        resp = await client.post("/api/v1/tips", json={"text": text})
+        return resp.status
+
+    statuses = await asyncio.gather(*(report(i) for i in range(40)))
+    assert statuses[17] == 422 and statuses[:17] + statuses[18:] == [201] * 39
+    async with services.engine.connect() as conn:
+        texts = (await conn.scalars(sa.select(TipRow.text))).all()
+        weekly = await conn.scalar(sa.text("SELECT SUM(received) FROM tip_weeks"))
+    assert sorted(texts) == sorted(f"Quán karaoke số {i} có gái bán dâm" for i in range(40) if i != 17)
+    assert weekly == 39
+
+
 async def test_passphrases_are_hashed_by_the_writer_when_its_read_ahead_fails(
     client: Any, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
