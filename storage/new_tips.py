@@ -45,6 +45,9 @@ TIP_COLUMNS = (
     "search_text",
 )  # fmt: skip
 HISTORY_COLUMNS = ("action", "from_stage", "to_stage", "actor", "at", "reason", "to_agency", "details")
+#: A history row as given: it names its tip by the tip's (unique) receipt code, as the tip's
+#: new id is not known until the statement runs.
+HISTORY_ROW = ("receipt_code", *HISTORY_COLUMNS)
 WEEK_COLUMNS = ("week", "province_code", "agency_code", "commune_code", "category", "received")
 
 
@@ -84,16 +87,17 @@ STATEMENT = _statement()
 # ---- SQLite ------------------------------------------------------------------------------
 
 
-def _from_json(columns: Sequence[str], source: str = "value") -> str:
-    """`json_extract(value, '$[0]'), ...`: the columns of one JSON row, in order."""
-    return ", ".join(f"json_extract({source}, '$[{i}]')" for i in range(len(columns)))
+def _from_json(columns: Sequence[str], source: str = "value", first: int = 0) -> str:
+    """`json_extract(value, '$[0]'), ...`: the columns of one JSON row, in order, from the
+    row's item `first` on."""
+    return ", ".join(f"json_extract({source}, '$[{first + i}]')" for i in range(len(columns)))
 
 
 def _sqlite_statements() -> tuple[sa.TextClause, sa.TextClause, sa.TextClause]:
     tips, history = ", ".join(TIP_COLUMNS), ", ".join(HISTORY_COLUMNS)
     weeks, keys = ", ".join(WEEK_COLUMNS), ", ".join(WEEK_COLUMNS[:-1])
-    # A history row is (receipt_code, *HISTORY_COLUMNS); its tip's new id is found by code.
-    history_values = ", ".join(f"json_extract(h.value, '$[{i + 1}]')" for i in range(len(HISTORY_COLUMNS)))
+    # A history row is HISTORY_ROW: its tip's new id is found by code (item 0).
+    history_values = _from_json(HISTORY_COLUMNS, "h.value", first=1)
     return (
         sa.text(
             f"INSERT INTO tips ({tips}) SELECT {_from_json(TIP_COLUMNS)}"  # noqa: S608
@@ -152,8 +156,7 @@ async def _insert_sqlite(
 ) -> dict[str, int]:
     result = await session.execute(SQLITE_TIPS, {"rows": _sqlite_rows(tips, TIP_COLUMNS, ("triage",))})
     by_code = {code: int(tip_id) for tip_id, code in result.all()}
-    history_columns = ("receipt_code", *HISTORY_COLUMNS)
-    await session.execute(SQLITE_HISTORY, {"rows": _sqlite_rows(history, history_columns, ("details",))})
+    await session.execute(SQLITE_HISTORY, {"rows": _sqlite_rows(history, HISTORY_ROW, ("details",))})
     if weeks:
         await session.execute(SQLITE_WEEKS, {"rows": _sqlite_rows(weeks, WEEK_COLUMNS, ())})
     return by_code
@@ -181,7 +184,7 @@ async def insert_new_tips(
     params: dict[str, list[Any]] = {}
     for prefix, rows, columns in (
         ("t_", tips, TIP_COLUMNS),
-        ("h_", history, ("receipt_code", *HISTORY_COLUMNS)),
+        ("h_", history, HISTORY_ROW),
         ("w_", weeks, WEEK_COLUMNS),
     ):
         for name in columns:
