@@ -19,8 +19,20 @@ class Category(StrEnum):
 
 
 class Channel(StrEnum):
+    """Where a tip came from: the public channels, then those an officer registers."""
+
     WEB = "web"
     TELEGRAM = "telegram"
+    ZALO = "zalo"
+    PHONE = "phone"
+    IN_PERSON = "in_person"
+    LETTER = "letter"
+    TIP_BOX = "tip_box"
+    FORWARDED = "forwarded"
+
+
+#: Channels through which the informant reaches the system themselves.
+SELF_SERVICE_CHANNELS: frozenset[Channel] = frozenset({Channel.WEB, Channel.TELEGRAM, Channel.ZALO})
 
 
 #: Categories that describe a person at risk; a tip in them is urgent unless an officer
