@@ -1,29 +1,45 @@
-# The two commands of the README: `make run` and `make test`.
+# The README's commands: `make run` (the app on the embedded default) and `make test`
+# (everything); `make test-fast` is the edit loop.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
+DEV_STAMP := $(VENV)/.dev-stamp
 
-.PHONY: run test lint typecheck serve clean
+.PHONY: run test test-fast lint typecheck clean
 
-$(STAMP): pyproject.toml
+$(RUNTIME_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $(RUNTIME_STAMP)
+
+# The developer tools (pytest, ruff, mypy, Playwright, schemathesis) only for the tests.
+$(DEV_STAMP): $(RUNTIME_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
+	@touch $(DEV_STAMP)
 
 ## Run the system on the embedded default (SQLite + in-process) at http://127.0.0.1:8080
-run: $(STAMP)
+run: $(RUNTIME_STAMP)
 	$(BIN)/hotline db upgrade
 	$(BIN)/hotline demo-data
 	$(BIN)/hotline serve
 
-## Lint, type-check and run the whole test suite
-test: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+
+## Lint, type-check, the import contract and the whole test suite
+test: lint typecheck
+	$(BIN)/python -m pytest -q --durations=15
+
+## The edit loop: SQLite only, no Redis, PostgreSQL, browser or large-volume tests
+test-fast: $(DEV_STAMP)
+	$(BIN)/python -m pytest -q -m 'not slow'
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -77,6 +77,21 @@ async def _pg_exec(url: str, *statements: str) -> None:
         await conn.close()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `slow` what `make test-fast` leaves out: PostgreSQL and Redis runs, browsers."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = list(callspec.params.values()) if callspec is not None else []
+        module = getattr(item, "module", None)
+        if (
+            "postgresql" in params
+            or "redis" in params
+            or "redis_url" in getattr(item, "fixturenames", ())
+            or (module is not None and (hasattr(module, "CHROMIUM") or "browser" in module.__name__))
+        ):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"

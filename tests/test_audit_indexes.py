@@ -22,6 +22,7 @@ from tests.test_web_api import app_services
 
 NEW_INDEXES = {"ix_audit_log_actor_id": ["actor", "id"], "ix_audit_log_action_id": ["action", "id"]}
 LOG_ROWS = 20_000
+pytestmark = pytest.mark.slow  # a 20,000-row audit log
 
 
 def _indexes(conn: sa.Connection) -> dict[str, list[str]]:

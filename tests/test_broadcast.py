@@ -172,6 +172,7 @@ async def test_redis_down_means_a_slower_local_rate_not_a_crash() -> None:
 # --- campaigns against the fake Bot API ---------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_2000_recipients_with_429s_and_blocked_chats_get_exactly_one_each(
     db_url: str, tmp_path: Path
 ) -> None:
