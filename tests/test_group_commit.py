@@ -1,5 +1,8 @@
 """Group commit of intake: concurrent tips share transactions, each caller still answers only
-after its own tip is committed, and a failure reaches exactly the callers it concerns."""
+after its own tip is committed, and a failure reaches exactly the callers it concerns.
+
+The fake store's steps wait on gates the tests open, so the order of events is set by the
+tests, never by how long a sleep happens to last on a loaded machine."""
 
 from __future__ import annotations
 
@@ -17,20 +20,31 @@ from hotline.bootstrap import Services
 from storage.models import TipRow, TransitionRow
 
 
+async def settle() -> None:
+    """Let every task that is ready run until it waits (no wall-clock time involved)."""
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
 class Store:
-    """A fake transactional store: `commit` is where a batch becomes visible."""
+    """A fake transactional store: `commit` is where a batch becomes visible. A write waits
+    at `gate` (open unless the test closes it) and says it started through `writing`."""
 
     def __init__(self) -> None:
         self.committed: list[int] = []
         self.batches: list[list[int]] = []
         self.fail_with: Exception | None = None
         self.refuse: set[int] = set()
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.writing = asyncio.Event()
 
     async def prepare(self, items: Sequence[int]) -> list[int | Exception]:
         return [InvalidInput("negative") if item < 0 else item * 10 for item in items]
 
     async def write(self, batch: Sequence[int]) -> list[str]:
-        await asyncio.sleep(0.01)  # a transaction in flight: the next arrivals queue up
+        self.writing.set()
+        await self.gate.wait()  # a transaction in flight: the next arrivals queue up
         if self.fail_with is not None:
             raise self.fail_with
         if self.refuse & set(batch):
@@ -43,9 +57,13 @@ class Store:
 async def test_concurrent_items_share_transactions_and_each_gets_its_own_result() -> None:
     store = Store()
     writer: GroupCommit[int, int, str] = GroupCommit(store.prepare, store.write)
+    store.gate.clear()
     first = asyncio.create_task(writer.submit(0))
-    await asyncio.sleep(0.001)  # its transaction is in flight when the others arrive
-    results = [await first, *await asyncio.gather(*(writer.submit(i) for i in range(1, 50)))]
+    await store.writing.wait()  # its transaction is in flight when the others arrive
+    others = [asyncio.create_task(writer.submit(i)) for i in range(1, 50)]
+    await settle()
+    store.gate.set()
+    results = [await first, *await asyncio.gather(*others)]
     assert results == [f"stored {i * 10}" for i in range(50)]
     assert store.batches == [[0], [i * 10 for i in range(1, 50)]]
     assert writer.items == 50 and writer.batches == 2
@@ -106,8 +124,9 @@ async def test_a_cancelled_caller_still_has_its_item_written() -> None:
 async def test_stopping_the_writer_answers_everyone_who_waits() -> None:
     store = Store()
     writer: GroupCommit[int, int, str] = GroupCommit(store.prepare, store.write)
+    store.gate.clear()
     waiting = [asyncio.create_task(writer.submit(i)) for i in range(5)]
-    await asyncio.sleep(0.001)
+    await store.writing.wait()
     assert writer._writer is not None
     writer._writer.cancel()
     outcomes = await asyncio.gather(*waiting, return_exceptions=True)
@@ -229,10 +248,14 @@ class ReadAhead(Store):
         super().__init__()
         self.fail = fail
         self.events: list[str] = []
+        self.reads = 0
+        self.read = asyncio.Event()
 
     async def read_ahead(self, items: Sequence[int]) -> list[int]:
         self.events.append(f"read {list(items)}")
-        await asyncio.sleep(0.005)
+        self.reads += 1
+        self.read.set()
+        await asyncio.sleep(0)  # a hand-over to a thread or a helper process
         if self.fail:
             raise RuntimeError("helper gone")
         return [item + 1 for item in items]
@@ -248,9 +271,13 @@ class ReadAhead(Store):
 async def test_the_next_batch_is_read_ahead_while_the_previous_one_is_written() -> None:
     store = ReadAhead()
     writer: GroupCommit[int, int, str] = GroupCommit(store.prepare, store.write, read_ahead=store.read_ahead)
+    store.gate.clear()
     first = asyncio.create_task(writer.submit(1))
-    await asyncio.sleep(0.007)  # read ahead, prepared, written from now on
-    rest = await asyncio.gather(*(writer.submit(i) for i in (2, 3)))
+    await store.writing.wait()  # read ahead, prepared, written from now on
+    rest = [asyncio.create_task(writer.submit(i)) for i in (2, 3)]
+    await settle()  # [2, 3] arrive and are read ahead while [20] is in its transaction
+    store.gate.set()
+    rest = await asyncio.gather(*rest)
     assert [await first, *rest] == ["stored 20", "stored 30", "stored 40"]
     assert store.events == [
         "read [1]",
@@ -282,12 +309,15 @@ async def test_a_refused_item_and_a_failed_write_with_read_ahead() -> None:
 async def test_stopping_the_writer_during_a_read_ahead_answers_everyone() -> None:
     store = ReadAhead()
     writer: GroupCommit[int, int, str] = GroupCommit(store.prepare, store.write, read_ahead=store.read_ahead)
+    store.gate.clear()
     waiting = [asyncio.create_task(writer.submit(i)) for i in range(3)]
-    await asyncio.sleep(0.012)  # the first batch is being written; more arrive
+    await store.writing.wait()  # the first batch is being written; more arrive
     waiting += [asyncio.create_task(writer.submit(i)) for i in range(3, 6)]
-    await asyncio.sleep(0.001)
+    await settle()
     assert writer._writer is not None
     writer._writer.cancel()
+    await settle()
+    store.gate.set()  # the transaction in flight finishes after the stop
     outcomes = await asyncio.gather(*waiting, return_exceptions=True)
     assert all(isinstance(o, (WriterStopped, str)) for o in outcomes)
     assert outcomes[:3] == ["stored 10", "stored 20", "stored 30"]  # its transaction finished

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -195,24 +194,17 @@ async def test_unknown_code_and_wrong_passphrase_look_the_same(
     wrong = {"receipt_code": receipt["receipt_code"], "passphrase": other["passphrase"]}
     missing = {"receipt_code": unknown, "passphrase": receipt["passphrase"]}
 
-    async def timed(body: dict[str, str]) -> tuple[float, int, Any]:
-        started = time.perf_counter()
+    async def ask(body: dict[str, str]) -> tuple[int, Any]:
         resp = await client.post("/api/v1/tips/status", json=body)
-        return time.perf_counter() - started, resp.status, await resp.json()
+        return resp.status, await resp.json()
 
-    t_wrong, s_wrong, b_wrong = await timed(wrong)
-    t_missing, s_missing, b_missing = await timed(missing)
+    s_wrong, b_wrong = await ask(wrong)
+    s_missing, b_missing = await ask(missing)
     assert s_wrong == s_missing == 404
     assert b_wrong == b_missing
-    # The same argon2 work in both cases: a real hash, then the dummy one.
+    # The same argon2 work in both cases: a real hash, then the dummy one. (How close the
+    # two take in time is measured in bench/, not asserted here.)
     assert len(verified) == 2 and verified[0] is not None and verified[1] is None
-    samples_w, samples_m = [], []
-    for _ in range(3):
-        samples_w.append((await timed(wrong))[0])
-        samples_m.append((await timed(missing))[0])
-    ratio = min(samples_w) / min(samples_m)
-    assert 0.33 < ratio < 3, (samples_w, samples_m)
-    del t_wrong, t_missing
 
 
 async def test_wrong_passphrase_100_times_is_rate_limited(client: Any, services: Services) -> None:
