@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.attachments import AttachmentPolicy
-from core.calendar import default_calendar
+from core.calendar import working_calendar
 from core.chat.identity import ChatKeys
 from core.conversation import ReporterService
 from core.intake_triage import LiveTriage, shared_engine
@@ -165,7 +165,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
         tips = TipService(
             uow,
             province_code=settings.province_code,
-            calendar=default_calendar(),
+            calendar=working_calendar(settings.holidays_file),
             clock=clock,
             hasher=PassphraseHasher(
                 time_cost=settings.passphrase_argon2_time_cost,

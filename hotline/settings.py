@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     staff_events_poll_seconds: float = Field(default=3.0, gt=0, le=60)
     staff_events_per_session: int = Field(default=3, ge=1, le=20)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The days the government moves each year (bridge days off, Saturdays worked), as a CSV
+    # `date,kind,name`, on top of the statutory holidays that working-day deadlines skip.
+    holidays_file: Path | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -81,6 +84,18 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value or None
+
+    @field_validator("holidays_file")
+    @classmethod
+    def _readable_overrides(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            from core.calendar import parse_overrides
+
+            try:
+                parse_overrides(value.read_text(encoding="utf-8").splitlines())
+            except OSError as exc:
+                raise ValueError(f"cannot read {value}: {exc.strerror}") from None
+        return value
 
     @property
     def effective_database_url(self) -> str:

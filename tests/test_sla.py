@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from core.calendar import VN_TZ, WorkingCalendar, add_months, default_calendar, parse_holidays
+from core.calendar import VN_TZ, add_months, default_calendar, parse_overrides, working_calendar
 from core.categories import Category
 from core.errors import ExtensionRefused, InvalidInput
 from core.sla import DEFAULT_RULES, DeadlinePolicy, Rule, TipFacts, Unit, deadline_state
@@ -74,10 +75,33 @@ def test_working_days_keep_the_callers_time_zone() -> None:
     assert due == datetime(2026, 3, 3, 17, 0, tzinfo=UTC)  # midnight Wed in Viet Nam
 
 
-def test_uncovered_year_counts_weekends_only(caplog: pytest.LogCaptureFixture) -> None:
-    cal = WorkingCalendar(parse_holidays(["date,name", "2026-01-01,New year"]))
-    assert cal.add_working_days(vn(2030, 1, 4, 9, 0), 1) == vn(2030, 1, 8, 0, 0)
-    assert "does not cover 2030" in caplog.text
+def test_later_years_have_their_statutory_holidays_without_editing_a_file() -> None:
+    # National Day 2030 is Monday 2 and Tuesday 3 September: the working day after Friday
+    # 30 August is Wednesday 4, and the deadline is the end of that day.
+    assert {date(2030, 9, 2), date(2030, 9, 3)} <= CAL.holidays(2030)
+    assert CAL.add_working_days(vn(2030, 8, 30, 9, 0), 1) == vn(2030, 9, 5, 0, 0)
+
+
+def test_the_deployments_file_adds_a_bridge_day_and_a_saturday_worked(tmp_path: Path) -> None:
+    overrides = tmp_path / "holidays.csv"
+    overrides.write_text(
+        "# moved by the Prime Minister's notice\n"
+        "date,kind,name\n2030-03-04,off,Nghỉ bù\n2030-03-09,work,Làm bù\n",
+        encoding="utf-8",
+    )
+    cal = working_calendar(overrides)
+    assert not cal.is_working_day(date(2030, 3, 4))  # a Monday off
+    assert cal.is_working_day(date(2030, 3, 9))  # a Saturday worked
+    # Friday 1 March: Monday 4 is off, so the first working day is Tuesday 5.
+    assert cal.add_working_days(vn(2030, 3, 1, 9, 0), 1) == vn(2030, 3, 6, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "row", ["2030-13-01,off,x", "2030-03-04,holiday,x", "not a date,off,x", ",off,x"]
+)
+def test_a_bad_override_row_is_refused_with_its_line(row: str) -> None:
+    with pytest.raises(ValueError, match="row 2"):
+        parse_overrides(["date,kind,name", *row.splitlines()])
 
 
 def test_first_extension_runs_to_two_months_from_receipt() -> None:
@@ -135,6 +159,6 @@ def test_deadline_state_at_risk_after_three_quarters() -> None:
     assert deadline_state(received + timedelta(hours=25), received, due, 0.75) == "overdue"
 
 
-def test_holiday_file_covers_the_current_plan_years() -> None:
-    assert {2025, 2026} <= CAL.covered_years
-    assert date(2026, 9, 2) in CAL.holidays
+def test_the_plan_years_know_their_holidays_and_moved_days() -> None:
+    assert {date(2026, 2, 17), date(2026, 9, 2), date(2025, 1, 28)} <= CAL.holidays(2026) | CAL.holidays(2025)
+    assert date(2026, 1, 2) in CAL.holidays(2026)  # moved by the yearly notice (shipped file)
