@@ -261,3 +261,28 @@ def test_officer_reset_totp_forgets_the_second_factor(
     secret, audit = asyncio.run(read())
     assert secret is None
     assert audit == [("cli", "totp_reset", "officer:an")]
+
+
+def test_config_shows_every_setting_in_force_with_secrets_masked(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hotline.cli import main
+    from hotline.settings import Settings
+
+    monkeypatch.setenv("HOTLINE_TELEGRAM_TOKEN", "123456:SECRET-TOKEN-VALUE")
+    monkeypatch.setenv("HOTLINE_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("HOTLINE_REDIS_URL", "redis://:redis-password@127.0.0.1:6379/3")
+    monkeypatch.setenv("HOTLINE_PORT", "9090")
+    assert main(["config", "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    rows = {row["variable"]: row for row in json.loads(out)}
+    assert set(rows) == {f"HOTLINE_{name.upper()}" for name in Settings.model_fields}
+    assert rows["HOTLINE_PORT"]["value"] == 9090 and rows["HOTLINE_PORT"]["source"] == "environment"
+    assert rows["HOTLINE_HOST"]["source"] == "default"
+    assert rows["HOTLINE_TELEGRAM_TOKEN"]["value"] == "********"
+    assert "127.0.0.1:6379/3" in rows["HOTLINE_REDIS_URL"]["value"]
+    for secret in ("SECRET-TOKEN-VALUE", "k" * 40, "redis-password"):
+        assert secret not in out
+    assert main(["config"]) == 0
+    table = capsys.readouterr().out
+    assert "HOTLINE_PORT" in table and "9090" in table and "SECRET-TOKEN-VALUE" not in table
