@@ -9,6 +9,7 @@ and written in batches: no address, cookie, user agent or time of day is ever ke
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -124,14 +125,32 @@ class ViewCounter:
 
 
 class LearnService:
-    def __init__(self, store: LearnStore, *, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: LearnStore,
+        *,
+        clock: Callable[[], datetime],
+        stamp_seconds: float = 0.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.counter = ViewCounter()
         self._flushing = asyncio.Lock()
+        #: How long this process trusts its last look at the library (0: ask every time).
+        self.stamp_seconds = stamp_seconds
+        self._monotonic = monotonic
+        self._stamp: tuple[str, float] | None = None
 
     async def stamp(self) -> str:
-        return await self.store.stamp()
+        """The library's version, asked of the database at most every `stamp_seconds`: a
+        change made by any worker shows everywhere within that time."""
+        now = self._monotonic()
+        if self._stamp is not None and now < self._stamp[1]:
+            return self._stamp[0]
+        stamp = await self.store.stamp()
+        self._stamp = (stamp, now + self.stamp_seconds)
+        return stamp
 
     async def page(self, audience: str, language: str, page: int = 1) -> LibraryPage:
         """One page of an audience's published items in a language, newest first."""

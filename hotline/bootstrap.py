@@ -219,5 +219,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
                 SqlReachRepository(sessions), province_code=settings.province_code, clock=clock
             ),
             subscriber_areas=SqlSubscriberAreas(sessions),
-            learn=LearnService(SqlLearnStore(sessions), clock=clock),
+            learn=LearnService(
+                SqlLearnStore(sessions), clock=clock, stamp_seconds=settings.learn_stamp_seconds
+            ),
         )

@@ -68,9 +68,12 @@ class Settings(BaseSettings):
     staff_events_per_session: int = Field(default=3, ge=1, le=20)
     # Public prevention pages: the site's address as readers type it (canonical links, feeds,
     # QR codes, sitemap; empty: taken from each request's Host), how long browsers and
-    # proxies may reuse a page (seconds), and how often counted views are written (seconds).
+    # proxies may reuse a page (seconds), how long a worker reuses its last look at which
+    # items are published before asking the database again (seconds; 0: every request),
+    # and how often counted views are written (seconds).
     public_url: str = ""
     learn_max_age_seconds: int = Field(default=300, ge=0, le=86_400)
+    learn_stamp_seconds: float = Field(default=2.0, ge=0, le=300)
     learn_views_flush_seconds: float = Field(default=30.0, gt=0, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

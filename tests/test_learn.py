@@ -7,6 +7,7 @@ import asyncio
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import feedparser
@@ -20,10 +21,18 @@ from handlers.keys import SERVICES
 from handlers.learn import RenderCache, etag_matches, rendered
 from handlers.learn_render import summary, web_html
 from hotline.bootstrap import Services
+from hotline.settings import Settings
 from storage.models import LearnViewRow
 from tests.conftest import PROVINCE, FakeClock, add_staff
 
 EDITOR = "officer:editor"
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    """The app asks the database for the library's version on every request, so that a
+    change made through the services shows at once (a worker normally reuses it briefly)."""
+    return Settings(database_url=db_url, data_dir=tmp_path / "var", province=PROVINCE, learn_stamp_seconds=0)
 
 
 async def publish(
@@ -396,3 +405,24 @@ def test_view_counter() -> None:
     assert drained == {(1, date(2026, 3, 2)): 2} and counter.pending() == 0
     counter.restore(drained)
     assert counter.pending() == 2
+
+
+async def test_stamp_is_reused_for_a_while() -> None:
+    class Store:
+        version = 1
+        asked = 0
+
+        async def stamp(self) -> str:
+            self.asked += 1
+            return str(self.version)
+
+    store, now = Store(), [100.0]
+    service = LearnService(
+        store, clock=FakeClock(datetime(2026, 3, 2, tzinfo=UTC)), stamp_seconds=2, monotonic=lambda: now[0]
+    )  # type: ignore[arg-type]
+    assert await service.stamp() == "1"
+    store.version = 2
+    now[0] += 1.9
+    assert await service.stamp() == "1" and store.asked == 1  # within the window: no question
+    now[0] += 0.2
+    assert await service.stamp() == "2" and store.asked == 2
