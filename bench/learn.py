@@ -8,15 +8,16 @@ requests per second with p99 under 50 ms.
 
     .venv/bin/python bench/learn.py                                    # SQLite, 10 s each
     .venv/bin/python bench/learn.py --pg-url postgresql://postgres@127.0.0.1:5432/postgres
-    .venv/bin/python bench/learn.py --duration 5 --connections 16
+    .venv/bin/python bench/learn.py --duration 6 --rounds 3 --connections 16
 
 The server is the real app (`create_app`, one worker, as `hotline serve`) in its own
 process; 1,000 published items for students (and the starter library) are written to a
 freshly migrated database first. The load generator is `wrk` with one thread when it is
-installed, else an aiohttp client in this process. Each path gets a short warm-up, then
-`--duration` seconds. Pages are cached per library version, so the first request after a
-change renders and the rest reuse it: "cold" also times every page of the audience once,
-each rendered from the database (34 pages of 30 items).
+installed, else an aiohttp client in this process. Each path gets `--duration` seconds in
+all, split into `--rounds` interleaved rounds, each after a short warm-up. Pages are
+cached per library version, so the first request after a change renders and the rest
+reuse it: "cold" also times every page of the audience once, each rendered from the
+database (34 pages of 30 items with the starter messages).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -245,18 +247,33 @@ async def run_kind(kind: str, args: argparse.Namespace, workdir: Path) -> dict[s
     try:
         await wait_ready(port)
         results["cold"] = await cold_pages(port, args.items)
-        for path in PATHS:
-            target = f"http://127.0.0.1:{port}{path}"
-            if args.tool == "wrk":
-                measured = await asyncio.to_thread(
-                    wrk_load, target, args.connections, args.duration, args.warmup, workdir
-                )
-            else:
-                measured = await client_load(target, args.connections, args.duration, args.warmup)
-            results[path] = measured
+        # Rounds, each path in turn: a shared machine's load varies from second to second,
+        # and interleaving spreads it over all paths alike.
+        rounds: dict[str, list[Load]] = {path: [] for path in PATHS}
+        for _ in range(args.rounds):
+            for path in PATHS:
+                target = f"http://127.0.0.1:{port}{path}"
+                seconds = args.duration / args.rounds
+                if args.tool == "wrk":
+                    measured = await asyncio.to_thread(
+                        wrk_load, target, args.connections, seconds, args.warmup, workdir
+                    )
+                else:
+                    measured = await client_load(target, args.connections, seconds, args.warmup)
+                rounds[path].append(measured)
+        for path, loads in rounds.items():
+            total = Load(
+                sum(x.ok for x in loads),
+                sum(x.errors for x in loads),
+                sum(x.seconds for x in loads),
+                statistics.median(x.p50_ms for x in loads),
+                max(x.p99_ms for x in loads),  # the worst round's p99: conservative
+            )
+            results[path] = total
             print(
-                f"{kind:10} {path:30} {measured.rps:8.0f} req/s  p50 {measured.p50_ms:6.1f} ms"
-                f"  p99 {measured.p99_ms:6.1f} ms  errors {measured.errors}",
+                f"{kind:10} {path:30} {total.rps:8.0f} req/s  p50 {total.p50_ms:6.1f} ms"
+                f"  p99 {total.p99_ms:6.1f} ms  errors {total.errors}"
+                f"  (rounds: {', '.join(f'{x.rps:.0f}' for x in loads)} req/s)",
                 flush=True,
             )
     finally:
@@ -312,7 +329,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--pg-url", help="PostgreSQL server (admin URL); a bench database is created")
     parser.add_argument("--items", type=int, default=ITEMS)
     parser.add_argument("--duration", type=float, default=10.0)
-    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds before each measured round")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per path")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
         "--tool",

@@ -217,8 +217,11 @@ async def cached(
     return answer(request, value)
 
 
-def problem_page(request: web.Request, problem: str, status: int, **context: Any) -> Rendered:
-    lang = request.query.get("lang", "vi")
+def problem_page(
+    request: web.Request, problem: str, status: int, lang: str | None = None, **context: Any
+) -> Rendered:
+    """The section's own 400/404/410 page, in the reader's language where it is known."""
+    lang = lang or request.query.get("lang", "vi")
     lang = lang if lang in LANGUAGES else "vi"
     with contextlib.suppress(BadAddress):
         return page_html(
@@ -397,7 +400,12 @@ async def _item_or_problem(
         audience = gone.item.audience
         lang = gone.item.language
         page = problem_page(
-            request, "retired", 410, audience=audience, audience_url=with_lang(f"/learn/{audience}", lang)
+            request,
+            "retired",
+            410,
+            lang,
+            audience=audience,
+            audience_url=with_lang(f"/learn/{audience}", lang),
         )
         return None, [], page
     except NotFound:

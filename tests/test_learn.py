@@ -426,3 +426,27 @@ async def test_stamp_is_reused_for_a_while() -> None:
     assert await service.stamp() == "1" and store.asked == 1  # within the window: no question
     now[0] += 0.2
     assert await service.stamp() == "2" and store.asked == 2
+
+
+async def test_public_address_from_the_settings(
+    empty_library: None, settings: Settings, services: Services, clock: FakeClock, aiohttp_client: Any
+) -> None:
+    from handlers.app import create_app
+
+    item = await publish(services, clock)
+    public = settings.model_copy(update={"public_url": "https://tinbao.example.vn"})
+    client = await aiohttp_client(create_app(public, clock=clock))
+    page = await (await get(client, f"/learn/item/{item.id}", Host="attacker.example")).text()
+    assert f'<link rel="canonical" href="https://tinbao.example.vn/learn/item/{item.id}">' in page
+    assert "attacker.example" not in page
+    feed = feed_of(await (await get(client, "/learn/student.atom?lang=vi")).text())
+    assert feed.entries[0].link == f"https://tinbao.example.vn/learn/item/{item.id}"
+    robots = await (await get(client, "/robots.txt")).text()
+    assert "Sitemap: https://tinbao.example.vn/sitemap.xml" in robots
+
+
+def test_public_url_setting_is_checked() -> None:
+    assert Settings(public_url="https://tinbao.example.vn/").public_url == "https://tinbao.example.vn"
+    for bad in ("tinbao.example.vn", "javascript:alert(1)", 'https://x.vn/"><script>', "https://x.vn/?a=1"):
+        with pytest.raises(ValueError):
+            Settings(public_url=bad)
