@@ -9,6 +9,7 @@ and written in batches: no address, cookie, user agent or time of day is ever ke
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -206,8 +207,10 @@ class LearnService:
             return sum(counts.values())
 
     async def views(self, start: date, end: date) -> Sequence[ItemViews]:
-        """Views per item in the period, counted ones included (flushed first)."""
-        await self.flush()
+        """Views per item in the period, this worker's counted ones included (flushed
+        first; if that write fails they stay counted and the figure is what is stored)."""
+        with contextlib.suppress(Exception):
+            await self.flush()
         return await self.store.views(start, end)
 
 

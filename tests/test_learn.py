@@ -450,3 +450,17 @@ def test_public_url_setting_is_checked() -> None:
     for bad in ("tinbao.example.vn", "javascript:alert(1)", 'https://x.vn/"><script>', "https://x.vn/?a=1"):
         with pytest.raises(ValueError):
             Settings(public_url=bad)
+
+
+async def test_views_counted_before_shutdown_are_written(
+    empty_library: None, settings: Settings, services: Services, clock: FakeClock, aiohttp_client: Any
+) -> None:
+    from handlers.app import create_app
+
+    item = await publish(services, clock)
+    client = await aiohttp_client(create_app(settings, clock=clock))
+    for _ in range(3):
+        assert (await get(client, f"/learn/item/{item.id}")).status == 200
+    await client.close()  # the app's cleanup writes what it counted
+    day = clock.now.date()
+    assert [r.views for r in await services.learn.store.views(day, day)] == [3]
