@@ -65,7 +65,25 @@ async def empty_library(services: Services) -> None:
         await services.outreach.retire_item(item.id, by=EDITOR)
 
 
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def atom_rules(body: str) -> None:
+    """RFC 4287's musts: the feed and every entry have exactly one id, title and updated
+    (RFC 3339), the feed an author and a self link, every entry an alternate link."""
+    feed = ET.fromstring(body.encode())
+    assert feed.tag == f"{ATOM}feed"
+    for element in (feed, *feed.findall(f"{ATOM}entry")):
+        for name in ("id", "title", "updated"):
+            assert len(element.findall(f"{ATOM}{name}")) == 1, name
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", element.findtext(f"{ATOM}updated") or "")
+    assert feed.find(f"{ATOM}author/{ATOM}name") is not None
+    assert feed.find(f"{ATOM}link[@rel='self']") is not None
+    assert all(e.find(f"{ATOM}link[@rel='alternate']") is not None for e in feed.findall(f"{ATOM}entry"))
+
+
 def feed_of(body: str) -> Any:
+    atom_rules(body)
     parsed = feedparser.parse(body)
     assert not parsed.bozo, parsed.get("bozo_exception")
     assert parsed.version == "atom10"
