@@ -142,16 +142,22 @@ class LearnService:
         self.stamp_seconds = stamp_seconds
         self._monotonic = monotonic
         self._stamp: tuple[str, float] | None = None
+        self._stamp_lock = asyncio.Lock()
 
     async def stamp(self) -> str:
         """The library's version, asked of the database at most every `stamp_seconds`: a
         change made by any worker shows everywhere within that time."""
-        now = self._monotonic()
-        if self._stamp is not None and now < self._stamp[1]:
+        if self.stamp_seconds <= 0:
+            return await self.store.stamp()
+        if self._stamp is not None and self._monotonic() < self._stamp[1]:
             return self._stamp[0]
-        stamp = await self.store.stamp()
-        self._stamp = (stamp, now + self.stamp_seconds)
-        return stamp
+        async with self._stamp_lock:  # one question when it runs out, not one per request
+            now = self._monotonic()
+            if self._stamp is not None and now < self._stamp[1]:
+                return self._stamp[0]
+            stamp = await self.store.stamp()
+            self._stamp = (stamp, now + self.stamp_seconds)
+            return stamp
 
     async def page(self, audience: str, language: str, page: int = 1) -> LibraryPage:
         """One page of an audience's published items in a language, newest first."""

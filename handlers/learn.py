@@ -121,6 +121,15 @@ def page_number(request: web.Request) -> int:
     return int(raw)
 
 
+def query_key(request: web.Request) -> tuple[str, str]:
+    """The language and page a request asks for, spelled one way, for the cache key: `?page=01`
+    and `?page=1` are one page, not two renders (a bad value is refused before caching)."""
+    lang = request.query.get("lang", "vi")
+    raw = request.query.get("page", "1")
+    page = str(int(raw)) if raw.isdigit() and len(raw) <= 5 else "?"
+    return (lang if lang in LANGUAGES else "?"), page
+
+
 def with_lang(path: str, lang: str, **query: str | int) -> str:
     """`path` for a language: Vietnamese is the plain address, English adds ?lang=en."""
     params: dict[str, str | int] = {} if lang == "vi" else {"lang": lang}
@@ -268,7 +277,7 @@ async def index(request: web.Request) -> web.Response:
             feeds=[(feed_title(lang, a), f"/learn/{a}.atom?lang={lang}") for a in AUDIENCES],
         )
 
-    return await cached(request, ("index", request.query.get("lang", "vi")), build)
+    return await cached(request, ("index", query_key(request)[0]), build)
 
 
 @routes.get("/learn/questions")
@@ -296,7 +305,7 @@ async def questions(request: web.Request) -> web.Response:
             topics=list(topics.items()),
         )
 
-    return await cached(request, ("questions", request.query.get("lang", "vi")), build)
+    return await cached(request, ("questions", query_key(request)[0]), build)
 
 
 @routes.get(r"/learn/{audience:[a-z_]{1,32}}")
@@ -341,8 +350,7 @@ async def audience_page(request: web.Request) -> web.Response:
             subscribe_qr=with_lang(f"{path}/subscribe-qr.svg", lang) if username else "",
         )
 
-    key = ("audience", audience, request.query.get("lang", "vi"), request.query.get("page", "1"))
-    return await cached(request, key, build)
+    return await cached(request, ("audience", audience, *query_key(request)), build)
 
 
 @routes.get(r"/learn/{audience:[a-z_]{1,32}}.atom")
@@ -368,7 +376,7 @@ async def feed(request: web.Request) -> web.Response:
         urls = {item.id: base + item_path(item.id) for item in items}
         return rendered(render_.atom_feed(info, items, urls), "application/atom+xml; charset=utf-8")
 
-    return await cached(request, ("feed", audience, request.query.get("lang", "vi")), build)
+    return await cached(request, ("feed", audience, query_key(request)[0]), build)
 
 
 @routes.get(r"/learn/{audience:[a-z_]{1,32}}/subscribe-qr.svg")
@@ -384,7 +392,7 @@ async def subscribe_qr(request: web.Request) -> web.Response:
         link = subscribe_link(username, audience, lang)
         return rendered(render_.qr_svg(link, link), "image/svg+xml")
 
-    return await cached(request, ("subscribe-qr", audience, request.query.get("lang", "vi")), build)
+    return await cached(request, ("subscribe-qr", audience, query_key(request)[0]), build)
 
 
 async def _item_or_problem(

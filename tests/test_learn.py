@@ -363,6 +363,12 @@ async def test_pages_of_an_audience(
     second = await (await get(client, "/learn/worker?page=2")).text()
     assert "Bài 1<" in second and "Bài 0<" in second and 'href="/learn/worker"' in second
     assert (await get(client, "/learn/worker?page=3")).status == 404
+    same = await get(client, "/learn/worker?page=02")
+    assert same.headers["ETag"] == (await get(client, "/learn/worker?page=2")).headers["ETag"]
+    assert (
+        f'<link rel="canonical" href="http://{client.host}:{client.port}/learn/worker?page=2">'
+        in await same.text()
+    )
 
 
 async def test_questions_by_topic(empty_library: None, client: Any, services: Services) -> None:
@@ -444,6 +450,9 @@ async def test_stamp_is_reused_for_a_while() -> None:
     assert await service.stamp() == "1" and store.asked == 1  # within the window: no question
     now[0] += 0.2
     assert await service.stamp() == "2" and store.asked == 2
+    now[0] += 5
+    assert await asyncio.gather(*(service.stamp() for _ in range(20))) == ["2"] * 20
+    assert store.asked == 3  # many readers at once when it runs out: one question
 
 
 async def test_public_address_from_the_settings(
