@@ -34,14 +34,21 @@ WIDEST = "() => Math.max(document.documentElement.scrollWidth, document.body.scr
 
 
 async def test_learn_pages_in_a_browser(
-    backend: str, settings: Settings, services: Services, clock: FakeClock, aiohttp_server: Any, tmp_path: Path
+    backend: str,
+    settings: Settings,
+    services: Services,
+    clock: FakeClock,
+    aiohttp_server: Any,
+    tmp_path: Path,
 ) -> None:
     if backend != "sqlite":
         pytest.skip("one backend is enough for the browser; storage is covered elsewhere")
     from handlers.app import create_app
 
     # The starter library the migration publishes: real texts in both languages.
-    published = await services.outreach.list_items(state=ItemState.PUBLISHED, audience="student", language="vi")
+    published = await services.outreach.list_items(
+        state=ItemState.PUBLISHED, audience="student", language="vi"
+    )
     assert published, "the starter library has student items"
     item = published[0]
     server = await aiohttp_server(create_app(settings, clock=clock))
@@ -74,7 +81,9 @@ async def test_learn_pages_in_a_browser(
                         assert resp is not None and resp.status == 200, path
                         assert await page.evaluate(WIDEST) <= width, f"{path} is wider than {width} px"
                         suffix = "" if js else "-nojs"
-                        await page.screenshot(path=str(shots / f"learn-{name}-{width}{suffix}.png"), full_page=True)
+                        await page.screenshot(
+                            path=str(shots / f"learn-{name}-{width}{suffix}.png"), full_page=True
+                        )
                     # the share block: a button with JavaScript, a selectable address without
                     await page.goto(base + pages["item"])
                     assert await page.input_value("#share-url") == f"{base}/learn/item/{item.id}"
