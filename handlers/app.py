@@ -11,6 +11,7 @@ from bot.ratelimit import HotlineRateLimiter
 from core.services import Clock, utc_now
 from handlers import (
     health,
+    learn,
     pages,
     public_api,
     staff_admin,
@@ -94,6 +95,7 @@ def create_app(
     app.add_routes(staff_charts.routes)
     staff_openapi.register(public_api.api)
     app.add_routes(pages.routes)
+    learn.setup(app)  # public library pages; after services_ctx: views flush before it closes
     app.add_routes(staff_pages.routes)
     app.add_routes(staff_outreach.routes)
     app.add_routes(staff_admin.routes)

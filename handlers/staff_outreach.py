@@ -21,6 +21,7 @@ from core.calendar import VN_TZ
 from core.chat.ports import AUDIENCES
 from core.errors import DomainError
 from core.kpi import Period
+from core.learn import views_by_audience
 from core.officers import Role
 from core.outreach.content import ContentDraft, ItemState
 from core.reach import area_for
@@ -321,13 +322,18 @@ async def reach_page(
     period = default_period(request, form)
     # A commune's supervisor sees their commune's reach only.
     area = area_for(staff.officer) or form.area
+    reach = await services.reach.report(period, area)
+    views = await services.learn.views(period.start, period.end)
     return page(
         request,
         "staff_reach_page.html",
         staff,
         status=status,
         error=error,
-        reach=await services.reach.report(period, area),
+        reach=reach,
+        reached={line.audience: line.reached for line in reach.lines},
+        web_views=views_by_audience(views),
+        top_views=views[:10],
         populations=await services.reach.populations(),
         audiences=AUDIENCES,
         start=period.start,

@@ -18,6 +18,7 @@ from core.conversation import ReporterService
 from core.intake_triage import LiveTriage, shared_engine
 from core.knowledge import AnswerService
 from core.knowledge.matcher import shared_matcher
+from core.learn import LearnService
 from core.live import UrgentFeed
 from core.notifications import NotificationService
 from core.outreach.service import OutreachService
@@ -37,6 +38,7 @@ from storage.charts_query import SqlCharts
 from storage.chat_directory import SqlChatDirectory
 from storage.db import create_engine, session_factory
 from storage.files import DirectoryStore
+from storage.learn import SqlLearnStore
 from storage.live_query import SqlUrgentFeed
 from storage.outreach import outreach_service
 from storage.reach import SqlFeedbackStore, SqlReachRepository, SqlSubscriberAreas
@@ -66,6 +68,8 @@ class Services:
     answers: AnswerService
     reach: ReachService
     subscriber_areas: SqlSubscriberAreas
+    # The published library on the public site, and its per-item, per-day view counters.
+    learn: LearnService
 
 
 def attachment_policy(settings: Settings) -> AttachmentPolicy:
@@ -215,4 +219,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
                 SqlReachRepository(sessions), province_code=settings.province_code, clock=clock
             ),
             subscriber_areas=SqlSubscriberAreas(sessions),
+            learn=LearnService(
+                SqlLearnStore(sessions), clock=clock, stamp_seconds=settings.learn_stamp_seconds
+            ),
         )

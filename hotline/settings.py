@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     # Live queue (SSE): how often each stream asks the database, streams per session.
     staff_events_poll_seconds: float = Field(default=3.0, gt=0, le=60)
     staff_events_per_session: int = Field(default=3, ge=1, le=20)
+    # Public prevention pages: the site's address as readers type it (canonical links, feeds,
+    # QR codes, sitemap; empty: taken from each request's Host), how long browsers and
+    # proxies may reuse a page (seconds), how long a worker reuses its last look at which
+    # items are published before asking the database again (seconds; 0: every request),
+    # and how often counted views are written (seconds).
+    public_url: str = ""
+    learn_max_age_seconds: int = Field(default=300, ge=0, le=86_400)
+    learn_stamp_seconds: float = Field(default=2.0, ge=0, le=300)
+    learn_views_flush_seconds: float = Field(default=30.0, gt=0, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # The days the government moves each year (bridge days off, Saturdays worked), as a CSV
     # `date,kind,name`, on top of the statutory holidays that working-day deadlines skip.
@@ -77,6 +86,13 @@ class Settings(BaseSettings):
         if value and not value.startswith(("sqlite", "postgresql", "postgres:")):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if value and (not value.startswith(("https://", "http://")) or any(c in value for c in " ?#\"'<>")):
+            raise ValueError("must be an http(s) address without query, like https://tinbao.example.vn")
+        return value.rstrip("/")
 
     @field_validator("redis_url")
     @classmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -471,3 +471,13 @@ class TipNotificationRow(Base):
     agency_code: Mapped[str] = mapped_column(sa.String(40), index=True)
     reason: Mapped[str] = mapped_column(sa.String(40))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LearnViewRow(Base):
+    """Views of a published item's public page on one day (Viet Nam's date): a counter and
+    nothing else, no reader's address, cookie or device (migration 0014)."""
+
+    __tablename__ = "learn_views"
+    item_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("outreach_items.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True, index=True)
+    views: Mapped[int] = mapped_column(sa.BigInteger)
