@@ -1,4 +1,5 @@
-"""`hotline triage --jsonl` on any file, and the evaluation floors (a regression fails CI)."""
+"""`hotline triage --jsonl` on any file, and `hotline triage-eval`'s printout. Evaluation figures are
+measured (bench/triage.py, docs/triage.md), not made a test gate: a floor invites fitting the set."""
 
 from __future__ import annotations
 
@@ -71,19 +72,6 @@ def test_cli_subcommands(
     assert out[0]["category"] == "info_request" and "error" in out[1]
     assert cli.main(["triage-eval", "--file", str(DATA / "triage_dev.jsonl")]) == 0
     assert "category macro F1" in capsys.readouterr().out
-
-
-def test_evaluation_floors() -> None:
-    """Floors a little below the figures measured on the held-out set (docs/triage.md)."""
-    f = evaluate(DATA / "triage_eval.jsonl").figures()
-    assert f["tips"] >= 400
-    assert f["language_accuracy"] >= 0.98
-    assert f["unaccented_vi_accuracy"] >= 0.95
-    assert f["category_macro_f1"] >= 0.90
-    assert f["urgent_recall"] >= 0.95
-    assert f["urgent_precision"] >= 0.85
-    assert f["commune_accuracy"] >= 0.90
-    assert f["duplicate_pairs_found"] >= 0.8 * f["duplicate_pairs"]
 
 
 def test_eval_set_shape() -> None:
