@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hotline import cli
-from hotline.triage_cli import evaluate, run_triage_eval, run_triage_jsonl
+from hotline.triage_cli import run_triage_eval, run_triage_jsonl
 
 DATA = Path(__file__).parent / "data"
 
