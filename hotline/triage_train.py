@@ -127,7 +127,7 @@ def build(
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import normalize
 
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - augmentation, not secrets
     detector = LanguageDetector()
     texts: list[str] = []
     labels: list[str] = []

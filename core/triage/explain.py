@@ -34,7 +34,8 @@ def _line(code: str, args: Mapping[str, object], lang: str) -> str | None:
     w = _words()["en" if lang == "en" else "vi"]
     if code == "category":
         return w["category"].format(
-            category=word(f"category.{args.get('category')}", lang), rule=word(f"rule.{args.get('rule')}", lang)
+            category=word(f"category.{args.get('category')}", lang),
+            rule=word(f"rule.{args.get('rule')}", lang),
         )
     if code == "terms":
         terms = args.get("terms")

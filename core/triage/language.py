@@ -163,12 +163,7 @@ class LanguageDetector:
             guess = self._detect(text[:4000])
         except Exception as exc:
             guess = LanguageGuess("other", f"language: undetermined ({type(exc).__name__})", False)
-        if (
-            hint in HINTABLE
-            and guess.code != hint
-            and not guess.decisive
-            and guess.words <= SHORT_WORDS
-        ):
+        if hint in HINTABLE and guess.code != hint and not guess.decisive and guess.words <= SHORT_WORDS:
             return LanguageGuess(hint, f"language: {hint}, carried over from the conversation", False)
         return guess
 

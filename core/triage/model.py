@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import pairwise
 
 import numpy as np
 
@@ -29,16 +30,14 @@ def _char_grams(token: str) -> tuple[str, ...]:
     if len(token) > MAX_WORD:
         token = token[:MAX_WORD]
     padded = f"<{token}>"
-    return tuple(
-        f"c{n}:{padded[i : i + n]}" for n in CHAR_SIZES for i in range(len(padded) - n + 1)
-    )
+    return tuple(f"c{n}:{padded[i : i + n]}" for n in CHAR_SIZES for i in range(len(padded) - n + 1))
 
 
 def features(tokens: tuple[str, ...] | list[str]) -> set[str]:
     """Binary features of a text's normalised tokens: words, word pairs, character n-grams."""
     tokens = list(tokens[:400])
     out = {f"w:{t}" for t in tokens}
-    out.update(f"b:{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False))
+    out.update(f"b:{a} {b}" for a, b in pairwise(tokens))
     for t in set(tokens):
         out.update(_char_grams(t))
     return out
@@ -110,7 +109,7 @@ class Model:
         for t in unique:
             found.update(self._token_ids(t))
         phrases = [index[f] for f in (f"w:{t}" for t in unique) if f in index]
-        for pair in {f"b:{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)}:
+        for pair in {f"b:{a} {b}" for a, b in pairwise(tokens)}:
             i = index.get(pair)
             if i is not None:
                 found.add(i)
