@@ -261,7 +261,7 @@ def compare(path: str | Path, short: str | Path | None) -> list[tuple[str, dict[
     for name, triage in (("rules only", rules), ("engine", engine)):
         figures = evaluate(path, triage).figures()
         if short is not None:
-            s = evaluate_short(short, lambda t, e=triage: e.language.detect(t).code)
+            s = evaluate_short(short, _detector(triage))
             figures["short"] = {k: s.accuracy(k) for k in sorted(s.total)}
         table.append((name, figures))
     raw: dict[str, Any] = {"language_accuracy": evaluate_language(path, ld)}
@@ -272,25 +272,42 @@ def compare(path: str | Path, short: str | Path | None) -> list[tuple[str, dict[
     return table
 
 
+def _detector(triage: Triage) -> Callable[[str], str]:
+    def detect(text: str) -> str:
+        return triage.language.detect(text).code
+
+    return detect
+
+
+#: The comparison's rows: a label and the key path in an engine's figures.
+ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("urgent recall", ("urgent_recall",)),
+    ("urgent precision", ("urgent_precision",)),
+    ("category macro F1", ("category_macro_f1",)),
+    ("language accuracy", ("language_accuracy",)),
+    ("two-word English", ("short", "en")),
+    ("two-word unaccented Vietnamese", ("short", "vi_unaccented")),
+    ("short accented Vietnamese", ("short", "vi_accented")),
+)
+
+
+def _get(figures: dict[str, Any], keys: tuple[str, ...]) -> object:
+    value: object = figures
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
 def _cell(value: object) -> str:
     return f"{value:.3f}" if isinstance(value, float) else "–"
 
 
 def comparison_table(table: list[tuple[str, dict[str, Any]]]) -> str:
     """A Markdown table: one column per engine."""
-    rows = [
-        ("urgent recall", lambda f: f.get("urgent_recall")),
-        ("urgent precision", lambda f: f.get("urgent_precision")),
-        ("category macro F1", lambda f: f.get("category_macro_f1")),
-        ("language accuracy", lambda f: f.get("language_accuracy")),
-        ("two-word English", lambda f: f.get("short", {}).get("en")),
-        ("two-word unaccented Vietnamese", lambda f: f.get("short", {}).get("vi_unaccented")),
-        ("short accented Vietnamese", lambda f: f.get("short", {}).get("vi_accented")),
-    ]
     head = "| figure | " + " | ".join(name for name, _ in table) + " |"
     lines = [head, "|---|" + "---|" * len(table)]
-    for label, get in rows:
-        lines.append(f"| {label} | " + " | ".join(_cell(get(f)) for _, f in table) + " |")
+    for label, keys in ROWS:
+        lines.append(f"| {label} | " + " | ".join(_cell(_get(f, keys)) for _, f in table) + " |")
     return "\n".join(lines)
 
 
