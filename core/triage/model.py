@@ -73,7 +73,7 @@ class Model:
         self._index = {f: i for i, f in enumerate(vocabulary)}
         self._weights = weights.astype(np.float64)
         self._intercepts = intercepts.astype(np.float64)
-        self._cache: dict[str, tuple[int, ...]] = {}
+        self._cache: dict[str, tuple[np.ndarray, int]] = {}
 
     @classmethod
     def load(cls, path: str | None = None) -> Model:
@@ -88,52 +88,58 @@ class Model:
             vocabulary = str(data["vocabulary"]).split("\n")
             return cls(classes, vocabulary, data["weights"], data["intercepts"])
 
-    def _token_ids(self, token: str) -> tuple[int, ...]:
-        """Vocabulary rows of a word and its character n-grams, remembered per word."""
-        ids = self._cache.get(token)
-        if ids is None:
+    def _token_ids(self, token: str) -> tuple[np.ndarray, int]:
+        """Vocabulary rows of a word and its character n-grams, and the word's own row (-1
+        if none), remembered per word: tips reuse a few thousand words."""
+        known = self._cache.get(token)
+        if known is None:
             index = self._index
-            grams = (f"w:{token}", *_char_grams(token))
-            ids = tuple(index[f] for f in grams if f in index)
+            ids = tuple(index[f] for f in _char_grams(token) if f in index)
+            word = index.get(f"w:{token}", -1)
+            known = np.array((*ids, word) if word >= 0 else ids, dtype=np.int64), word
             if len(self._cache) > 200_000:
                 self._cache.clear()
-            self._cache[token] = ids
-        return ids
+            self._cache[token] = known
+        return known
 
     def predict(self, tokens: tuple[str, ...] | list[str]) -> Prediction:
         """The same scores as `features` + the trained models, computed word by word."""
         tokens = list(tokens[:400])
         index = self._index
-        found: set[int] = set()
-        unique = set(tokens)
-        for t in unique:
-            found.update(self._token_ids(t))
-        phrases = [index[f] for f in (f"w:{t}" for t in unique) if f in index]
-        for pair in {f"b:{a} {b}" for a, b in pairwise(tokens)}:
-            i = index.get(pair)
-            if i is not None:
-                found.add(i)
-                phrases.append(i)
+        parts: list[np.ndarray] = []
+        phrases: list[int] = []
+        for t in set(tokens):
+            ids, word = self._token_ids(t)
+            parts.append(ids)
+            if word >= 0:
+                phrases.append(word)
+        pairs = [i for i in map(index.get, {f"b:{a} {b}" for a, b in pairwise(tokens)}) if i is not None]
+        if pairs:
+            phrases.extend(pairs)
+            parts.append(np.array(pairs, dtype=np.int64))
         k = len(self.classes)
-        # sorted: the same sum in the same order in every process (string hashing varies)
-        phrases.sort()
-        if found:
-            logits = self._intercepts + self._weights[sorted(found)].sum(axis=0) / math.sqrt(len(found))
+        # sorted and unique: each feature once, summed in the same order in every process
+        found = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+        if len(found):
+            logits = self._intercepts + self._weights.take(found, axis=0).sum(axis=0) / math.sqrt(len(found))
         else:
             logits = self._intercepts.copy()
-        cat = logits[:k]
-        exp = np.exp(cat - cat.max())
-        probs = exp / exp.sum()
-        probabilities = {c: float(p) for c, p in zip(self.classes, probs, strict=True)}
-        u = float(logits[k])
+        values = logits.tolist()
+        cat = values[:k]
+        top_logit = max(cat)
+        exp = [math.exp(v - top_logit) for v in cat]
+        total = sum(exp)
+        probabilities = {c: e / total for c, e in zip(self.classes, exp, strict=True)}
+        u = values[k]
         urgent = 1.0 / (1.0 + math.exp(-u)) if u > -50 else 0.0
-        best = int(cat.argmax())
+        best = cat.index(top_logit)
         top: tuple[str, ...] = ()
         if phrases:
-            weights = self._weights[phrases, best]
-            order = np.argsort(-weights, kind="stable")[:4]
+            phrases.sort()
+            weights = self._weights[phrases, best].tolist()
+            ranked = sorted(zip(weights, phrases, strict=True), key=lambda p: (-p[0], p[1]))[:4]
             names = self._names()
-            top = tuple(names[phrases[i]][2:] for i in order if weights[i] > 0)
+            top = tuple(names[i][2:] for w, i in ranked if w > 0)
         return Prediction(probabilities, urgent, top)
 
     def _names(self) -> list[str]:
