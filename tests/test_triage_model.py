@@ -208,3 +208,15 @@ async def test_the_staff_tip_page_shows_the_reasons_in_vietnamese(client: Any, s
     assert page.status == 200
     assert "Khẩn cấp vì" in html and "tiếng Việt" in html
     assert "category minor" not in html and "language: vi" not in html
+
+
+async def test_intake_passes_the_language_the_tip_came_in(services: Services) -> None:
+    """A short message keeps the language of the chat or form it came from."""
+    in_vietnamese = await submit(services.tips, text="hello", language="vi")
+    in_english = await submit(services.tips, text="hello", language="en")
+    alone = await submit(services.tips, text="hello")
+    languages = [
+        (await services.tips.view(r.tip_id, "officer:test"))[0].triage["language"]
+        for r in (in_vietnamese, in_english, alone)
+    ]
+    assert languages == ["vi", "en", "en"]
