@@ -24,8 +24,10 @@ OVERRIDING = (Category.MINOR, Category.TRAFFICKING, Category.OFFICIAL_MISCONDUCT
 OVERRIDE_AT = 2.5
 #: Below this best score there is nothing to act on: a question, or spam.
 MIN_SCORE = 1.0
-#: How much a lexicon score (capped at 4, scaled to 0-1) adds to the model's probability.
-LEXICON_WEIGHT = 0.3
+#: How much a lexicon score (capped at 4, scaled to 0-1) adds to the model's probability
+#: (0.15, 0.3, 0.5 tried on the former evaluation set held out from a model trained without it:
+#: macro F1 0.812, 0.814, 0.825).
+LEXICON_WEIGHT = 0.5
 #: A question is read as one when the model gives `info_request` at least this probability.
 QUESTION_AT = 0.15
 #: The model alone makes a tip urgent from this probability (the rules make most urgent).
