@@ -172,7 +172,9 @@ def evaluate(path: str | Path, triage: Triage | None = None) -> Evaluation:
         ev.language_ok += ok
         if not ok:
             ev.language_errors.append(f"{row['language']}→{p.language}: {row['text'][:70]}")
-        if row.get("unaccented"):
+        if row.get("unaccented") or (
+            row["language"] == "vi" and "unaccented" not in row and row["text"].isascii()
+        ):
             ev.unaccented += 1
             ev.unaccented_ok += ok
         ev.confusion[(row["category"], p.category.value)] += 1

@@ -107,3 +107,16 @@ def test_eval_printout() -> None:
 
 def test_missing_file_is_an_error_not_a_crash(tmp_path: Path) -> None:
     assert run_triage_jsonl(tmp_path / "missing.jsonl", io.StringIO()) == 2
+
+
+def test_the_blind_set_is_frozen() -> None:
+    """The blind evaluation set is kept exactly as its writer delivered it (docs/triage.md)."""
+    import hashlib
+
+    frozen = {
+        "blind_tips.jsonl": "e004ed9b53ffb73d16c3ba394fabe4133f90ad6da9fba2395816aeafe712a067",
+        "short_inputs.jsonl": "6d537e4fdf7b7a320e822908b5b1d8e6327f87e87247c1b1b65b0093faa409fb",
+        "public_text.jsonl": "9f4f0c2075ddeaf132c741fdbc333f511d8b7e4173d310046be0a46484a6483e",
+    }
+    for name, digest in frozen.items():
+        assert hashlib.sha256((DATA / "triage_blind" / name).read_bytes()).hexdigest() == digest, name
