@@ -1,4 +1,4 @@
-"""The triage engine (SPEC 5, issue 6): language, category, urgency, commune/ward and
+"""The triage engine: language, category, urgency, commune/ward and
 duplicate-of proposed for a tip, each with its reasons. Plain Python: no web, bot or ORM.
 
     triage = Triage()                       # once per process: lexicons, models
