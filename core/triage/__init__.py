@@ -212,7 +212,9 @@ class Triage:
             *result.explanations,
         ]
         if place.commune_code is not None:
-            explanations.append(("place", {"commune_code": place.commune_code}))
+            unit = self.gazetteer.units.get(place.commune_code)
+            name = unit.name if unit is not None else place.commune_code
+            explanations.append(("place", {"commune_code": place.commune_code, "name": name}))
         elif place.candidates:
             explanations.append(("place_candidates", {"count": len(place.candidates)}))
         if match is not None:

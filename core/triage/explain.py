@@ -52,7 +52,7 @@ def _line(code: str, args: Mapping[str, object], lang: str) -> str | None:
         key = "language_carried" if args.get("carried") else "language"
         return w[key].format(language=word(f"language.{args.get('language')}", lang))
     if code == "place":
-        return w["place"].format(commune_code=args.get("commune_code"))
+        return w["place"].format(name=args.get("name") or args.get("commune_code"))
     if code == "place_candidates":
         return w["place_candidates"].format(count=args.get("count"))
     if code == "duplicate":
