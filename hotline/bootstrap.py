@@ -15,6 +15,7 @@ from core.attachments import AttachmentPolicy
 from core.calendar import default_calendar
 from core.chat.identity import ChatKeys
 from core.conversation import ReporterService
+from core.establishment_service import EstablishmentService
 from core.intake_triage import LiveTriage, shared_engine
 from core.knowledge import AnswerService
 from core.knowledge.matcher import shared_matcher
@@ -36,6 +37,7 @@ from hotline.triage_worker import TriageWorker
 from storage.charts_query import SqlCharts
 from storage.chat_directory import SqlChatDirectory
 from storage.db import create_engine, session_factory
+from storage.establishments import establishment_store
 from storage.files import DirectoryStore
 from storage.live_query import SqlUrgentFeed
 from storage.outreach import outreach_service
@@ -66,6 +68,8 @@ class Services:
     answers: AnswerService
     reach: ReachService
     subscriber_areas: SqlSubscriberAreas
+    # The establishments register, inspections, hotspots and their plan indicators.
+    establishments: EstablishmentService
 
 
 def attachment_policy(settings: Settings) -> AttachmentPolicy:
@@ -215,4 +219,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
                 SqlReachRepository(sessions), province_code=settings.province_code, clock=clock
             ),
             subscriber_areas=SqlSubscriberAreas(sessions),
+            establishments=EstablishmentService(
+                establishment_store(sessions), clock=clock, province_code=settings.province_code
+            ),
         )

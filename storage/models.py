@@ -471,3 +471,7 @@ class TipNotificationRow(Base):
     agency_code: Mapped[str] = mapped_column(sa.String(40), index=True)
     reason: Mapped[str] = mapped_column(sa.String(40))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# The establishments register keeps its tables in its own module, on this metadata.
+import storage.establishment_tables  # noqa: E402, F401
