@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from core.errors import IllegalTransition, InvalidInput
 from core.text import fold
-from core.triage.normalise import expand, tokenize
+from core.triage.normalise import abbreviations, tokenize
 
 #: An establishment not inspected for this long is due (the plans ask for once a year).
 DUE_AFTER = timedelta(days=365)
@@ -84,10 +84,19 @@ KIND_WORDS: dict[Kind, tuple[str, ...]] = {
 }
 
 
+#: Abbreviations of triage's table that occur in names and addresses. Its teen-code
+#: (`hong` = không, `k` = không...) is left out: `Hoa Hồng` is a name.
+NAME_ABBREVIATIONS = frozenset("ks nn kara karaok matxa masage mass cty tp q p tx".split())
+
+
 def match_key(text: str) -> str:
     """`KS Hoa Hồng` and `khach san hoa hong` alike: folded (any case, no diacritics),
-    punctuation dropped, abbreviations expanded with triage's table (`ks`, `nn`...)."""
-    return " ".join(expand(tokenize(fold(text[:1000]))))
+    punctuation dropped, name abbreviations expanded with triage's table (`ks`, `nn`...)."""
+    table = abbreviations()
+    out: list[str] = []
+    for token in tokenize(fold(text[:1000])):
+        out.extend(table[token] if token in NAME_ABBREVIATIONS and token in table else (token,))
+    return " ".join(out)
 
 
 def kind_of(text: str) -> Kind:
