@@ -93,6 +93,10 @@ class EstablishmentStore(Protocol):
         """Province of each known commune/ward code among `codes`."""
         ...
 
+    async def commune_names(self, scope: Scope, province_code: str) -> list[tuple[str, str]]:
+        """(code, name) of the communes the scope covers (admins: the deployment's province)."""
+        ...
+
     async def add(self, draft: EstablishmentDraft, province: str, *, by: str, at: datetime) -> int | None:
         """The new id, or None when the same place (identity) is on the register already."""
         ...
@@ -199,6 +203,11 @@ class EstablishmentService:
 
     def today(self) -> date:
         return self.clock().astimezone(VN_TZ).date()
+
+    async def communes(self, scope: Scope) -> list[tuple[str, str]]:
+        """The communes an officer may pick, by name (pages show names, never codes)."""
+        async with self._store() as tx:
+            return await tx.commune_names(scope, self.province_code)
 
     # --- the register ---------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from handlers import (
     staff_admin,
     staff_api,
     staff_charts,
+    staff_establishments,
     staff_events,
     staff_openapi,
     staff_outreach,
@@ -96,6 +97,7 @@ def create_app(
     app.add_routes(pages.routes)
     app.add_routes(staff_pages.routes)
     app.add_routes(staff_outreach.routes)
+    app.add_routes(staff_establishments.routes)
     app.add_routes(staff_admin.routes)
     app.router.add_static("/static/", STATIC, append_version=False)
     return app

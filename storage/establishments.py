@@ -153,6 +153,18 @@ class SqlEstablishmentStore:
             found.update({code: province for code, province in rows if province})
         return found
 
+    async def commune_names(self, scope: Scope, province_code: str) -> list[tuple[str, str]]:
+        """(code, name) of the communes and wards the scope covers, in name order."""
+        where = [AreaRow.level == "commune"]
+        if scope.commune_code is not None:
+            where.append(AreaRow.code == scope.commune_code)
+        else:
+            where.append(AreaRow.province_code == (scope.province_code or province_code))
+        rows = await self.session.execute(
+            sa.select(AreaRow.code, AreaRow.name).where(*where).order_by(AreaRow.search_name, AreaRow.code)
+        )
+        return [(code, " ".join(name.split())) for code, name in rows]
+
     async def add(self, draft: EstablishmentDraft, province: str, *, by: str, at: datetime) -> int | None:
         stmt = _insert(self.session, E).values(**_values(draft, province, by, at))
         new_id = await self.session.scalar(stmt.on_conflict_do_nothing().returning(E.id))

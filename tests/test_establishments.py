@@ -257,7 +257,7 @@ async def test_link_tips_needs_inspection_and_proposals(services: Services, cloc
     first = await tip_in(services, "Quán karaoke Hoa Hồng trên đường Lê Lợi có nhân viên bán dâm.")
     tip = (await services.tips.view(first, ACTOR, EVERYTHING))[0]
     linked, proposed = await est.proposals(tip, PROVINCE_SCOPE)
-    assert linked == [] and [e.id for e in proposed][0] == hoa  # the tip's commune first
+    assert linked == [] and proposed[0].id == hoa  # the tip's commune first
     assert {e.name for e in proposed} == {"Karaoke Hoa Hồng", "KS Hoa Hồng"}
     assert await est.link(first, hoa, PROVINCE_SCOPE, EVERYTHING, actor=ACTOR)
     assert not await est.link(first, hoa, PROVINCE_SCOPE, EVERYTHING, actor=ACTOR)  # once only
