@@ -146,9 +146,15 @@ class Scope:
 
     def narrowed(self, commune_code: str | None) -> Scope:
         """A commune filter within this scope: it never widens what the officer sees."""
-        if not commune_code or self.commune_code is not None:
+        if not commune_code or commune_code == self.commune_code:
             return self
+        if self.commune_code is not None:
+            return NOTHING  # another commune than the officer's own
         return Scope(province_code=self.province_code, commune_code=commune_code)
+
+
+#: A scope that allows no establishment (no commune has an empty code).
+NOTHING = Scope(province_code="", commune_code="")
 
 
 def scope_of(*, admin: bool, area_code: str) -> Scope:

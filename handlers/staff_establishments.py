@@ -228,9 +228,9 @@ async def api_add(request: web.Request) -> web.Response:
     body = await read_json(request, EstablishmentIn)
     service = request.app[SERVICES].establishments
     new_id = await service.add(body.draft(), staff_scope(staff), actor=staff.actor)
-    found = await service.get(new_id, staff_scope(staff), actor=staff.actor)
+    found = await service.one(new_id, staff_scope(staff))
     return web.json_response(
-        establishment_json(found.establishment, service.today()),
+        establishment_json(found, service.today()),
         status=201,
         headers={**NO_STORE, "Location": f"/api/v1/staff/establishments/{new_id}"},
     )

@@ -29,6 +29,7 @@ from core.reach import area_for
 from core.services import TransitionRequest
 from core.staff import StaffContext
 from core.stages import Stage
+from handlers.establishment_context import kpi_indicators, tip_establishments
 from handlers.i18n import language
 from handlers.keys import SERVICES
 from handlers.pages import CSRF_COOKIE, CSRF_FIELD, render
@@ -218,6 +219,7 @@ async def tip_page(
         error=error,
         stages=list(Stage),
         categories=list(Category),
+        establishment_links=await tip_establishments(request, staff, tip),
     )
 
 
@@ -353,6 +355,7 @@ async def kpi(request: web.Request) -> web.Response:
         start=start,
         end=end,
         reach=reach,
+        indicators=await kpi_indicators(request, staff, period),
     )
     response.headers["Content-Security-Policy"] = SCRIPT_PAGE_CSP
     return response

@@ -71,7 +71,9 @@ def test_names_match_as_people_type_them() -> None:
 def test_scope_never_widens() -> None:
     commune = scope_of(admin=False, area_code=COMMUNE)
     assert commune.allows(COMMUNE, PROVINCE) and not commune.allows(OTHER_COMMUNE, PROVINCE)
-    assert commune.narrowed(OTHER_COMMUNE) == commune
+    assert commune.narrowed(COMMUNE) == commune
+    assert not commune.narrowed(OTHER_COMMUNE).allows(OTHER_COMMUNE, PROVINCE)
+    assert not commune.narrowed(OTHER_COMMUNE).allows(COMMUNE, PROVINCE)
     province = scope_of(admin=False, area_code=PROVINCE)
     assert province.allows(OTHER_COMMUNE, PROVINCE) and not province.allows(OTHER_PROVINCE_COMMUNE, "01")
     assert not province.narrowed(OTHER_PROVINCE_COMMUNE).allows(OTHER_PROVINCE_COMMUNE, "01")
