@@ -109,14 +109,6 @@ class EstablishmentStore(Protocol):
 
     async def get(self, establishment_id: int, scope: Scope) -> Establishment | None: ...
 
-    async def one(self, establishment_id: int, scope: Scope) -> Establishment:
-        """The establishment alone, as a write returns it (the write itself was audited)."""
-        async with self._store() as tx:
-            found = await tx.get(establishment_id, scope)
-        if found is None:
-            raise NotFound(f"no establishment {establishment_id}")
-        return found
-
     async def find(self, scope: Scope, query: ListQuery, due_before: date) -> Sequence[Establishment]: ...
 
     async def export_rows(self, scope: Scope) -> Sequence[Establishment]: ...

@@ -22,8 +22,16 @@ OPTIONAL = ("licence", "status", "commitment_date")
 #: Columns an export adds, skipped on import, so an exported file imports again as is.
 IGNORED = ("id", "last_inspected")
 EXPORT_COLUMNS = (
-    "id", "name", "kind", "address", "commune_code", "licence", "status", "commitment_date", "last_inspected",
-)  # fmt: skip
+    "id",
+    "name",
+    "kind",
+    "address",
+    "commune_code",
+    "licence",
+    "status",
+    "commitment_date",
+    "last_inspected",
+)
 #: A register file larger than this is refused before it is parsed (a province has thousands).
 MAX_ROWS = 200_000
 MAX_FIELD = 1000
@@ -98,10 +106,16 @@ def parse(text: str) -> list[ImportRow]:
 
 def export_row(e: Establishment) -> list[object]:
     return [
-        e.id, e.name, e.kind.value, e.address, e.commune_code, e.licence or "", e.status.value,
+        e.id,
+        e.name,
+        e.kind.value,
+        e.address,
+        e.commune_code,
+        e.licence or "",
+        e.status.value,
         e.commitment_date.isoformat() if e.commitment_date else "",
         e.last_inspected.isoformat() if e.last_inspected else "",
-    ]  # fmt: skip
+    ]
 
 
 def safe_cell(value: object) -> object:

@@ -209,13 +209,21 @@ def test_indicators_command_and_targets(env: str, tmp_path: Path, capsys: pytest
     assert code == 0, err
     body = json.loads(out)["indicators"]
     assert set(body) == {
-        "establishments_listed", "establishments_inspected", "establishments_committed",
-        "hotspots_eliminated", "hotspots_returned",
-    }  # fmt: skip
+        "establishments_listed",
+        "establishments_inspected",
+        "establishments_committed",
+        "hotspots_eliminated",
+        "hotspots_returned",
+    }
     assert body["establishments_listed"] | {} == {
-        "name": "establishments_listed", "value": round(1 / 3, 4), "numerator": 1, "denominator": 3,
-        "target": 1.0, "direction": "at_least", "status": "not_met",
-    }  # fmt: skip
+        "name": "establishments_listed",
+        "value": round(1 / 3, 4),
+        "numerator": 1,
+        "denominator": 3,
+        "target": 1.0,
+        "direction": "at_least",
+        "status": "not_met",
+    }
     assert body["establishments_committed"]["numerator"] == 1
     assert body["hotspots_eliminated"]["status"] == "no_data"
     code, out, _ = run(capsys, "indicators", "targets", "set", "establishments_listed", "30%")
@@ -254,8 +262,11 @@ async def test_link_tips_needs_inspection_and_proposals(services: Services, cloc
         EstablishmentDraft("Sao Mai", Kind.BAR, "2 Lý Tự Trọng", COMMUNE), PROVINCE_SCOPE, actor=ACTOR
     )
     with pytest.raises(InvalidInput, match="already"):
-        await est.add(EstablishmentDraft("karaoke hoa hong", Kind.KARAOKE, "12 LE LOI", COMMUNE), PROVINCE_SCOPE,
-                      actor=ACTOR)  # fmt: skip
+        await est.add(
+            EstablishmentDraft("karaoke hoa hong", Kind.KARAOKE, "12 LE LOI", COMMUNE),
+            PROVINCE_SCOPE,
+            actor=ACTOR,
+        )
     first = await tip_in(services, "Quán karaoke Hoa Hồng trên đường Lê Lợi có nhân viên bán dâm.")
     tip = (await services.tips.view(first, ACTOR, EVERYTHING))[0]
     linked, proposed = await est.proposals(tip, PROVINCE_SCOPE)
@@ -275,9 +286,12 @@ async def test_link_tips_needs_inspection_and_proposals(services: Services, cloc
     # Creating the establishment from a tip links it at once.
     third = await tip_in(services, "Massage Thiên Đường mời khách")
     made = await est.create_from_tip(
-        third, EstablishmentDraft("Massage Thiên Đường", Kind.MASSAGE, "", COMMUNE), PROVINCE_SCOPE, EVERYTHING,
+        third,
+        EstablishmentDraft("Massage Thiên Đường", Kind.MASSAGE, "", COMMUNE),
+        PROVINCE_SCOPE,
+        EVERYTHING,
         actor=ACTOR,
-    )  # fmt: skip
+    )
     page = await est.get(made, PROVINCE_SCOPE, actor=ACTOR)
     assert [t.tip_id for t in page.tips] == [third]
     assert [h[2] for h in page.history] == ["created", "tip_linked"]
@@ -314,10 +328,20 @@ async def test_inspections_and_due(services: Services, clock: FakeClock) -> None
     b = await est.add(EstablishmentDraft("B", Kind.BAR, "2", COMMUNE), PROVINCE_SCOPE, actor=ACTOR)
     c = await est.add(EstablishmentDraft("C", Kind.BAR, "3", COMMUNE), PROVINCE_SCOPE, actor=ACTOR)
     today = clock.now.date()
-    await est.inspect(a, InspectionDraft(today - timedelta(days=30), Outcome.NO_VIOLATION, team="CA phường"),
-                      PROVINCE_SCOPE, actor=ACTOR)  # fmt: skip
-    await est.inspect(b, InspectionDraft(today - timedelta(days=400), Outcome.VIOLATION, violation="không đăng ký",
-                                         fine_vnd=5_000_000), PROVINCE_SCOPE, actor=ACTOR)  # fmt: skip
+    await est.inspect(
+        a,
+        InspectionDraft(today - timedelta(days=30), Outcome.NO_VIOLATION, team="CA phường"),
+        PROVINCE_SCOPE,
+        actor=ACTOR,
+    )
+    await est.inspect(
+        b,
+        InspectionDraft(
+            today - timedelta(days=400), Outcome.VIOLATION, violation="không đăng ký", fine_vnd=5_000_000
+        ),
+        PROVINCE_SCOPE,
+        actor=ACTOR,
+    )
     await est.inspect(
         c, InspectionDraft(today - timedelta(days=2), Outcome.CLOSED), PROVINCE_SCOPE, actor=ACTOR
     )
@@ -325,8 +349,9 @@ async def test_inspections_and_due(services: Services, clock: FakeClock) -> None
     assert [e.id for e in due] == [b]  # a inspected lately, c closed
     assert (await est.get(c, PROVINCE_SCOPE, actor=ACTOR)).establishment.status is Status.CLOSED
     with pytest.raises(InvalidInput):
-        await est.inspect(a, InspectionDraft(today + timedelta(days=1), Outcome.NO_VIOLATION), PROVINCE_SCOPE,
-                          actor=ACTOR)  # fmt: skip
+        await est.inspect(
+            a, InspectionDraft(today + timedelta(days=1), Outcome.NO_VIOLATION), PROVINCE_SCOPE, actor=ACTOR
+        )
     with pytest.raises(InvalidInput):
         await est.inspect(
             a, InspectionDraft(today, Outcome.NO_VIOLATION, fine_vnd=1), PROVINCE_SCOPE, actor=ACTOR
@@ -335,12 +360,19 @@ async def test_inspections_and_due(services: Services, clock: FakeClock) -> None
 
 async def test_hotspot_lifecycle_with_a_return(services: Services, clock: FakeClock) -> None:
     est = services.establishments
-    venue = await est.add(EstablishmentDraft("Nhà nghỉ Bông Sen", Kind.GUESTHOUSE, "7 Lê Lai", COMMUNE),
-                          PROVINCE_SCOPE, actor=ACTOR)  # fmt: skip
-    spot = await est.add_hotspot(HotspotDraft("Nhà nghỉ Bông Sen", HotspotKind.ESTABLISHMENT, COMMUNE,
-                                              establishment_id=venue), PROVINCE_SCOPE, actor=ACTOR)  # fmt: skip
-    street = await est.add_hotspot(HotspotDraft("Công viên 23/9", HotspotKind.PARK, COMMUNE), PROVINCE_SCOPE,
-                                   actor=ACTOR)  # fmt: skip
+    venue = await est.add(
+        EstablishmentDraft("Nhà nghỉ Bông Sen", Kind.GUESTHOUSE, "7 Lê Lai", COMMUNE),
+        PROVINCE_SCOPE,
+        actor=ACTOR,
+    )
+    spot = await est.add_hotspot(
+        HotspotDraft("Nhà nghỉ Bông Sen", HotspotKind.ESTABLISHMENT, COMMUNE, establishment_id=venue),
+        PROVINCE_SCOPE,
+        actor=ACTOR,
+    )
+    street = await est.add_hotspot(
+        HotspotDraft("Công viên 23/9", HotspotKind.PARK, COMMUNE), PROVINCE_SCOPE, actor=ACTOR
+    )
     with pytest.raises(IllegalTransition):
         await est.move_hotspot(spot, "eliminate", PROVINCE_SCOPE, actor=ACTOR)
     await est.move_hotspot(spot, "deal", PROVINCE_SCOPE, actor=ACTOR)
@@ -390,9 +422,20 @@ async def _random_register(services: Services, clock: FakeClock, rng: random.Ran
         commune = rng.choice([COMMUNE, OTHER_COMMUNE])
         status = rng.choice([Status.LISTED, Status.MANAGED, Status.MANAGED])
         commitment = (start + timedelta(days=rng.randint(-30, 600))).date() if rng.random() < 0.5 else None
-        ids.append(await est.add(EstablishmentDraft(f"Cơ sở {i}", rng.choice(list(Kind)), f"{i} Lê Lợi", commune,
-                                                    status=status, commitment_date=commitment),
-                                 PROVINCE_SCOPE, actor=ACTOR))  # fmt: skip
+        ids.append(
+            await est.add(
+                EstablishmentDraft(
+                    f"Cơ sở {i}",
+                    rng.choice(list(Kind)),
+                    f"{i} Lê Lợi",
+                    commune,
+                    status=status,
+                    commitment_date=commitment,
+                ),
+                PROVINCE_SCOPE,
+                actor=ACTOR,
+            )
+        )
     clock.now = start + timedelta(days=700)
     for _ in range(70):
         on = (start + timedelta(days=rng.randint(0, 699))).date()
@@ -402,9 +445,13 @@ async def _random_register(services: Services, clock: FakeClock, rng: random.Ran
     spots = []
     for i in range(15):
         clock.now = start + timedelta(days=rng.randint(0, 300))
-        spots.append(await est.add_hotspot(HotspotDraft(f"Điểm {i}", HotspotKind.STREET,
-                                                        rng.choice([COMMUNE, OTHER_COMMUNE])),
-                                           PROVINCE_SCOPE, actor=ACTOR))  # fmt: skip
+        spots.append(
+            await est.add_hotspot(
+                HotspotDraft(f"Điểm {i}", HotspotKind.STREET, rng.choice([COMMUNE, OTHER_COMMUNE])),
+                PROVINCE_SCOPE,
+                actor=ACTOR,
+            )
+        )
     for spot in spots:
         for move in ("deal", "eliminate", "return", "deal", "eliminate"):
             if rng.random() < 0.25:

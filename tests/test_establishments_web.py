@@ -39,10 +39,14 @@ def cookie(headers: dict[str, str]) -> dict[str, str]:
 async def seed(services: Services) -> tuple[int, int]:
     est = services.establishments
     province = Scope(province_code=PROVINCE)
-    mine = await est.add(EstablishmentDraft("Karaoke Hoa Hồng", Kind.KARAOKE, "12 Lê Lợi", COMMUNE), province,
-                         actor="officer:seed")  # fmt: skip
-    theirs = await est.add(EstablishmentDraft("Bar Moonlight", Kind.BAR, "5 Đồng Khởi", OTHER), province,
-                           actor="officer:seed")  # fmt: skip
+    mine = await est.add(
+        EstablishmentDraft("Karaoke Hoa Hồng", Kind.KARAOKE, "12 Lê Lợi", COMMUNE),
+        province,
+        actor="officer:seed",
+    )
+    theirs = await est.add(
+        EstablishmentDraft("Bar Moonlight", Kind.BAR, "5 Đồng Khởi", OTHER), province, actor="officer:seed"
+    )
     return mine, theirs
 
 
@@ -73,9 +77,19 @@ async def test_api_reads_and_writes_within_the_commune(client: Any, services: Se
         resp = await fetch(client, method, path, officer, **kw)
         assert resp.status == 404, (method, path)
 
-    resp = await fetch(client, "POST", f"{API}/{mine}/inspections", officer,
-                       json={"date": "2026-03-01", "outcome": "violation", "violation": "không đăng ký lưu trú",
-                             "fine_vnd": 7500000, "team": "Công an phường, Văn hóa"})  # fmt: skip
+    resp = await fetch(
+        client,
+        "POST",
+        f"{API}/{mine}/inspections",
+        officer,
+        json={
+            "date": "2026-03-01",
+            "outcome": "violation",
+            "violation": "không đăng ký lưu trú",
+            "fine_vnd": 7500000,
+            "team": "Công an phường, Văn hóa",
+        },
+    )
     assert resp.status == 201, await resp.text()
     assert (await resp.json())["fine_vnd"] == 7500000
     resp = await fetch(client, "GET", f"{API}/{mine}", cookie(officer))
@@ -84,12 +98,21 @@ async def test_api_reads_and_writes_within_the_commune(client: Any, services: Se
     assert [i["outcome"] for i in body["inspections"]] == ["violation"]
     assert [h["action"] for h in body["history"]] == ["created", "inspected"]
 
-    resp = await fetch(client, "POST", API, officer,
-                       json={"name": "Nhà nghỉ Ánh Dương", "kind": "guesthouse", "address": "3 Lê Lai",
-                             "commune_code": COMMUNE, "commitment_date": "2026-02-01"})  # fmt: skip
+    resp = await fetch(
+        client,
+        "POST",
+        API,
+        officer,
+        json={
+            "name": "Nhà nghỉ Ánh Dương",
+            "kind": "guesthouse",
+            "address": "3 Lê Lai",
+            "commune_code": COMMUNE,
+            "commitment_date": "2026-02-01",
+        },
+    )
     assert resp.status == 201 and resp.headers["Location"].startswith(API)
-    resp = await fetch(client, "POST", API, officer,
-                       json={"name": "X", "kind": "bar", "commune_code": OTHER})  # fmt: skip
+    resp = await fetch(client, "POST", API, officer, json={"name": "X", "kind": "bar", "commune_code": OTHER})
     assert resp.status == 422  # not the officer's commune
     assert await audited(services, "establishment_view") == 1
     assert await audited(services, "inspection_add") == 1
@@ -101,8 +124,9 @@ async def test_api_refuses_bad_input_and_losing_nothing(client: Any, services: S
     officer = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
     assert (await fetch(client, "GET", API, {})).status == 401
     no_csrf = cookie(officer)
-    assert (await fetch(client, "POST", API, no_csrf, json={"name": "A", "kind": "bar", "commune_code": COMMUNE})
-            ).status == 403  # fmt: skip
+    assert (
+        await fetch(client, "POST", API, no_csrf, json={"name": "A", "kind": "bar", "commune_code": COMMUNE})
+    ).status == 403
     cases: list[tuple[dict[str, Any], int]] = [
         ({"data": "{not json", "headers": {"Content-Type": "application/json"}}, 400),
         ({"json": ["a list"]}, 400),
@@ -151,7 +175,7 @@ async def test_api_refuses_bad_input_and_losing_nothing(client: Any, services: S
                 f"{API}/{mine}/inspections",
                 officer,
                 json={"date": f"2026-02-{day:02d}", "outcome": "no_violation"},
-            )  # fmt: skip
+            )
             for day in range(1, 11)
         )
     )
@@ -169,7 +193,7 @@ async def test_api_refuses_bad_input_and_losing_nothing(client: Any, services: S
                 json={"name": "Quán Đôi", "kind": "bar", "commune_code": COMMUNE},
             )
             for _ in range(2)
-        )  # fmt: skip
+        )
     )
     assert sorted(r.status for r in twice) == [201, 422]
 
@@ -177,35 +201,74 @@ async def test_api_refuses_bad_input_and_losing_nothing(client: Any, services: S
 async def test_pages_link_a_tip_and_show_indicators(client: Any, services: Services) -> None:
     mine, theirs = await seed(services)
     officer = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
-    tip = (await services.tips.submit(draft("Quán karaoke Hoa Hồng đường Lê Lợi có gái bán dâm",
-                                             commune_code=COMMUNE, category=Category.VENUE))).tip_id  # fmt: skip
+    tip = (
+        await services.tips.submit(
+            draft(
+                "Quán karaoke Hoa Hồng đường Lê Lợi có gái bán dâm",
+                commune_code=COMMUNE,
+                category=Category.VENUE,
+            )
+        )
+    ).tip_id
     page = await (await fetch(client, "GET", f"/staff/tips/{tip}", cookie(officer))).text()
     assert "Karaoke Hoa Hồng" in page and "Đúng cơ sở này" in page
     assert "Bar Moonlight" not in page
-    resp = await fetch(client, "POST", f"/staff/tips/{tip}/establishments", cookie(officer),
-                       data=form(officer, establishment_id=str(theirs)))  # fmt: skip
+    resp = await fetch(
+        client,
+        "POST",
+        f"/staff/tips/{tip}/establishments",
+        cookie(officer),
+        data=form(officer, establishment_id=str(theirs)),
+    )
     assert resp.status == 404
-    resp = await fetch(client, "POST", f"/staff/tips/{tip}/establishments", cookie(officer),
-                       data={"establishment_id": str(mine)})  # fmt: skip
+    resp = await fetch(
+        client,
+        "POST",
+        f"/staff/tips/{tip}/establishments",
+        cookie(officer),
+        data={"establishment_id": str(mine)},
+    )
     assert resp.status == 403  # no CSRF token
-    resp = await fetch(client, "POST", f"/staff/tips/{tip}/establishments", cookie(officer),
-                       data=form(officer, establishment_id=str(mine)))  # fmt: skip
+    resp = await fetch(
+        client,
+        "POST",
+        f"/staff/tips/{tip}/establishments",
+        cookie(officer),
+        data=form(officer, establishment_id=str(mine)),
+    )
     assert resp.status == 303
     page = await (await fetch(client, "GET", f"/staff/establishments/{mine}", cookie(officer))).text()
     assert f"/staff/tips/{tip}" in page and "Ghi nhận một lần kiểm tra" in page
     assert (await fetch(client, "GET", f"/staff/establishments/{theirs}", cookie(officer))).status == 404
-    resp = await fetch(client, "POST", f"/staff/establishments/{mine}/inspections", cookie(officer),
-                       data=form(officer, date="2026-03-01", outcome="no_violation", team="Công an phường"))  # fmt: skip
+    resp = await fetch(
+        client,
+        "POST",
+        f"/staff/establishments/{mine}/inspections",
+        cookie(officer),
+        data=form(officer, date="2026-03-01", outcome="no_violation", team="Công an phường"),
+    )
     assert resp.status == 303
-    resp = await fetch(client, "POST", f"/staff/establishments/{mine}/inspections", cookie(officer),
-                       data=form(officer, date="2026-03-01", outcome="maybe"))  # fmt: skip
+    resp = await fetch(
+        client,
+        "POST",
+        f"/staff/establishments/{mine}/inspections",
+        cookie(officer),
+        data=form(officer, date="2026-03-01", outcome="maybe"),
+    )
     assert resp.status == 422 and "outcome" in await resp.text()
     # Create from a tip.
-    other_tip = (await services.tips.submit(draft("Massage Thiên Đường", commune_code=COMMUNE,
-                                                  category=Category.VENUE))).tip_id  # fmt: skip
-    resp = await fetch(client, "POST", f"/staff/tips/{other_tip}/establishments/new", cookie(officer),
-                       data=form(officer, name="Massage Thiên Đường", kind="massage", address="",
-                                 commune_code=COMMUNE))  # fmt: skip
+    other_tip = (
+        await services.tips.submit(
+            draft("Massage Thiên Đường", commune_code=COMMUNE, category=Category.VENUE)
+        )
+    ).tip_id
+    resp = await fetch(
+        client,
+        "POST",
+        f"/staff/tips/{other_tip}/establishments/new",
+        cookie(officer),
+        data=form(officer, name="Massage Thiên Đường", kind="massage", address="", commune_code=COMMUNE),
+    )
     assert resp.status == 303
     new_page = await (await fetch(client, "GET", resp.headers["Location"], cookie(officer))).text()
     assert f"/staff/tips/{other_tip}" in new_page
@@ -214,13 +277,18 @@ async def test_pages_link_a_tip_and_show_indicators(client: Any, services: Servi
         await fetch(client, "GET", "/staff/establishments/needs-inspection", cookie(officer))
     ).status == 403
     chief = await add_staff(services, "chief", f"police:{PROVINCE}", PROVINCE, Role.SUPERVISOR)
-    third = (await services.tips.submit(draft("karaoke Hoa Hồng lại hoạt động", commune_code=COMMUNE,
-                                              category=Category.VENUE))).tip_id  # fmt: skip
-    resp = await fetch(client, "POST", f"/api/v1/staff/tips/{third}/establishments", officer,
-                       json={"establishment_id": mine})  # fmt: skip
+    third = (
+        await services.tips.submit(
+            draft("karaoke Hoa Hồng lại hoạt động", commune_code=COMMUNE, category=Category.VENUE)
+        )
+    ).tip_id
+    resp = await fetch(
+        client, "POST", f"/api/v1/staff/tips/{third}/establishments", officer, json={"establishment_id": mine}
+    )
     assert resp.status == 201
-    again = await fetch(client, "POST", f"/api/v1/staff/tips/{third}/establishments", officer,
-                        json={"establishment_id": mine})  # fmt: skip
+    again = await fetch(
+        client, "POST", f"/api/v1/staff/tips/{third}/establishments", officer, json={"establishment_id": mine}
+    )
     assert again.status == 200
     page = await (await fetch(client, "GET", "/staff/establishments/needs-inspection", cookie(chief))).text()
     assert "Karaoke Hoa Hồng" in page
@@ -237,12 +305,26 @@ async def test_hotspot_pages_and_return(client: Any, services: Services) -> None
     mine, _ = await seed(services)
     chief = await add_staff(services, "chief", f"police:{PROVINCE}", PROVINCE, Role.SUPERVISOR)
     officer = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
-    resp = await fetch(client, "POST", "/staff/hotspots", cookie(chief),
-                       data=form(chief, name="Công viên 23/9", kind="park", commune_code=COMMUNE))  # fmt: skip
+    resp = await fetch(
+        client,
+        "POST",
+        "/staff/hotspots",
+        cookie(chief),
+        data=form(chief, name="Công viên 23/9", kind="park", commune_code=COMMUNE),
+    )
     assert resp.status == 303
-    resp = await fetch(client, "POST", "/api/v1/staff/hotspots", chief,
-                       json={"name": "Karaoke Hoa Hồng", "kind": "establishment", "commune_code": COMMUNE,
-                             "establishment_id": mine})  # fmt: skip
+    resp = await fetch(
+        client,
+        "POST",
+        "/api/v1/staff/hotspots",
+        chief,
+        json={
+            "name": "Karaoke Hoa Hồng",
+            "kind": "establishment",
+            "commune_code": COMMUNE,
+            "establishment_id": mine,
+        },
+    )
     spot = (await resp.json())["id"]
     assert resp.status == 201
     for move, state in (("deal", "dealing"), ("eliminate", "eliminated")):
@@ -251,10 +333,12 @@ async def test_hotspot_pages_and_return(client: Any, services: Services) -> None
     assert (await resp.json())["shown_state"] == "watched"
     resp = await fetch(client, "POST", f"/api/v1/staff/hotspots/{spot}/eliminate", chief, json={})
     assert resp.status == 409
-    tip = (await services.tips.submit(draft("karaoke Hoa Hồng", commune_code=COMMUNE,
-                                            category=Category.VENUE))).tip_id  # fmt: skip
-    resp = await fetch(client, "POST", f"/staff/hotspots/{spot}/tip", cookie(officer),
-                       data=form(officer, tip_id=str(tip)))  # fmt: skip
+    tip = (
+        await services.tips.submit(draft("karaoke Hoa Hồng", commune_code=COMMUNE, category=Category.VENUE))
+    ).tip_id
+    resp = await fetch(
+        client, "POST", f"/staff/hotspots/{spot}/tip", cookie(officer), data=form(officer, tip_id=str(tip))
+    )
     assert resp.status == 303
     page = await (await fetch(client, "GET", "/staff/hotspots", cookie(chief))).text()
     assert "<svg" in page and "Tái phát" in page and "Phường Bến Thành" in page
@@ -268,5 +352,6 @@ async def test_hotspot_pages_and_return(client: Any, services: Services) -> None
     assert (
         await fetch(client, "POST", f"/api/v1/staff/hotspots/{spot}/deal", stranger, json={})
     ).status == 404
-    assert (await fetch(client, "POST", f"/staff/hotspots/{spot}/deal", cookie(stranger),
-                        data=form(stranger))).status == 404  # fmt: skip
+    assert (
+        await fetch(client, "POST", f"/staff/hotspots/{spot}/deal", cookie(stranger), data=form(stranger))
+    ).status == 404
