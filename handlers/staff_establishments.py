@@ -498,14 +498,14 @@ def commune_map(counts: list[CommuneCount]) -> Markup:
     ringed when one came back; drawn by us as SVG (names escaped), no third-party tiles."""
     if not counts:
         return Markup("")
-    columns = max(1, min(6, math.ceil(math.sqrt(len(counts)))))
+    columns = max(1, min(6, len(counts), math.ceil(math.sqrt(len(counts) * 2))))
     size, gap = 120, 8
     rows = math.ceil(len(counts) / columns)
     width, height = columns * (size + gap), rows * (size + gap)
     most = max(c.open for c in counts) or 1
     parts = [
-        f'<svg class="commune-map" viewBox="0 0 {width} {height}" role="img" '
-        f'xmlns="http://www.w3.org/2000/svg">'
+        f'<svg class="commune-map" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'role="img" xmlns="http://www.w3.org/2000/svg">'
     ]
     for n, c in enumerate(counts):
         x, y = (n % columns) * (size + gap), (n // columns) * (size + gap)
@@ -513,11 +513,11 @@ def commune_map(counts: list[CommuneCount]) -> Markup:
         fill = f"rgb({int(255 - 75 * shade)},{int(240 - 180 * shade)},{int(230 - 180 * shade)})"
         ring = ' stroke="#7a0000" stroke-width="6"' if c.returned else ' stroke="#999" stroke-width="1"'
         name = escape(c.commune_name)
-        short = escape(c.commune_name if len(c.commune_name) <= 18 else c.commune_name[:17] + "…")
+        short = escape(c.commune_name if len(c.commune_name) <= 17 else c.commune_name[:16] + "…")
         parts.append(
             f'<g><title>{name}: {c.open}</title><rect x="{x}" y="{y}" width="{size}" height="{size}" rx="8" '
             f'fill="{fill}"{ring}/><text x="{x + size // 2}" y="{y + 52}" text-anchor="middle" '
-            f'font-size="13">{short}</text><text x="{x + size // 2}" y="{y + 84}" text-anchor="middle" '
+            f'font-size="12">{short}</text><text x="{x + size // 2}" y="{y + 84}" text-anchor="middle" '
             f'font-size="26" font-weight="bold">{c.open}</text></g>'
         )
     parts.append("</svg>")
