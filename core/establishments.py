@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import cached_property, lru_cache
 
 from core.errors import IllegalTransition, InvalidInput
 from core.text import fold
@@ -26,6 +27,7 @@ RECENT_TIPS_NEEDED = 2
 #: An eliminated hotspot is watched this long; a tip about it then (or later) is a return.
 WATCH_FOR = timedelta(days=365)
 MAX_NAME = 200
+_COMMUNE = re.compile(r"\d{5}")
 MAX_ADDRESS = 300
 MAX_LICENCE = 60
 MAX_NOTES = 4000
@@ -99,6 +101,7 @@ def match_key(text: str) -> str:
     return " ".join(out)
 
 
+@lru_cache(maxsize=1024)
 def kind_of(text: str) -> Kind:
     """A kind from its code or the words people write for it; InvalidInput otherwise."""
     raw = text.strip()
@@ -111,6 +114,7 @@ def kind_of(text: str) -> Kind:
     raise InvalidInput(f"unknown kind {raw!r}")
 
 
+@lru_cache(maxsize=256)
 def status_of(text: str) -> Status:
     raw = fold(text.strip()).replace(" ", "_")
     aliases = {
@@ -187,7 +191,7 @@ class EstablishmentDraft:
             raise InvalidInput("the name is empty")
         if len(name) > MAX_NAME or len(address) > MAX_ADDRESS or len(licence or "") > MAX_LICENCE:
             raise InvalidInput("the name, address or licence is too long")
-        if not re.fullmatch(r"\d{5}", self.commune_code):
+        if not _COMMUNE.fullmatch(self.commune_code):
             raise InvalidInput(f"unknown commune {self.commune_code!r}")
         if any(ch in name + address + (licence or "") for ch in "\x00\r\n"):
             raise InvalidInput("control characters are not allowed")
@@ -195,7 +199,7 @@ class EstablishmentDraft:
             name, self.kind, address, self.commune_code, licence, self.status, self.commitment_date
         )
 
-    @property
+    @cached_property
     def identity(self) -> tuple[str, str, str]:
         """Two rows naming the same place the same way (in any spelling) are one establishment."""
         return (self.commune_code, match_key(self.name), match_key(self.address))

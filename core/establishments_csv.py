@@ -41,12 +41,19 @@ def _date(raw: str) -> date | None:
     raw = raw.strip()
     if not raw:
         return None
+    try:
+        return date.fromisoformat(raw) if len(raw) == 10 and raw[4] == "-" else _dmy(raw)
+    except ValueError:
+        raise InvalidInput(f"bad date {raw!r} (use YYYY-MM-DD)") from None
+
+
+def _dmy(raw: str) -> date:
     for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
             return datetime.strptime(raw, fmt).date()
         except ValueError:
             continue
-    raise InvalidInput(f"bad date {raw!r} (use YYYY-MM-DD)")
+    raise ValueError(raw)
 
 
 def _commune(raw: str) -> str:

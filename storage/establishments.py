@@ -34,7 +34,6 @@ from core.establishments import (
     Outcome,
     Scope,
     Status,
-    match_key,
 )
 from core.indicators import Ratio
 from core.jurisdiction import Jurisdiction
@@ -51,12 +50,19 @@ from storage.establishment_tables import (
 )
 from storage.models import AreaRow, AuditRow, TipRow
 from storage.repositories import SqlTipRepository
+from storage.types import UTCDateTime
 
 Sessions = async_sessionmaker[AsyncSession]
 E = EstablishmentRow
 H = HotspotRow
 #: Rows per INSERT statement of an import (parameters stay well under both databases' limits).
 CHUNK = 2000
+#: Columns of an import and their PostgreSQL types, for `SqlEstablishmentStore._add_unnest`.
+_ARRAY_TYPES = {
+    "name": "text", "kind": "text", "address": "text", "commune_code": "text", "province_code": "text",
+    "licence": "text", "status": "text", "commitment_date": "date", "name_key": "text", "address_key": "text",
+    "created_by": "text", "closed_on": "date", "last_inspected": "date",
+}  # fmt: skip
 OPEN_HOTSPOT = (HotspotState.DETECTED.value, HotspotState.DEALING.value, HotspotState.RETURNED.value)
 
 
@@ -120,8 +126,8 @@ def _values(draft: EstablishmentDraft, province: str, by: str, at: datetime) -> 
         "licence": draft.licence,
         "status": draft.status.value,
         "commitment_date": draft.commitment_date,
-        "name_key": match_key(draft.name),
-        "address_key": match_key(draft.address),
+        "name_key": draft.identity[1],
+        "address_key": draft.identity[2],
         "created_at": at,
         "created_by": by,
         "closed_on": at.date() if draft.status is Status.CLOSED else None,
@@ -174,20 +180,44 @@ class SqlEstablishmentStore:
         self, drafts: Sequence[tuple[EstablishmentDraft, str]], *, by: str, at: datetime
     ) -> int:
         added = 0
+        postgres = self.session.get_bind().dialect.name == "postgresql"
         for start in range(0, len(drafts), CHUNK):
             values = [_values(d, p, by, at) for d, p in drafts[start : start + CHUNK]]
-            stmt = _insert(self.session, E).values(values).on_conflict_do_nothing().returning(E.id)
-            ids = list(await self.session.scalars(stmt))
-            if ids:
+            if postgres:
+                ids = await self._add_unnest(values, at)
+            else:  # SQLite: one statement with many parameter sets (SQLAlchemy's insertmanyvalues)
+                stmt = _insert(self.session, E).on_conflict_do_nothing().returning(E.id)
+                ids = list(await self.session.scalars(stmt, values))
+            if ids:  # their history's first line, written by the database in one statement
+                ev = EstablishmentEventRow
                 await self.session.execute(
-                    sa.insert(EstablishmentEventRow),
-                    [
-                        {"establishment_id": i, "at": at, "actor": by, "action": "imported", "detail": ""}
-                        for i in ids
-                    ],
+                    sa.insert(ev).from_select(
+                        [ev.establishment_id, ev.at, ev.actor, ev.action, ev.detail],
+                        sa.select(
+                            E.id,
+                            sa.literal(at, UTCDateTime()),
+                            sa.literal(by, sa.String()),
+                            sa.literal("imported", sa.String()),
+                            sa.literal("", sa.Text()),
+                        ).where(E.id.in_(ids)),
+                    )
                 )
             added += len(ids)
         return added
+
+    async def _add_unnest(self, values: list[dict[str, Any]], at: datetime) -> list[int]:
+        """PostgreSQL: the chunk as one array per column, `unnest`ed into one INSERT (the
+        usual bulk form: one statement, one plan, no per-row parameters)."""
+        arrays = list(_ARRAY_TYPES)
+        unnest = ", ".join(f"CAST(:{c} AS {t}[])" for c, t in _ARRAY_TYPES.items())
+        sql = sa.text(  # column names and types are this module's constants, never input
+            f"INSERT INTO establishments ({', '.join(arrays)}, created_at) "  # noqa: S608
+            f"SELECT u.*, :created_at FROM unnest({unnest}) AS u ({', '.join(arrays)}) "
+            "ON CONFLICT DO NOTHING RETURNING id"
+        ).bindparams(sa.bindparam("created_at", type_=UTCDateTime()))
+        params: dict[str, Any] = {c: [v[c] for v in values] for c in arrays}
+        params["created_at"] = at
+        return [int(i) for i in await self.session.scalars(sql, params)]
 
     async def get(self, establishment_id: int, scope: Scope) -> Establishment | None:
         row = await self.session.scalar(

@@ -97,8 +97,8 @@ async def register(services: Services, clock: FakeClock) -> tuple[int, int]:
         ('Nhóm Zalo "Gái xinh VIP"', HotspotKind.ONLINE_GROUP, OTHER, ("deal", "eliminate")),
         ("Hẻm sau bến xe", HotspotKind.STREET, OTHER, ("deal", "eliminate", "return")),
     ]
-    for name, kind, commune, moves in spots:
-        spot = await est.add_hotspot(HotspotDraft(name, kind, commune), ALL, actor="officer:lan")
+    for spot_name, spot_kind, commune, moves in spots:
+        spot = await est.add_hotspot(HotspotDraft(spot_name, spot_kind, commune), ALL, actor="officer:lan")
         for move in moves:
             await est.move_hotspot(spot, move, ALL, actor="officer:lan")
     fresh = (
