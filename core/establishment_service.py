@@ -487,6 +487,12 @@ class EstablishmentService:
             return await tx.ratios(period, scope, self.clock())
 
     async def indicators(self, period: Period, area: str | None) -> list[Indicator]:
+        """Every registered indicator for the period, for a commune or (None) the province."""
+        if area and len(area) != 2:
+            async with self._store() as tx:
+                if not await tx.commune_province([area]):
+                    raise InvalidInput(f"unknown commune {area!r}")
+
         async def targets(code: str | None) -> Mapping[str, float]:
             async with self._store() as tx:
                 merged = dict(await tx.targets(None))

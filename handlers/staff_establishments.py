@@ -39,7 +39,7 @@ from handlers.establishment_context import staff_scope
 from handlers.keys import SERVICES
 from handlers.parsing import path_number, read_json
 from handlers.staff_api import NO_STORE, require_staff, tip_id_of
-from handlers.staff_pages import page, posted, staff_or_login
+from handlers.staff_pages import page, posted, staff_or_login, tip_page
 
 routes = web.RouteTableDef()
 SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
@@ -485,8 +485,11 @@ async def create_from_tip_page(request: web.Request) -> web.Response:
         new_id = await request.app[SERVICES].establishments.create_from_tip(
             tip_id, form.draft(), staff_scope(staff), staff.jurisdiction, actor=staff.actor
         )
-    except ValidationError as exc:
-        raise web.HTTPUnprocessableEntity(text=f"check these fields: {_problem(exc)}") from None
+    except (ValidationError, DomainError) as exc:
+        if isinstance(exc, NotFound):
+            raise
+        # The tip page again, with why (e.g. "on the register already": confirm that one).
+        return await tip_page(request, staff, status=422, error=_problem(exc))
     raise web.HTTPSeeOther(f"/staff/establishments/{new_id}")
 
 

@@ -236,6 +236,10 @@ def test_indicators_command_and_targets(env: str, tmp_path: Path, capsys: pytest
     assert run(capsys, "indicators", "targets", "set", "establishments_listed", "150%")[0] == 1
     assert run(capsys, "indicators", "targets", "set", "establishments_listed", "abc")[0] == 1
     assert run(capsys, "indicators", "--from", "2026-02-01", "--to", "2026-01-01")[0] == 1
+    assert (
+        run(capsys, "indicators", "--from", "2026-01-01", "--to", "2026-02-01", "--commune", "99999")[0] == 1
+    )
+    assert run(capsys, "indicators", "--to", "2026-02-01")[0] == 1
     code, out, _ = run(capsys, "indicators", "targets", "list")
     assert "30.0%" in out and "95.0%" in out
 

@@ -272,6 +272,15 @@ async def test_pages_link_a_tip_and_show_indicators(client: Any, services: Servi
     assert resp.status == 303
     new_page = await (await fetch(client, "GET", resp.headers["Location"], cookie(officer))).text()
     assert f"/staff/tips/{other_tip}" in new_page
+    # The same place again from the tip: the tip page again, saying why.
+    resp = await fetch(
+        client,
+        "POST",
+        f"/staff/tips/{other_tip}/establishments/new",
+        cookie(officer),
+        data=form(officer, name="massage thien duong", kind="massage", address="", commune_code=COMMUNE),
+    )
+    assert resp.status == 422 and "already" in await resp.text()
     # Needs inspection: supervisors only.
     assert (
         await fetch(client, "GET", "/staff/establishments/needs-inspection", cookie(officer))
