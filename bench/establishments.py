@@ -104,7 +104,8 @@ async def generate(
             """
             INSERT INTO inspections (establishment_id, inspected_on, outcome, team, violation, fine_vnd,
                 notes, created_by, created_at)
-            SELECT 1 + (g * 7919) % ($2 * 3 / 4), date '2024-12-01' + ((g::bigint * g * 13 + g * 7) % 730)::int,
+            SELECT 1 + (g * 7919) % ($2 * 3 / 4),
+                   date '2024-12-01' + ((g::bigint * g * 13 + g * 7) % 730)::int,
                    CASE WHEN g % 10 = 0 THEN 'violation' ELSE 'no_violation' END, 'Công an xã',
                    CASE WHEN g % 10 = 0 THEN 'Không đăng ký lưu trú' END,
                    CASE WHEN g % 10 = 0 THEN 5000000 END, '', 'bench', $3
