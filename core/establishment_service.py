@@ -488,6 +488,8 @@ class EstablishmentService:
 
     async def indicators(self, period: Period, area: str | None) -> list[Indicator]:
         """Every registered indicator for the period, for a commune or (None) the province."""
+        if period.start.year < 1900 or period.end.year > 9000:
+            raise InvalidInput("the period must lie between the years 1900 and 9000")
         if area and len(area) != 2:
             async with self._store() as tx:
                 if not await tx.commune_province([area]):

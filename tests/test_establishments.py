@@ -240,6 +240,7 @@ def test_indicators_command_and_targets(env: str, tmp_path: Path, capsys: pytest
         run(capsys, "indicators", "--from", "2026-01-01", "--to", "2026-02-01", "--commune", "99999")[0] == 1
     )
     assert run(capsys, "indicators", "--to", "2026-02-01")[0] == 1
+    assert run(capsys, "indicators", "--from", "0001-01-01", "--to", "0001-01-01")[0] == 1
     code, out, _ = run(capsys, "indicators", "targets", "list")
     assert "30.0%" in out and "95.0%" in out
 
