@@ -17,6 +17,7 @@ from handlers import (
     staff_admin,
     staff_api,
     staff_charts,
+    staff_establishments,
     staff_events,
     staff_openapi,
     staff_outreach,
@@ -98,6 +99,7 @@ def create_app(
     learn.setup(app)  # public library pages; after services_ctx: views flush before it closes
     app.add_routes(staff_pages.routes)
     app.add_routes(staff_outreach.routes)
+    app.add_routes(staff_establishments.routes)
     app.add_routes(staff_admin.routes)
     app.router.add_static("/static/", STATIC, append_version=False)
     return app
