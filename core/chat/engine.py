@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from core import receipts
 from core.attachments import AttachmentPolicy, sanitise
 from core.categories import Channel
+from core.chat import choices, commands
 from core.chat.catalogue import as_language, language_from_hint, text
 from core.chat.events import Button, Incoming, KeyboardKey, Kind, Outcome
 from core.chat.ports import (
@@ -65,8 +66,11 @@ class ChatEngine:
         attachment_policy: AttachmentPolicy | None = None,
         answers: AnswerService | None = None,
         areas: SubscriberAreas | None = None,
+        text_only: bool = False,
     ) -> None:
         self.reporter = reporter
+        #: A channel without buttons: every choice is sent as a numbered list instead.
+        self.text_only = text_only
         #: The knowledge base; without it every question goes to a counsellor.
         self.answers = answers
         #: Where subscribers' optional commune is kept; without it the step is not offered.
@@ -88,8 +92,16 @@ class ChatEngine:
         so a failed step can be retried from where it was."""
         raw = await self.store.load(chat.key)
         state = ChatState.from_dict(raw) if raw else ChatState(lang=language_from_hint(event.language_hint))
+        shown: list[choices.Choice] = [tuple(c) for c in state.data.pop(_CHOICES, None) or ()]  # type: ignore[misc]
+        if event.kind is Kind.TEXT and (picked := choices.match(event.text, shown, event.language_hint)):
+            event = picked
         out = Outcome()
         forget = await self._dispatch(chat, state, event, out, files)
+        offered = choices.offered(out)
+        if offered:
+            state.data[_CHOICES] = [list(c) for c in offered]
+        if self.text_only:
+            out.replies = [choices.numbered(r) for r in out.replies]
         if forget:
             await self.store.delete(chat.key)
         else:
@@ -115,7 +127,12 @@ class ChatEngine:
     ) -> bool:
         lang = state.lang
         if event.kind is Kind.COMMAND:
-            return await self._command(chat, state, event, out)
+            name, arg = commands.normalise(event.command, event.text)
+            return await self._command(chat, state, name, arg, out)
+        if event.kind is Kind.TEXT and (state.flow, state.step) != ("check", "pass"):
+            typed_command = commands.parse(event.text)
+            if typed_command is not None:
+                return await self._command(chat, state, *typed_command, out)
         if event.kind is Kind.CONTACT:
             out.say(text("contact.refused", lang))
         elif event.kind is Kind.VOICE:
@@ -140,9 +157,23 @@ class ChatEngine:
             await self._text(chat, state, event.text, out)
         return False
 
-    async def _command(self, chat: ChatRef, state: ChatState, event: Incoming, out: Outcome) -> bool:
-        name, arg = event.command.lower(), event.text.strip()
-        if name == "start":
+    async def _command(self, chat: ChatRef, state: ChatState, name: str, arg: str, out: Outcome) -> bool:
+        arg = arg.strip()
+        if name in ("report", "ask", "status", "subscribe"):
+            state.reset()
+        if name == "report":
+            self._start_report(state, out)
+        elif name == "ask":
+            self._start_ask(state, out)
+        elif name == "status":
+            await self._menu(chat, state, "menu.check", out)
+        elif name == "subscribe" and (audience := commands.audience(arg)):
+            await self._route_button(chat, state, "sub", audience, out, None)
+        elif name == "subscribe":
+            await self._menu(chat, state, "menu.news", out)
+        elif name == "unsubscribe":
+            await self._route_button(chat, state, "sub", "off", out, None)
+        elif name == "start":
             state.reset()
             if arg == "tip":
                 self._start_report(state, out)
@@ -209,6 +240,10 @@ class ChatEngine:
             await self._check(state, state.data.get("code", ""), typed, out)
         elif flow_step == ("check", "add"):
             await self._add_message(state, typed, out)
+        elif state.flow == "report" and state.step in _CHOICE_STEPS:
+            # A report's draft is never thrown away for a stray text: the step is asked again.
+            out.say(text("choice.again", state.lang))
+            self._repeat_step(state, out)
         else:
             # Outside a flow (or at a step that wants a button): keep the text, ask what it is.
             state.start("intent", "choose", text=typed)
@@ -307,6 +342,18 @@ class ChatEngine:
 
     # --- report flow --------------------------------------------------------------------
 
+    def _repeat_step(self, state: ChatState, out: Outcome) -> None:
+        """Show the current choice step of a report again, its draft untouched."""
+        if state.step == "files":
+            self._ask_files(state, out)
+        elif state.step == "danger":
+            self._ask_danger(state, out)
+        elif state.step == "confirm":
+            self._ask_confirm(state, out)
+        else:
+            lat, lon = state.data.get("pending_location") or (0.0, 0.0)
+            self._confirm_location(state, float(lat), float(lon), out)
+
     def _start_report(self, state: ChatState, out: Outcome) -> None:
         state.start("report", "what")
         out.say(text("report.what", state.lang))
@@ -358,6 +405,9 @@ class ChatEngine:
         lat, lon = round(event.latitude, LOCATION_DECIMALS), round(event.longitude, LOCATION_DECIMALS)
         state.data["pending_location"] = [lat, lon]
         state.step = "location"
+        self._confirm_location(state, lat, lon, out)
+
+    def _confirm_location(self, state: ChatState, lat: float, lon: float, out: Outcome) -> None:
         lang = state.lang
         out.say(
             text("report.location_confirm", lang, lat=f"{lat:.2f}", lon=f"{lon:.2f}"),
@@ -700,6 +750,11 @@ class ChatEngine:
     def _keyboard(lang: str) -> tuple[tuple[KeyboardKey, ...], ...]:
         return tuple(tuple(KeyboardKey(text(key, lang)) for key in row) for row in _MENU)
 
+
+#: Where the choices last shown are kept in the chat's state, to read a typed answer.
+_CHOICES = "_choices"
+#: Report steps that wait for a choice: a stray text there repeats the step.
+_CHOICE_STEPS = frozenset({"files", "danger", "confirm", "location"})
 
 _STAGE_KEYS = frozenset(
     f"stage.{s}" for s in ("received", "verified", "classified", "processed", "referred", "closed")
