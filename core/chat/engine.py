@@ -92,7 +92,7 @@ class ChatEngine:
         so a failed step can be retried from where it was."""
         raw = await self.store.load(chat.key)
         state = ChatState.from_dict(raw) if raw else ChatState(lang=language_from_hint(event.language_hint))
-        shown: list[choices.Choice] = [tuple(c) for c in state.data.pop(_CHOICES, None) or ()]  # type: ignore[misc]
+        shown = [(str(c[0]), str(c[1]), str(c[2])) for c in state.data.pop(_CHOICES, None) or ()]
         if event.kind is Kind.TEXT and (picked := choices.match(event.text, shown, event.language_hint)):
             event = picked
         out = Outcome()
