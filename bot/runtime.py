@@ -95,6 +95,24 @@ def build_application(
     return application
 
 
+#: Parts of an update that always belong to a chat; without one the update is not real.
+_CHAT_PARTS = (
+    "message", "edited_message", "channel_post", "edited_channel_post", "business_message",
+    "edited_business_message", "my_chat_member", "chat_member", "chat_join_request",
+)  # fmt: skip
+
+
+def _lacks_chat(update: Update) -> bool:
+    """A message (or membership change, or a button's message) that names no chat: the
+    handlers would fail on it, so it is acknowledged and dropped instead."""
+    for name in _CHAT_PARTS:
+        part = getattr(update, name, None)
+        if part is not None and getattr(part, "chat", None) is None:
+            return True
+    query = update.callback_query
+    return query is not None and query.message is not None and getattr(query.message, "chat", None) is None
+
+
 class TelegramBot:
     """What the webhook handler and the app lifecycle talk to."""
 
@@ -130,6 +148,9 @@ class TelegramBot:
         if not await self.ledger.first_time(CHANNEL.value, update_id):
             self.duplicates += 1
             return False
+        if _lacks_chat(update):
+            self.counters["ignored"] = self.counters.get("ignored", 0) + 1
+            return True
         await self.application.update_queue.put(update)
         return True
 
