@@ -35,18 +35,19 @@ async def open_outreach(db_url: str) -> AsyncIterator[tuple[OutreachService, Any
 async def add_subscribers(
     sessions: Any,
     keys: ChatKeys,
-    chat_ids: Sequence[int],
+    chat_ids: Sequence[int | str],
     *,
     audience: str = "student",
     language: str | Sequence[str] = "vi",
+    channel: str = "telegram",
 ) -> None:
     """Insert subscribers directly (the bot's subscribe path has its own tests)."""
     now = datetime.now(UTC)
     rows = [
         {
-            "channel": "telegram",
-            "chat_hash": keys.chat_key("telegram", str(chat)),
-            "chat_cipher": keys.encrypt("telegram", str(chat)),
+            "channel": channel,
+            "chat_hash": keys.chat_key(channel, str(chat)),
+            "chat_cipher": keys.encrypt(channel, str(chat)),
             "audience": audience,
             "language": language if isinstance(language, str) else language[i % len(language)],
             "active": True,
@@ -60,13 +61,19 @@ async def add_subscribers(
         await session.commit()
 
 
-async def published_pair(service: OutreachService, group: str = "test.pair") -> tuple[ContentItem, ContentItem]:
+async def published_pair(
+    service: OutreachService, group: str = "test.pair"
+) -> tuple[ContentItem, ContentItem]:
     by = "officer:editor"
     vi = await service.create_item(
-        ContentDraft("student", "vi", "<b>Tin phòng chống</b> số 1", group=group, link="https://example.vn/a"),
+        ContentDraft(
+            "student", "vi", "<b>Tin phòng chống</b> số 1", group=group, link="https://example.vn/a"
+        ),
         by=by,
     )
-    en = await service.create_item(ContentDraft("student", "en", "<b>Prevention news</b> no. 1", group=group), by=by)
+    en = await service.create_item(
+        ContentDraft("student", "en", "<b>Prevention news</b> no. 1", group=group), by=by
+    )
     for item in (vi, en):
         await service.review_item(item.id, by="officer:reviewer")
         await service.publish_item(item.id, by="officer:reviewer")
