@@ -98,7 +98,9 @@ async def open_zalo_broadcast(
         keys = chat_keys(settings)
         yield BroadcastEngine(
             SqlDeliveryQueue(
-                sessions, channel=Channel.ZALO.value, channels=[c.value for c in configured_channels(settings)]
+                sessions,
+                channel=Channel.ZALO.value,
+                channels=[c.value for c in configured_channels(settings)],
             ),
             SqlContentRepository(sessions),
             ZaloSender(api),

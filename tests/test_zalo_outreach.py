@@ -5,8 +5,8 @@ everyone waits), nobody reached twice."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
