@@ -168,7 +168,13 @@ class ChatEngine:
         elif name == "status":
             await self._menu(chat, state, "menu.check", out)
         elif name == "subscribe" and (audience := commands.audience(arg)):
-            await self._route_button(chat, state, "sub", audience, out, None)
+            head, _, last = arg.rpartition(" ")
+            if self.areas is not None and head and last.isdigit() and len(last) == 5:
+                # A commune's poster: subscribed and filed under it in one message.
+                await self._subscribe(chat, state, audience, state.lang, out)
+                await self.areas.set_area(chat.key, last)
+            else:
+                await self._route_button(chat, state, "sub", audience, out, None)
         elif name == "subscribe":
             await self._menu(chat, state, "menu.news", out)
         elif name == "unsubscribe":
