@@ -122,10 +122,10 @@ def _png(qr: Any, caption: str, scale: int) -> Any:
     size = max(14, scale * 2)
     font: Any = ImageFont.truetype(path, size) if path else ImageFont.load_default(size)
     measure = ImageDraw.Draw(code).textbbox((0, 0), caption, font=font)
-    width = max(code.width, measure[2] + 2 * size)
+    width = int(max(code.width, measure[2] + 2 * size))
     poster = Image.new("RGB", (width, code.height + size * 3), "white")
     poster.paste(code, ((width - code.width) // 2, 0))
     ImageDraw.Draw(poster).text(
-        ((width - measure[2]) // 2, code.height + size // 2), caption, fill="black", font=font
+        (int(width - measure[2]) // 2, code.height + size // 2), caption, fill="black", font=font
     )
     return poster
