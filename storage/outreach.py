@@ -395,13 +395,13 @@ class SqlDeliveryQueue:
                     D.state == DeliveryState.QUEUED.value,
                     D.next_at <= now,
                     sa.or_(D.lease_until.is_(None), D.lease_until < now),
-                    D.subscriber_id.in_(
-                        sa.select(ChatSubscriberRow.id).where(ChatSubscriberRow.channel == self.channel)
-                    ),
                 )
                 .order_by(D.id)
                 .limit(limit)
             )
+            if self.channels != (self.channel,):  # rows of other channels' workers exist
+                mine = sa.select(ChatSubscriberRow.id).where(ChatSubscriberRow.channel == self.channel)
+                candidates = candidates.where(D.subscriber_id.in_(mine))
             if _dialect(session) == "postgresql":
                 candidates = candidates.with_for_update(skip_locked=True)
             claimed = (
