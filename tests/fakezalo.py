@@ -5,6 +5,7 @@ serving photos that carry EXIF GPS (the shapes the platform's public reference g
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ TOKEN = "1234567890:fake-zalo-bot-token"
 class Call:
     method: str
     params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
 
     @property
     def chat_id(self) -> str:
@@ -172,7 +174,7 @@ class ZaloUser:
         message = {
             "from": {"id": self.chat_id, "display_name": self.display_name, "is_bot": is_bot},
             "chat": {"id": chat_id or self.chat_id, "chat_type": chat_type},
-            "message_id": message_id or f"{self.chat_id[:6]}-{self._next:06d}",
+            "message_id": message_id or secrets.token_hex(10),  # random, like the platform's
             "date": 1750316131602 + self._next,
             **fields,
         }
