@@ -205,8 +205,10 @@ def measure(name: str, events: int, api_port: int, port: int, data_dir: str) -> 
         target.join()
         fake.join()
     flows = sum(1 for c in chats if len(c) == 7)
-    result = {"target": name, "events": events, "seconds": elapsed, "per_second": events / elapsed,
-              "processed": processed, "redelivered": redelivered, "dropped": dropped, "flows": flows}  # fmt: skip
+    result = {
+        "target": name, "events": events, "seconds": elapsed, "per_second": events / elapsed,
+        "processed": processed, "redelivered": redelivered, "dropped": dropped, "flows": flows,
+    }  # fmt: skip
     if name == "hotline":
         with sqlite3.connect(Path(data_dir) / "hotline.db") as db:
             result["tips"] = db.execute("SELECT count(*) FROM tips").fetchone()[0]
