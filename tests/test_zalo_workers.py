@@ -3,6 +3,7 @@ turns on one conversation; the ids and names the platform sends are found nowher
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -93,7 +94,9 @@ async def test_no_zalo_id_or_name_in_database_files_logs_or_redis(
     finally:
         await engine.dispose()
     assert any("zalo" in d for d in dumped), "the scan saw the Zalo rows"
-    files = b"".join(p.read_bytes() for p in data_dir.rglob("*") if p.is_file())
+    files = await asyncio.to_thread(
+        lambda: b"".join(p.read_bytes() for p in data_dir.rglob("*") if p.is_file())
+    )
     from redis.asyncio import Redis
 
     redis = Redis.from_url(redis_url)
