@@ -160,7 +160,8 @@ class ChatEngine(ReportFlow, AskFlow, StatusFlow, SubscribeFlow):
         elif event.kind is Kind.VOICE:
             out.say(text("voice.refused", lang))
         elif event.kind is Kind.OTHER_MEDIA:
-            out.say(text("media.hint", lang))
+            # A text-only channel takes photos only; Telegram takes PDFs too.
+            out.say(text("sticker.hint" if self.text_only else "media.hint", lang))
         elif event.kind is Kind.TEXT and fold(event.text) in self._menu_actions:
             await self._menu(chat, state, self._menu_actions[fold(event.text)], out)
         elif event.kind is Kind.BUTTON:
