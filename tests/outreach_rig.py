@@ -61,19 +61,13 @@ async def add_subscribers(
         await session.commit()
 
 
-async def published_pair(
-    service: OutreachService, group: str = "test.pair"
-) -> tuple[ContentItem, ContentItem]:
+async def published_pair(service: OutreachService, group: str = "test.pair") -> tuple[ContentItem, ContentItem]:
     by = "officer:editor"
     vi = await service.create_item(
-        ContentDraft(
-            "student", "vi", "<b>Tin phòng chống</b> số 1", group=group, link="https://example.vn/a"
-        ),
+        ContentDraft("student", "vi", "<b>Tin phòng chống</b> số 1", group=group, link="https://example.vn/a"),
         by=by,
     )
-    en = await service.create_item(
-        ContentDraft("student", "en", "<b>Prevention news</b> no. 1", group=group), by=by
-    )
+    en = await service.create_item(ContentDraft("student", "en", "<b>Prevention news</b> no. 1", group=group), by=by)
     for item in (vi, en):
         await service.review_item(item.id, by="officer:reviewer")
         await service.publish_item(item.id, by="officer:reviewer")
