@@ -23,6 +23,7 @@ from handlers import (
     staff_outreach,
     staff_pages,
     telegram,
+    zalo,
 )
 from handlers.errors import Handler, error_response, json_errors
 from handlers.keys import METRICS, SERVICES, SETTINGS
@@ -89,6 +90,7 @@ def create_app(
 
     app.cleanup_ctx.append(services_ctx)
     telegram.setup(app, settings, clock=clock, limiter=telegram_limiter)
+    zalo.setup(app, settings, clock=clock)
     app.add_routes(health.routes)
     app.add_routes(public_api.routes)
     app.add_routes(staff_api.routes)
