@@ -20,6 +20,7 @@ from handlers import (
     staff_openapi,
     staff_outreach,
     staff_pages,
+    staff_register,
     telegram,
 )
 from handlers.errors import Handler, error_response, json_errors
@@ -97,5 +98,6 @@ def create_app(
     app.add_routes(staff_pages.routes)
     app.add_routes(staff_outreach.routes)
     app.add_routes(staff_admin.routes)
+    app.add_routes(staff_register.routes)
     app.router.add_static("/static/", STATIC, append_version=False)
     return app

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     staff_events_poll_seconds: float = Field(default=3.0, gt=0, le=60)
     staff_events_per_session: int = Field(default=3, ge=1, le=20)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Master key of the envelope encryption of named informants' identities (64 hex
+    # characters), or a file holding it; neither set: a key file is created once outside the
+    # data directory (hotline/masterkey.py says where). Never stored in the database.
+    master_key: str | None = Field(default=None, repr=False)
+    master_key_file: Path | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -74,6 +79,15 @@ class Settings(BaseSettings):
         if value and not value.startswith(("sqlite", "postgresql", "postgres:")):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
+
+    @field_validator("master_key")
+    @classmethod
+    def _master_key_hex(cls, value: str | None) -> str | None:
+        if value:
+            from core.envelope import parse_master_key
+
+            parse_master_key(value)  # ValueError says what is wrong, never the value
+        return value or None
 
     @field_validator("redis_url")
     @classmethod

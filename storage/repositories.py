@@ -55,6 +55,7 @@ from storage.models import (
 )
 from storage.new_tips import insert_new_tips
 from storage.notifications import SqlNotificationRepository
+from storage.registrations import SqlRegistrationRepository
 from storage.scoping import within_where
 
 log = logging.getLogger(__name__)
@@ -800,6 +801,7 @@ class SqlUnitOfWork:
     sessions: SqlSessionRepository
     routing: SqlRoutingRepository
     notifications: SqlNotificationRepository
+    registrations: SqlRegistrationRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -816,6 +818,7 @@ class SqlUnitOfWork:
         self.sessions = SqlSessionRepository(self.session)
         self.routing = SqlRoutingRepository(self.session)
         self.notifications = SqlNotificationRepository(self.session)
+        self.registrations = SqlRegistrationRepository(self.session)
         return self
 
     async def __aexit__(
