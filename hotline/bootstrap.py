@@ -25,12 +25,14 @@ from core.passphrases import PassphraseHasher, pepper_from
 from core.ports import SessionRepository
 from core.ratelimits import AbusePolicy, Limit, MemoryRateLimiter, RateLimiter, Throttle
 from core.reach import ReachService
+from core.receipts import new_receipt_code
 from core.reference_cache import ReferenceCache
 from core.registration import RegistrationService
 from core.services import Clock, TipService, utc_now
 from core.sessions import SessionPolicy
 from core.signin_limits import LockBox, MemoryLockBox, SignInLimits, SignInThrottle
 from core.staff import StaffService
+from core.tip_import import ImportService
 from hotline.chatkeys import chat_secret
 from hotline.masterkey import MasterKeySource
 from hotline.settings import Settings
@@ -73,6 +75,8 @@ class Services:
     registrations: RegistrationService
     # The KPI per channel (web, bots and the channels officers register).
     channel_kpi: SqlChannelKpi
+    # Registers officers kept outside the system, imported (`hotline tips import`).
+    imports: ImportService
 
 
 def attachment_policy(settings: Settings) -> AttachmentPolicy:
@@ -224,4 +228,5 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             subscriber_areas=SqlSubscriberAreas(sessions),
             registrations=RegistrationService(tips, uow, MasterKeySource(settings)),
             channel_kpi=SqlChannelKpi(sessions),
+            imports=ImportService(tips, uow, new_receipt_code),
         )

@@ -57,6 +57,7 @@ from storage.new_tips import insert_new_tips
 from storage.notifications import SqlNotificationRepository
 from storage.registrations import SqlRegistrationRepository
 from storage.scoping import within_where
+from storage.tip_import import SqlImportWriter
 
 log = logging.getLogger(__name__)
 
@@ -802,6 +803,7 @@ class SqlUnitOfWork:
     routing: SqlRoutingRepository
     notifications: SqlNotificationRepository
     registrations: SqlRegistrationRepository
+    imports: SqlImportWriter
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -819,6 +821,7 @@ class SqlUnitOfWork:
         self.routing = SqlRoutingRepository(self.session)
         self.notifications = SqlNotificationRepository(self.session)
         self.registrations = SqlRegistrationRepository(self.session)
+        self.imports = SqlImportWriter(self.session, self.registrations, self.notifications)
         return self
 
     async def __aexit__(
