@@ -246,13 +246,13 @@ class ImportService:
         lists them all (a dry run returns them in the plan instead)."""
         now = self.tips.clock()
         problems: list[RowProblem] = []
-        checked: list[ImportRow] = []
         seen: dict[str, int] = {}
         areas: dict[str, bool] = {}
         async with self._uow() as uow:
             if not await uow.agencies.exists(unit):
                 raise InvalidInput(f"unknown unit {unit}")
             policy = await self.tips.reference.current_policy(uow)
+        decided: list[ImportedTip] = []
         for row in rows:
             try:
                 clean = check_row(row, now)
@@ -263,25 +263,22 @@ class ImportService:
                 seen[clean.external_ref] = row.number
                 if clean.commune_code is not None and clean.commune_code not in areas:
                     areas[clean.commune_code] = await self.tips.check_area(clean.commune_code)
-                _moves(clean)
-                checked.append(clean)
+                decided.append(
+                    decide(
+                        clean,
+                        tips=self.tips,
+                        policy=policy,
+                        unit=unit,
+                        remote=areas.get(clean.commune_code or "", False),
+                        receipt_code=self._new_code(),
+                    )
+                )
             except (InvalidInput, IllegalTransition) as exc:
                 problems.append(RowProblem(row.number, str(exc)))
         async with self._uow() as uow:
-            known = await uow.imports.known_refs(unit, [r.external_ref for r in checked])
-        skipped = tuple(r for r in checked if r.external_ref in known)
-        create = tuple(
-            decide(
-                r,
-                tips=self.tips,
-                policy=policy,
-                unit=unit,
-                remote=areas.get(r.commune_code or "", False),
-                receipt_code=self._new_code(),
-            )
-            for r in checked
-            if r.external_ref not in known
-        )
+            known = await uow.imports.known_refs(unit, [d.row.external_ref for d in decided])
+        skipped = tuple(d.row for d in decided if d.row.external_ref in known)
+        create = tuple(d for d in decided if d.row.external_ref not in known)
         plan = ImportPlan(create, skipped, tuple(problems))
         if dry_run:
             return plan
