@@ -8,11 +8,21 @@ passphrase to read to a caller or print for a visitor, shown this once and never
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from core.calendar import VN_TZ
 from core.categories import Category, Channel
@@ -171,7 +181,9 @@ class RegisterForm(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
     channel: RegisteredChannel
-    received_at: datetime
+    #: Typed as people write them (14/03/2026 and 08:30), whatever the browser's language.
+    received_date: str = Field(pattern=r"^\d{1,2}/\d{1,2}/\d{4}$")
+    received_time: str = Field(pattern=r"^\d{1,2}[:hg.]\d{2}$")
     text: str = Field(min_length=1, max_length=MAX_TEXT)
     place: str | None = Field(default=None, max_length=MAX_PLACE)
     commune_code: str | None = Field(default=None, pattern=r"^\d{5}$")
@@ -199,10 +211,22 @@ class RegisterForm(BaseModel):
     def _checkbox(cls, value: Any) -> Any:
         return value in ("1", "on", "true", True)
 
+    @model_validator(mode="after")
+    def _real_moment(self) -> RegisterForm:
+        try:
+            self.received_at()
+        except ValueError:  # 31/02 or 25:00: named as the date field's problem
+            raise PydanticCustomError("received_date", "not a real date and time") from None
+        return self
+
+    def received_at(self) -> datetime:
+        """Viet Nam's local time of the two fields."""
+        day, month, year = (int(part) for part in self.received_date.split("/"))
+        hour, minute = (int(part) for part in re.split(r"[:hg.]", self.received_time))
+        return datetime(year, month, day, hour, minute, tzinfo=VN_TZ)
+
     def registration(self) -> Registration:
-        received = self.received_at
-        if received.tzinfo is None:
-            received = received.replace(tzinfo=VN_TZ)
+        received = self.received_at()
         informant = Informant(self.informant_name, self.informant_phone, self.informant_address)
         return Registration(
             channel=Channel(self.channel),
@@ -221,6 +245,8 @@ class RegisterForm(BaseModel):
 #: The message shown for a refused field, in words (translated by the template).
 FIELD_PROBLEMS = {
     "channel": "Choose how the tip came in.",
+    "received_date": "Give the date and time the tip was received.",
+    "received_time": "Give the date and time the tip was received.",
     "received_at": "Give the date and time the tip was received.",
     "text": "Write down what the person reported.",
     "commune_code": "Choose a commune or ward from the list.",
@@ -259,7 +285,8 @@ async def form_page(
         channels=[c for c in Channel if c in REGISTERED_CHANNELS],
         categories=list(Category),
         communes=communes,
-        now=now.strftime("%Y-%m-%dT%H:%M"),
+        today=now.strftime("%d/%m/%Y"),
+        time_now=now.strftime("%H:%M"),
     )
 
 
@@ -281,7 +308,7 @@ async def register_post(request: web.Request) -> web.Response:
             form.registration(), officer=staff.officer, actor=staff.actor
         )
     except ValidationError as exc:
-        names = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})
+        names = sorted({str(e["loc"][0]) if e["loc"] else e["type"] for e in exc.errors()})
         problem = next((FIELD_PROBLEMS[n] for n in names if n in FIELD_PROBLEMS), "")
         problem = problem or "The tip could not be registered. Check the fields and try again."
         return await form_page(request, staff, values=fields, problem=problem, status=422)
@@ -297,6 +324,7 @@ async def register_post(request: web.Request) -> web.Response:
         receipt=receipt,
         code=display(receipt.receipt_code),
         channel=form.channel,
+        status_url=f"{request.scheme}://{request.host}/status",
     )
 
 

@@ -255,7 +255,8 @@ async def test_the_form_registers_and_prints_a_receipt(
     fields = {
         "csrf_token": csrf,
         "channel": "in_person",
-        "received_at": "2026-03-02T08:40",
+        "received_date": "02/03/2026",
+        "received_time": "08:40",
         "text": "Người dân đến trình báo nhà nghỉ có dấu hiệu chứa mại dâm",
         "commune_code": COMMUNE,
         "informant_name": NAME,
@@ -264,9 +265,13 @@ async def test_the_form_registers_and_prints_a_receipt(
     page = await done.text()
     assert done.status == 201 and "Phiếu tiếp nhận tin báo" in page and NAME not in page
     assert "01:40" not in page  # Viet Nam time, not UTC
-    late = {**fields, "received_at": "2026-02-20T08:40"}
+    late = {**fields, "received_date": "20/02/2026"}
     refused = await client.post("/staff/register", data=late, headers={"Cookie": headers["Cookie"]})
     assert refused.status == 422 and "lý do nhập muộn" in (await refused.text()).lower()
+    for bad_date, bad_time in (("31/02/2026", "08:40"), ("02/03/2026", "25:00"), ("2026-03-02", "08:40")):
+        wrong = {**fields, "received_date": bad_date, "received_time": bad_time}
+        refused = await client.post("/staff/register", data=wrong, headers={"Cookie": headers["Cookie"]})
+        assert refused.status == 422 and "ngày giờ tiếp nhận" in await refused.text()
     stale = {**fields, "csrf_token": "nope"}
     assert (
         await client.post("/staff/register", data=stale, headers={"Cookie": headers["Cookie"]})
