@@ -95,6 +95,59 @@ class RegisterIn(BaseModel):
         )
 
 
+class RegisteredOut(BaseModel):
+    """Read the code and passphrase to the caller or print them: shown this once."""
+
+    id: int
+    receipt_code: str
+    passphrase: str
+    stage: str
+    received_at: datetime
+    urgent: bool
+    status_url: str
+
+
+class RegistrationOut(BaseModel):
+    unit: str
+    registered_by: str
+    entered_at: datetime
+    late_reason: str | None
+    forwarded_by: str | None
+    external_ref: str | None
+    named_informant: bool
+
+
+class InformantOut(BaseModel):
+    name: str | None
+    phone: str | None
+    address: str | None
+
+
+class ChannelStageOut(BaseModel):
+    stage: str
+    on_time: int
+    late: int
+    open_within_time: int
+    overdue: int
+    not_applicable: int
+    on_time_share: float | None
+
+
+class ChannelKpiOut(BaseModel):
+    channel: str
+    label: str
+    received: int
+    open: int
+    overdue: int
+    stages: list[ChannelStageOut]
+    stage_labels: list[str]
+
+
+class ChannelsOut(BaseModel):
+    period: dict[str, str]
+    channels: list[ChannelKpiOut]
+
+
 def receipt_json(receipt: Receipt) -> dict[str, Any]:
     return {
         "id": receipt.tip_id,
