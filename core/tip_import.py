@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from core.calendar import WorkingCalendar
 from core.categories import Category, Channel
 from core.errors import IllegalTransition, InvalidInput
 from core.registration import (
@@ -26,7 +27,7 @@ from core.registration import (
     RegistrationUnitOfWork,
 )
 from core.services import MAX_TEXT, TipService, at_risk_moment
-from core.sla import DeadlinePolicy, TipFacts
+from core.sla import DEADLINE_STAGES, DeadlinePolicy, Rule, TipFacts, apply_rule
 from core.stages import CLOSING_EXITS, PROGRESS, TERMINAL, Stage, check_transition
 from core.tips import NewTip, TipDraft
 
@@ -187,12 +188,41 @@ def check_row(row: ImportRow, now: datetime) -> ImportRow:
     )
 
 
+class Deadlines:
+    """`DeadlinePolicy.deadlines` for many tips: the rule of each stage depends only on the
+    category, urgency and remoteness, so it is looked up once per combination."""
+
+    def __init__(self, policy: DeadlinePolicy, calendar: WorkingCalendar) -> None:
+        self.policy = policy
+        self.calendar = calendar
+        self._rules: dict[tuple[Category | None, bool], dict[Stage, Rule]] = {}
+
+    def __call__(
+        self, received_at: datetime, category: Category | None, remote: bool
+    ) -> dict[Stage, datetime]:
+        key = (category, remote)
+        rules = self._rules.get(key)
+        if rules is None:
+            facts = TipFacts(received_at, category, False, remote)
+            rules = self._rules[key] = {s: self.policy.rule_for(s, facts) for s in DEADLINE_STAGES}
+        return {stage: apply_rule(rule, received_at, self.calendar) for stage, rule in rules.items()}
+
+
 def decide(
-    row: ImportRow, *, tips: TipService, policy: DeadlinePolicy, unit: str, remote: bool, receipt_code: str
+    row: ImportRow,
+    *,
+    tips: TipService,
+    policy: DeadlinePolicy,
+    unit: str,
+    remote: bool,
+    receipt_code: str,
+    deadlines: Deadlines | None = None,
 ) -> ImportedTip:
     """The tip a checked row becomes: owned by the importing unit, deadlines from receipt."""
     stage, reached, moves = _moves(row)
-    due = policy.deadlines(TipFacts(row.received_at, row.category, False, remote), tips.calendar)
+    if deadlines is None:
+        deadlines = Deadlines(policy, tips.calendar)
+    due = deadlines(row.received_at, row.category, remote)
     next_due = None
     if stage not in TERMINAL:
         next_due = next((due[s] for s in PROGRESS if s not in reached), None)
@@ -253,6 +283,7 @@ class ImportService:
                 raise InvalidInput(f"unknown unit {unit}")
             policy = await self.tips.reference.current_policy(uow)
         decided: list[ImportedTip] = []
+        deadlines = Deadlines(policy, self.tips.calendar)
         for row in rows:
             try:
                 clean = check_row(row, now)
@@ -271,6 +302,7 @@ class ImportService:
                         unit=unit,
                         remote=areas.get(clean.commune_code or "", False),
                         receipt_code=self._new_code(),
+                        deadlines=deadlines,
                     )
                 )
             except (InvalidInput, IllegalTransition) as exc:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import functools
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time
@@ -85,11 +87,19 @@ CATEGORIES = _words(CATEGORY_WORDS, [c.value for c in Category])
 OUTCOME_WORDS = _words(STAGE_WORDS, sorted(s.value for s in OUTCOMES))
 
 
+@functools.cache
+def _folded(value: str) -> str:
+    return fold(value).replace("_", " ").strip()
+
+
 def _code(value: str, table: dict[str, str], what: str) -> str:
-    code = table.get(fold(value).replace("_", " ").strip())
+    code = table.get(_folded(value))
     if code is None:
         raise InvalidInput(f"unknown {what} {value!r}")
     return code
+
+
+_DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T]+(\d{1,2})[:h](\d{2})(?::(\d{2}))?)?")
 
 
 def _moment(value: Any, what: str) -> datetime | None:
@@ -102,6 +112,13 @@ def _moment(value: Any, what: str) -> datetime | None:
         moment = datetime.combine(value, time(0))
     else:
         text = str(value).strip()
+        found = _DMY.fullmatch(text)
+        if found is not None:  # the registers' own format, read without strptime
+            day, month, year, hour, minute, second = (int(g) if g else 0 for g in found.groups())
+            try:
+                return datetime(year, month, day, hour, minute, second, tzinfo=VN_TZ)
+            except ValueError:
+                raise InvalidInput(f"{what}: {text!r} is not a real date") from None
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:

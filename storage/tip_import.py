@@ -72,6 +72,8 @@ def _tip_row(item: ImportedTip) -> dict[str, Any]:
 
 
 def _history(item: ImportedTip, tip_id: int, actor: str, entered_at: datetime) -> list[dict[str, Any]]:
+    """Two lines: received (on its channel, at its time), and imported (by whom, when, to
+    which stage, with the register's reference and the time of each stage reached)."""
     first = creation_record(item.tip, tip_id)
     rows = [
         {
@@ -86,20 +88,6 @@ def _history(item: ImportedTip, tip_id: int, actor: str, entered_at: datetime) -
             "details": {},
         }
     ]
-    for source, target, at in item.moves:
-        rows.append(
-            {
-                "tip_id": tip_id,
-                "action": "transition",
-                "from_stage": source.value,
-                "to_stage": target.value,
-                "actor": actor,
-                "at": at,
-                "reason": "imported from the unit's register",
-                "to_agency": None,
-                "details": {},
-            }
-        )
     rows.append(
         {
             "tip_id": tip_id,
@@ -110,7 +98,11 @@ def _history(item: ImportedTip, tip_id: int, actor: str, entered_at: datetime) -
             "at": entered_at,
             "reason": "",
             "to_agency": None,
-            "details": {"external_ref": item.row.external_ref},
+            # The stages reached and when (also on the tip itself), in one line.
+            "details": {
+                "external_ref": item.row.external_ref,
+                **{target.value: at.isoformat() for _, target, at in item.moves},
+            },
         }
     )
     return rows
