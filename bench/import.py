@@ -190,14 +190,17 @@ async def main() -> None:
                 await bench("SQLite", f"sqlite:///{tmp / 'bench.db'}", sqlite_prepare, csv_path, tmp)
             )
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load = os.getloadavg()
     print(
         f"{args.rows} rows · {platform.processor() or platform.machine()} · {os.cpu_count()} cores · {when}"
+        f" · load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}"
     )
     columns = (
         "read CSV (s)",
         "check, dry run (s)",
         "import (s)",
-        "rows/s",
+        "of which Python CPU (s)",
+        "read + import rows/s",
         "import again (s)",
         "baseline (s)",
     )
@@ -210,6 +213,7 @@ async def main() -> None:
             f"{f['read']:.1f}",
             f"{f['dry_run']:.1f}",
             f"{f['import']:.1f}",
+            f"{f['import_cpu']:.1f}",
             f"{args.rows / total:,.0f}",
         ]
         values += [f"{f['again']:.1f}", f"{f['baseline']:.1f}"]
