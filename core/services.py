@@ -194,7 +194,7 @@ class TipService:
         if files and self.store is None:
             raise InvalidInput("attachments are not accepted on this channel")
         clean = await clean_files(files, self.attachment_policy)
-        remote = await self._check_area(draft.commune_code)
+        remote = await self.check_area(draft.commune_code)
         passphrase = new_passphrase()
         keys = await store_files(self.store, clean) if self.store is not None and clean else []
         pending = PendingTip(replace(draft, text=text), received_at, remote, passphrase, clean, keys)
@@ -229,7 +229,7 @@ class TipService:
             await uow.commit()
         return message
 
-    async def _check_area(self, commune_code: str | None) -> bool:
+    async def check_area(self, commune_code: str | None) -> bool:
         """Refuse a commune code outside the gazetteer or the province; True if remote.
         The areas come from the per-worker cache, so this usually reads nothing."""
         if commune_code is None:

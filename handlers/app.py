@@ -22,6 +22,7 @@ from handlers import (
     staff_openapi,
     staff_outreach,
     staff_pages,
+    staff_register,
     telegram,
     zalo,
 )
@@ -103,5 +104,6 @@ def create_app(
     app.add_routes(staff_outreach.routes)
     app.add_routes(staff_establishments.routes)
     app.add_routes(staff_admin.routes)
+    app.add_routes(staff_register.routes)
     app.router.add_static("/static/", STATIC, append_version=False)
     return app

@@ -42,7 +42,7 @@ from handlers.staff_api import (
     set_session_cookie,
     tip_id_of,
 )
-from handlers.staff_charts import chart_json
+from handlers.staff_charts import channel_json, chart_json
 
 routes = web.RouteTableDef()
 #: Who sees the reach section on the KPI page (and manages outreach: handlers/staff_outreach.py).
@@ -206,6 +206,7 @@ async def tip_page(
     attachments = await services.tips.attachments(tip_id, staff.jurisdiction)
     notes = await services.tips.notes(tip_id, staff.jurisdiction)
     badge = deadline_badge(tip.next_due(), None, services.tips.clock()).value
+    registration = await services.registrations.record(tip_id, staff.jurisdiction)
     return page(
         request,
         "staff_tip.html",
@@ -217,6 +218,7 @@ async def tip_page(
         attachments=attachments,
         notes=notes,
         badge=badge,
+        registration=registration,
         error=error,
         stages=list(Stage),
         categories=list(Category),
@@ -345,6 +347,8 @@ async def kpi(request: web.Request) -> web.Response:
     # One query set for the table and the charts: the same numbers by construction.
     dash = await services.charts.dashboard(period, services.tips.clock(), staff.jurisdiction)
     charts = chart_json(dash, period, language(request))
+    by_channel = await services.channel_kpi(period, services.tips.clock(), staff.jurisdiction)
+    charts["by_channel"] = channel_json(by_channel, language(request))
     # Reach of the prevention news (issue 8): province-wide, for those who manage outreach.
     reach = None
     if staff.officer.role in REACH_ROLES:
@@ -361,6 +365,7 @@ async def kpi(request: web.Request) -> web.Response:
         reach=reach,
         corrections=corrections,
         indicators=await kpi_indicators(request, staff, period),
+        by_channel=charts["by_channel"],
     )
     response.headers["Content-Security-Policy"] = SCRIPT_PAGE_CSP
     return response

@@ -24,17 +24,22 @@ from core.live import UrgentFeed
 from core.notifications import NotificationService
 from core.outreach.service import OutreachService
 from core.passphrases import PassphraseHasher, pepper_from
-from core.ports import SessionRepository, UnitOfWork
+from core.ports import SessionRepository
 from core.ratelimits import AbusePolicy, Limit, MemoryRateLimiter, RateLimiter, Throttle
 from core.reach import ReachService
+from core.receipts import new_receipt_code
 from core.reference_cache import ReferenceCache
+from core.registration import RegistrationService
 from core.services import Clock, TipService, utc_now
 from core.sessions import SessionPolicy
 from core.signin_limits import LockBox, MemoryLockBox, SignInLimits, SignInThrottle
 from core.staff import StaffService
+from core.tip_import import ImportService
 from hotline.chatkeys import chat_secret
+from hotline.masterkey import MasterKeySource
 from hotline.settings import Settings
 from hotline.triage_worker import TriageWorker
+from storage.channel_kpi_query import SqlChannelKpi
 from storage.charts_query import SqlCharts
 from storage.chat_directory import SqlChatDirectory
 from storage.db import create_engine, session_factory
@@ -74,6 +79,12 @@ class Services:
     learn: LearnService
     # The establishments register, inspections, hotspots and their plan indicators.
     establishments: EstablishmentService
+    # Tips officers register for someone, and named informants' sealed identities.
+    registrations: RegistrationService
+    # The KPI per channel (web, bots and the channels officers register).
+    channel_kpi: SqlChannelKpi
+    # Registers officers kept outside the system, imported (`hotline tips import`).
+    imports: ImportService
 
 
 def attachment_policy(settings: Settings) -> AttachmentPolicy:
@@ -156,7 +167,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
     engine = create_engine(settings.effective_database_url)
     sessions = session_factory(engine)
 
-    def uow() -> UnitOfWork:
+    def uow() -> SqlUnitOfWork:
         return SqlUnitOfWork(sessions)
 
     async with AsyncExitStack() as stack:
@@ -229,4 +240,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             establishments=EstablishmentService(
                 establishment_store(sessions), clock=clock, province_code=settings.province_code
             ),
+            registrations=RegistrationService(tips, uow, MasterKeySource(settings)),
+            channel_kpi=SqlChannelKpi(sessions),
+            imports=ImportService(tips, uow, new_receipt_code),
         )

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     # The days the government moves each year (bridge days off, Saturdays worked), as a CSV
     # `date,kind,name`, on top of the statutory holidays that working-day deadlines skip.
     holidays_file: Path | None = None
+    # Master key of the envelope encryption of named informants' identities (64 hex
+    # characters), or a file holding it; neither set: a key file is created once outside the
+    # data directory (hotline/masterkey.py says where). Never stored in the database.
+    master_key: str | None = Field(default=None, repr=False)
+    master_key_file: Path | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -110,6 +115,14 @@ class Settings(BaseSettings):
         if value and (not value.startswith(("https://", "http://")) or any(c in value for c in " ?#\"'<>")):
             raise ValueError("must be an http(s) address without query, like https://tinbao.example.vn")
         return value.rstrip("/")
+    @field_validator("master_key")
+    @classmethod
+    def _master_key_hex(cls, value: str | None) -> str | None:
+        if value:
+            from core.envelope import parse_master_key
+
+            parse_master_key(value)  # ValueError says what is wrong, never the value
+        return value or None
 
     @field_validator("redis_url")
     @classmethod

@@ -57,7 +57,9 @@ from storage.models import (
 )
 from storage.new_tips import insert_new_tips
 from storage.notifications import SqlNotificationRepository
+from storage.registrations import SqlRegistrationRepository
 from storage.scoping import within_where
+from storage.tip_import import SqlImportWriter
 
 log = logging.getLogger(__name__)
 
@@ -810,6 +812,8 @@ class SqlUnitOfWork:
     sessions: SqlSessionRepository
     routing: SqlRoutingRepository
     notifications: SqlNotificationRepository
+    registrations: SqlRegistrationRepository
+    imports: SqlImportWriter
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -826,6 +830,8 @@ class SqlUnitOfWork:
         self.sessions = SqlSessionRepository(self.session)
         self.routing = SqlRoutingRepository(self.session)
         self.notifications = SqlNotificationRepository(self.session)
+        self.registrations = SqlRegistrationRepository(self.session)
+        self.imports = SqlImportWriter(self.session, self.registrations, self.notifications)
         return self
 
     async def __aexit__(
