@@ -31,6 +31,7 @@ from handlers.forms import Submitted, is_multipart, read_multipart
 from handlers.i18n import LANG_COOKIE, LANGUAGES, language, renderer
 from handlers.keys import METRICS, SERVICES, SETTINGS
 from handlers.schemas import MAX_TEXT
+from storage.db import describe_error
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -183,7 +184,7 @@ def refusal(exc: BaseException) -> FormRefused:
     if isinstance(exc, web.HTTPBadRequest):
         return FormRefused("fields", 400)
     if isinstance(exc, DBAPIError):
-        log.error("database error on a public form; nothing was saved")
+        log.error("database error on a public form; nothing was saved (%s)", describe_error(exc))
         return FormRefused("not_saved", 503)
     raise exc
 

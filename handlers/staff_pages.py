@@ -32,7 +32,7 @@ from core.stages import Stage
 from handlers.i18n import language
 from handlers.keys import SERVICES
 from handlers.pages import CSRF_COOKIE, CSRF_FIELD, render
-from handlers.schemas import QueueQuery
+from handlers.schemas import QueueQuery, report_date
 from handlers.staff_api import (
     SESSION_COOKIE,
     send_attachment,
@@ -316,7 +316,12 @@ class KpiForm(BaseModel):
     start: date | None = Field(default=None, alias="from")
     end: date | None = Field(default=None, alias="to")
 
-    _blanks = field_validator("start", "end", mode="before")(_blank)
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _dates(cls, value: Any) -> Any:
+        """Blank is the default period; otherwise a date between 2000 and 2100."""
+        value = _blank(value)
+        return None if value is None else report_date(value)
 
 
 @routes.get("/staff/kpi.csv")
