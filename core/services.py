@@ -70,6 +70,8 @@ class Receipt:
     urgent: bool
     #: Shown once to the reporter with the code; only its argon2 hash is stored.
     passphrase: str = ""
+    #: An urgent tip accepted although its source was over the rate limit (the answer says so).
+    over_limit: bool = False
 
 
 @dataclass(frozen=True)

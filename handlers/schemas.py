@@ -44,16 +44,20 @@ class Strict(BaseModel):
 class TipIn(Strict):
     """A new tip. As multipart/form-data the same fields come as parts, plus `files`."""
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT, description="What happened, in your own words")
+    text: str = Field(
+        min_length=1, max_length=MAX_TEXT, pattern=NO_NUL, description="What happened, in your own words"
+    )
     category: Category | None = None
     urgent: bool = Field(default=False, description="Someone is in danger now")
     commune_code: str | None = Field(default=None, pattern=r"^\d{5}$", description="Commune or ward code")
-    place: str | None = Field(default=None, max_length=500, description="Where, in your own words")
+    place: str | None = Field(
+        default=None, max_length=500, pattern=NO_NUL, description="Where, in your own words"
+    )
     occurred_at: AwareDatetime | None = None
 
 
 class QuestionIn(Strict):
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    text: str = Field(min_length=1, max_length=MAX_TEXT, pattern=NO_NUL)
 
 
 class AnswersIn(Strict):
@@ -88,7 +92,7 @@ class ReceiptIn(Strict):
 class MessageIn(ReceiptIn):
     """Details the reporter adds; as multipart/form-data, with optional `files`."""
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    text: str = Field(min_length=1, max_length=MAX_TEXT, pattern=NO_NUL)
 
 
 class EmergencyNumbers(BaseModel):
@@ -105,6 +109,10 @@ class ReceiptOut(BaseModel):
     received_at: datetime
     urgent: bool
     emergency_numbers: EmergencyNumbers | None
+    accepted_over_limit: bool = Field(
+        default=False,
+        description="An urgent tip stored although its sender was over the rate limit",
+    )
 
 
 class MessageOut(BaseModel):

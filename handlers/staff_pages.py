@@ -29,6 +29,7 @@ from core.reach import area_for
 from core.services import TransitionRequest
 from core.staff import StaffContext
 from core.stages import Stage
+from handlers.clients import source_of
 from handlers.i18n import language
 from handlers.keys import SERVICES
 from handlers.pages import CSRF_COOKIE, CSRF_FIELD, render
@@ -130,7 +131,9 @@ async def login(request: web.Request) -> web.Response:
         return page(request, "staff_login.html", None, status=403, problem="csrf")
     try:
         form = LoginForm.model_validate(fields)
-        signed = await request.app[SERVICES].staff.sign_in(form.username, form.password, form.otp)
+        signed = await request.app[SERVICES].staff.sign_in(
+            form.username, form.password, form.otp, source=await source_of(request)
+        )
     except EnrolmentRequired as exc:
         # Our own SVG from segno (no text of the user's in it), so it is safe to inline.
         qr = Markup(segno.make(exc.uri, error="m").svg_inline(scale=4, title="QR"))  # noqa: S704

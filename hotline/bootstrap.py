@@ -29,6 +29,7 @@ from core.reference_cache import ReferenceCache
 from core.services import Clock, TipService, utc_now
 from core.sessions import SessionPolicy
 from core.signin_limits import LockBox, MemoryLockBox, SignInLimits, SignInThrottle
+from core.sources import MemorySourceKeys, SourceHasher, SourceKeys
 from core.staff import StaffService
 from hotline.chatkeys import chat_secret
 from hotline.settings import Settings
@@ -43,6 +44,7 @@ from storage.reach import SqlFeedbackStore, SqlReachRepository, SqlSubscriberAre
 from storage.redis_limits import FallbackRateLimiter, RedisRateLimiter
 from storage.redis_sessions import RedisSessionCache
 from storage.redis_signin import RedisLockBox
+from storage.redis_sources import RedisSourceKeys
 from storage.repositories import SqlUnitOfWork
 
 
@@ -66,6 +68,8 @@ class Services:
     answers: AnswerService
     reach: ReachService
     subscriber_areas: SqlSubscriberAreas
+    # Client addresses to rate-limit sources: keyed hashes, never stored (core.sources).
+    sources: SourceHasher
 
 
 def attachment_policy(settings: Settings) -> AttachmentPolicy:
@@ -80,11 +84,16 @@ def attachment_policy(settings: Settings) -> AttachmentPolicy:
 def abuse_policy(settings: Settings) -> AbusePolicy:
     return AbusePolicy(
         submissions=Limit(settings.submissions_per_minute, 60),
+        submissions_per_source=Limit(settings.submissions_per_source_per_minute, 60),
+        urgent_over_limit_per_source=Limit(settings.urgent_over_limit_per_source_per_minute, 60),
         failed_checks_per_receipt=Limit(
             settings.failed_checks_per_receipt, settings.failed_checks_window_seconds
         ),
+        receipt_pace_seconds=settings.receipt_pace_seconds,
         failed_checks_global=Limit(settings.failed_checks_per_minute, 60),
+        failed_checks_per_source=Limit(settings.failed_checks_per_source_per_minute, 60),
         answers=Limit(settings.answers_per_minute, 60),
+        answers_per_source=Limit(settings.answers_per_source_per_minute, 60),
     )
 
 
@@ -122,9 +131,18 @@ def rate_limiter(redis: Redis | None) -> RateLimiter:
 def sign_in_limits(settings: Settings) -> SignInLimits:
     return SignInLimits(
         failures_global=Limit(settings.staff_failed_logins_per_5_minutes, 300),
+        failures_per_source=Limit(settings.staff_failed_logins_per_source_per_5_minutes, 300),
         max_failures=settings.staff_max_failed_logins,
         lockout=timedelta(minutes=settings.staff_lockout_minutes),
     )
+
+
+def source_hasher(redis: Redis | None, settings: Settings) -> SourceHasher:
+    """Client addresses to sources (core.sources), under a key shared through Redis (so
+    every worker counts a client alike) or drawn in this process."""
+    rotate = settings.source_key_hours * 3600
+    keys: SourceKeys = MemorySourceKeys() if redis is None else RedisSourceKeys(redis, rotate_seconds=rotate)
+    return SourceHasher(keys, rotate_seconds=rotate)
 
 
 def lock_box(redis: Redis | None) -> LockBox:
@@ -215,4 +233,5 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
                 SqlReachRepository(sessions), province_code=settings.province_code, clock=clock
             ),
             subscriber_areas=SqlSubscriberAreas(sessions),
+            sources=source_hasher(redis, settings),
         )

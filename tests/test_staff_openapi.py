@@ -83,6 +83,7 @@ def staff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         data_dir=root,
         province=PROVINCE,
         staff_failed_logins_per_5_minutes=100_000,
+        staff_failed_logins_per_source_per_5_minutes=100_000,
     )
 
     async def prepare() -> dict[str, str]:
