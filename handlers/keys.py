@@ -11,3 +11,5 @@ from hotline.settings import Settings
 SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)
 METRICS = web.AppKey("metrics", Metrics)
+#: Set when the server begins to stop: answers then close their connection (handlers/app.py).
+STOPPING = web.AppKey("stopping", bool)

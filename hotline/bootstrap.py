@@ -78,6 +78,8 @@ def attachment_policy(settings: Settings) -> AttachmentPolicy:
         max_file_bytes=settings.max_file_bytes,
         max_request_bytes=settings.max_upload_bytes,
         max_pixels=settings.max_image_pixels,
+        max_decoded_bytes=settings.max_image_decoded_bytes,
+        decode_budget_bytes=settings.image_decode_budget_bytes,
     )
 
 

@@ -139,6 +139,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port or settings.port,
         access_log_class=logs.PrivacyAccessLogger,
         print=lambda msg: print(msg, flush=True),
+        # SIGTERM: stop accepting, let requests in flight finish within the grace period,
+        # then the app's cleanup flushes the intake writer and closes the database.
+        shutdown_timeout=settings.shutdown_grace_seconds,
     )
     return 0
 

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=40_000_000, ge=10_000)
+    # Bytes one picture may decode to (width x height x bytes per pixel, 16-bit samples
+    # counted double), checked from its header before decoding: 40 MP of 8-bit RGBA.
+    max_image_decoded_bytes: int = Field(default=160 * 1024 * 1024, ge=1024 * 1024)
+    # Decoded bytes of all pictures being cleaned at once in one worker: a burst waits its
+    # turn rather than taking the machine's memory.
+    image_decode_budget_bytes: int = Field(default=384 * 1024 * 1024, ge=16 * 1024 * 1024)
     # Abuse control per source (a keyed hash of the client address, never stored) under a
     # global ceiling well above one source's share: one client cannot spend everyone's budget.
     # Submissions per minute per form (tip, question, message), all sources together.
@@ -89,6 +95,10 @@ class Settings(BaseSettings):
     # Live queue (SSE): how often each stream asks the database, streams per session.
     staff_events_poll_seconds: float = Field(default=3.0, gt=0, le=60)
     staff_events_per_session: int = Field(default=3, ge=1, le=20)
+    # Seconds `hotline serve` gives requests in flight after SIGTERM (it has stopped
+    # accepting), before the intake writer is flushed and it exits; systemd's
+    # TimeoutStopSec (deploy/hotline@.service) must exceed it.
+    shutdown_grace_seconds: float = Field(default=20.0, ge=1, le=300)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("database_url")
