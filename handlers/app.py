@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -55,14 +56,14 @@ async def close_when_stopping(request: web.Request, handler: Handler) -> web.Str
     sends its next request on a new connection, which is refused at once (safe to retry),
     instead of on a kept-alive one that closes under it unanswered."""
     response = await handler(request)
-    if request.app[STOPPING]:
+    if request.app[STOPPING].is_set():
         response.force_close()
     return response
 
 
 async def _stopping(app: web.Application) -> None:
     """on_shutdown: the listening socket is closed; requests in flight are still running."""
-    app[STOPPING] = True
+    app[STOPPING].set()
 
 
 @web.middleware
@@ -92,7 +93,7 @@ def create_app(
         middlewares=[close_when_stopping, security_headers, json_errors, body_limits],
     )
     app[SETTINGS] = settings
-    app[STOPPING] = False
+    app[STOPPING] = asyncio.Event()
     app.on_shutdown.append(_stopping)
     app[METRICS] = Metrics()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from handlers.metrics import Metrics
@@ -12,4 +14,4 @@ SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)
 METRICS = web.AppKey("metrics", Metrics)
 #: Set when the server begins to stop: answers then close their connection (handlers/app.py).
-STOPPING = web.AppKey("stopping", bool)
+STOPPING = web.AppKey("stopping", asyncio.Event)

@@ -55,6 +55,14 @@ class TipIn(Strict):
     )
     occurred_at: AwareDatetime | None = None
 
+    @field_validator("category")
+    @classmethod
+    def _reporters_choose(cls, value: Category | None) -> Category | None:
+        """`spam` is an officer's verdict and `info_request` is what a question is filed as."""
+        if value in (Category.SPAM, Category.INFO_REQUEST):
+            raise ValueError("a reporter cannot choose this category")
+        return value
+
 
 class QuestionIn(Strict):
     text: str = Field(min_length=1, max_length=MAX_TEXT, pattern=NO_NUL)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,10 +16,23 @@ from core.categories import Category
 from core.routing import AgencyKind, RoutingPolicy
 from handlers.parsing import MAX_INT_DIGITS, MAX_JSON_DEPTH, JsonRefused, parse_json
 from hotline.bootstrap import Services
+from hotline.settings import Settings
 from storage.models import TipRow
 from tests.builders import submit
 from tests.conftest import COMMUNE, PROVINCE, REMOTE_COMMUNE
 from tests.test_web_api import count_rows
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    """Bursts of 40 tips from one test client: the per-source share is not under test here."""
+    return Settings(
+        database_url=db_url,
+        data_dir=tmp_path / "var",
+        province=PROVINCE,
+        submissions_per_source_per_minute=1000,
+    )
+
 
 SECRET = "Bí mật: nhà số 17 hẻm 42, người báo tên Hoa"
 
@@ -37,7 +51,10 @@ async def test_street_to_commune_keeps_tips_without_a_commune_storable(
     resp = await client.put("/api/v1/staff/routing/street", json={"agency_kind": "commune"}, headers=admin)
     assert resp.status == 200
     answers = await asyncio.gather(
-        *(client.post("/api/v1/tips", json={"text": f"đứng đường {i}", "category": "street"}) for i in range(40))
+        *(
+            client.post("/api/v1/tips", json={"text": f"đứng đường {i}", "category": "street"})
+            for i in range(40)
+        )
     )
     assert [a.status for a in answers] == [201] * 40
     async with services.engine.connect() as conn:
@@ -110,7 +127,9 @@ HOSTILE_BODIES = (
 )
 
 
-@pytest.mark.parametrize("path", ["/api/v1/tips", "/api/v1/answers", "/api/v1/tips/status", "/api/v1/staff/session"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/tips", "/api/v1/answers", "/api/v1/tips/status", "/api/v1/staff/session"]
+)
 async def test_hostile_json_gets_400_on_public_and_sign_in(client: Any, path: str) -> None:
     for body in HOSTILE_BODIES:
         resp = await client.post(path, data=body, headers={"Content-Type": "application/json"})
@@ -160,3 +179,78 @@ async def test_staff_nul_and_ancient_dates_get_422(
     # The service refuses a NUL too, whatever the channel.
     with pytest.raises(Exception, match="NUL"):
         await services.tips.add_note(tip.tip_id, actor="officer:admin", text="a\x00b")
+
+
+# ---- logs, pages and the public categories ------------------------------------------------
+
+
+async def _raw(client: Any, payload: bytes, *, close_early: bool = False) -> bytes:
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    writer.write(payload)
+    await writer.drain()
+    if close_early:
+        writer.close()
+        return b""
+    answer = await reader.read(65536)
+    writer.close()
+    return answer
+
+
+async def test_a_malformed_request_leaves_no_address_or_header_in_the_log(
+    client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from hotline.logs import install_privacy_filter
+
+    install_privacy_filter()
+    caplog.set_level(logging.DEBUG, logger="aiohttp")
+    answer = await _raw(
+        client,
+        b"GET /report HTTP/1.1\r\nHost: x\r\nUser-Agent: Hoa's\x01phone\r\n"
+        b"X-Forwarded-For: 203.0.113.77\r\n\r\n",
+    )
+    assert answer.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request")
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    for secret in ("127.0.0.1", "Hoa", "203.0.113.77", "phone"):
+        assert secret not in logged
+
+
+def test_the_access_log_escapes_control_characters() -> None:
+    from hotline.logs import escape_controls
+
+    assert escape_controls("/report\x1b[31m\nFAKE 200\u202e") == "/report\\x1b[31m\\nFAKE 200\\u202e"
+
+
+async def test_an_aborted_upload_is_no_server_error(client: Any, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    head = (
+        b"POST /api/v1/tips HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+        b'Content-Length: 900000\r\n\r\n--b\r\nContent-Disposition: form-data; name="files"; '
+        b'filename="a.jpg"\r\n\r\n' + b"\xff" * 5000
+    )
+    await _raw(client, head, close_early=True)
+    for _ in range(50):  # the server notices the closed connection on its next read
+        await asyncio.sleep(0.02)
+        if any(
+            "closed its connection" in r.getMessage() or r.levelno >= logging.ERROR for r in caplog.records
+        ):
+            break
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_bidi_controls_are_neutralised_on_staff_pages(
+    client: Any, services: Services, admin: dict[str, str]
+) -> None:
+    tip = await submit(services.tips, text="xem tệp \u202egnp.exe", place="\u202egnp.exe")
+    page = await client.get(f"/staff/tips/{tip.tip_id}", headers={"Cookie": admin["Cookie"]})
+    assert page.status == 200
+    html = await page.text()
+    assert "\u202e" not in html and "gnp.exe" in html
+    async with services.engine.connect() as conn:  # stored as sent: the evidence is intact
+        assert "\u202e" in await conn.scalar(sa.select(TipRow.place).where(TipRow.id == tip.tip_id))
+
+
+@pytest.mark.parametrize("category", ["spam", "info_request"])
+async def test_reporters_cannot_choose_officers_categories(client: Any, category: str) -> None:
+    resp = await client.post("/api/v1/tips", json={"text": "tin", "category": category})
+    assert resp.status == 422
+    assert (await client.post("/api/v1/tips", json={"text": "tin", "category": "venue"})).status == 201
