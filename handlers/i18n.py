@@ -57,7 +57,12 @@ BIDI_MARK = "\ufffd"
 
 def neutralise(value: Any) -> Any:
     """Every value a template prints: text loses its bidirectional controls."""
-    return _BIDI.sub(BIDI_MARK, value) if isinstance(value, str) else value
+    if not isinstance(value, str) or not _BIDI.search(value):
+        return value
+    # str.replace keeps Markup (a translated sentence with its links) markup.
+    for control in set(_BIDI.findall(value)):
+        value = value.replace(control, BIDI_MARK)
+    return value
 
 
 @cache

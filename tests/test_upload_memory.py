@@ -20,7 +20,9 @@ MB = 1024 * 1024
 ATTACK = png(6300, 6300, sixteen_bit=True)  # 0.3 MB on disk, 318 MB of 16-bit RGBA samples
 
 
-def test_the_attack_png_is_refused_by_its_decoded_size_before_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_attack_png_is_refused_by_its_decoded_size_before_decoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     policy = AttachmentPolicy()
     assert 6300 * 6300 <= policy.max_pixels  # under the pixel cap: the old check let it in
     assert len(ATTACK) < 400 * 1024

@@ -106,7 +106,7 @@ async def test_receipt_status_and_conversation_round_trip(client: Any, services:
     }
 
     resp = await client.post("/api/v1/tips/messages", json={**creds, "text": "Thêm\u0000"})
-    assert resp.status == 422 and (await resp.json())["error"]["code"] == "invalid_input"
+    assert resp.status == 422 and (await resp.json())["error"]["code"] == "invalid_fields"
     resp = await client.post("/api/v1/tips/messages", json={**creds, "text": "Thêm: có 3 cô gái trẻ"})
     assert resp.status == 201
     assert (await resp.json())["author"] == "reporter"
@@ -283,8 +283,8 @@ def _real_bomb() -> bytes:
         ("fifty_files", 422, "attachment_refused"),
         ("file_too_big", 413, "request_entity_too_large"),
         ("truncated_multipart", 400, "bad_request"),
-        ("nul_in_text", 422, "invalid_input"),
-        ("nul_in_place", 422, "invalid_input"),
+        ("nul_in_text", 422, "invalid_fields"),
+        ("nul_in_place", 422, "invalid_fields"),
         ("occurred_at_year_one", 422, "invalid_input"),
         ("occurred_at_future", 422, "invalid_input"),
     ],
