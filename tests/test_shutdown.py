@@ -86,3 +86,53 @@ def test_sigterm_under_load_answers_or_refuses_every_request(tmp_path: Path) -> 
         stored = conn.scalar(sa.text("SELECT count(*) FROM tips"))
     engine.dispose()
     assert stored == outcomes[201] >= 1
+
+
+def test_a_malformed_request_gets_a_plain_400_with_the_security_headers(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "HOTLINE_DATA_DIR": str(tmp_path),
+        "HOTLINE_DATABASE_URL": "",
+        "HOTLINE_REDIS_URL": "",
+        "HOTLINE_PROVINCE": "79",
+        "HOTLINE_PORT": str(port),
+        "HOTLINE_TRIAGE_WORKER": "false",
+    }
+    cli = [sys.executable, "-m", "hotline.cli"]
+    subprocess.run(
+        [*cli, "db", "upgrade"], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, timeout=120
+    )
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen([*cli, "serve"], env=env, cwd=ROOT, stdout=out, stderr=out)
+        try:
+            answer = asyncio.run(malformed(port))
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=60)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request")
+    assert b"X-Content-Type-Options: nosniff" in head and b"Content-Security-Policy:" in head
+    assert body == b"400 Bad Request\n"
+    logged = log.read_text(errors="replace")
+    assert "refused a request it could not handle" in logged
+    for secret in ("127.0.0.1 ", "Hoa", "phone", "203.0.113.77"):
+        assert secret not in logged
+
+
+async def malformed(port: int) -> bytes:
+    for _ in range(600):
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            break
+        except OSError:
+            await asyncio.sleep(0.1)
+    writer.write(
+        b"GET /report HTTP/1.1\r\nHost: x\r\nUser-Agent: Hoa's\x01phone\r\nX-Forwarded-For: 203.0.113.77\r\n\r\n"
+    )
+    await writer.drain()
+    answer = await reader.read(65536)
+    writer.close()
+    return answer
