@@ -28,6 +28,7 @@ from core.stages import Stage
 from handlers.i18n import language
 from handlers.keys import SERVICES
 from handlers.labels import category_label, channel_label, gettext, stage_label
+from handlers.schemas import report_date
 from handlers.staff_api import NO_STORE, require_staff
 
 routes = web.RouteTableDef()
@@ -45,9 +46,9 @@ class DashboardQuery(BaseModel):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _iso_date(cls, value: Any) -> Any:
-        """A query string carries text: `YYYY-MM-DD` (not `0`, which lax parsing reads as
-        1970, nor an empty value: leave the parameter out for the default)."""
-        return date.fromisoformat(value) if isinstance(value, str) else value
+        """A query string carries text: `YYYY-MM-DD` between 2000 and 2100 (not `0`, which
+        lax parsing reads as 1970, nor an empty value: leave it out for the default)."""
+        return report_date(value)
 
     @model_validator(mode="after")
     def _short_enough(self) -> DashboardQuery:

@@ -30,11 +30,12 @@ from core.services import TransitionRequest
 from core.staff import StaffContext
 from core.stages import Stage
 from core.triage import explain
+from handlers.clients import source_of
 from handlers.establishment_context import kpi_indicators, tip_establishments
 from handlers.i18n import language
 from handlers.keys import SERVICES
 from handlers.pages import CSRF_COOKIE, CSRF_FIELD, render
-from handlers.schemas import QueueQuery
+from handlers.schemas import QueueQuery, report_date
 from handlers.staff_api import (
     SESSION_COOKIE,
     send_attachment,
@@ -132,7 +133,9 @@ async def login(request: web.Request) -> web.Response:
         return page(request, "staff_login.html", None, status=403, problem="csrf")
     try:
         form = LoginForm.model_validate(fields)
-        signed = await request.app[SERVICES].staff.sign_in(form.username, form.password, form.otp)
+        signed = await request.app[SERVICES].staff.sign_in(
+            form.username, form.password, form.otp, source=await source_of(request)
+        )
     except EnrolmentRequired as exc:
         # Our own SVG from segno (no text of the user's in it), so it is safe to inline.
         qr = Markup(segno.make(exc.uri, error="m").svg_inline(scale=4, title="QR"))  # noqa: S704
@@ -323,7 +326,12 @@ class KpiForm(BaseModel):
     start: date | None = Field(default=None, alias="from")
     end: date | None = Field(default=None, alias="to")
 
-    _blanks = field_validator("start", "end", mode="before")(_blank)
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _dates(cls, value: Any) -> Any:
+        """Blank is the default period; otherwise a date between 2000 and 2100."""
+        value = _blank(value)
+        return None if value is None else report_date(value)
 
 
 @routes.get("/staff/kpi.csv")

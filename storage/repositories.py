@@ -38,6 +38,7 @@ from storage.dashboard_query import (
     kpi_report,
     week_totals,
 )
+from storage.db import describe_error
 from storage.kpi_query import DUE, REACHED
 from storage.models import (
     AgencyRow,
@@ -173,7 +174,10 @@ class SqlTipRepository:
         except IntegrityError as exc:
             if "receipt_code" in str(exc.orig):
                 raise DuplicateKey("receipt code taken") from None
-            raise
+            # A constraint one tip breaks (an owner that does not exist): that tip fails
+            # alone, found as a refused value is, by writing the batch tip by tip.
+            log.error("a batch of new tips broke a constraint (%s)", describe_error(exc))
+            raise Unstorable("a value in this tip could not be stored") from None
         except (DBAPIError, ValueError, OverflowError) as exc:
             if isinstance(exc, DBAPIError) and not _refused_value(exc):
                 raise  # the connection or the server: the whole batch fails and is retried

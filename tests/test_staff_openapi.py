@@ -84,6 +84,7 @@ def staff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         province=PROVINCE,
         staff_failed_logins_per_5_minutes=100_000,
         master_key="3c" * 32,  # registered tips may name an informant
+        staff_failed_logins_per_source_per_5_minutes=100_000,
     )
 
     async def prepare() -> dict[str, str]:
