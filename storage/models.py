@@ -483,3 +483,5 @@ class LearnViewRow(Base):
     views: Mapped[int] = mapped_column(sa.BigInteger)
 # The establishments register keeps its tables in its own module, on this metadata.
 import storage.establishment_tables  # noqa: E402, F401
+# Support cases, the service directory, training and offline outreach: their own module too.
+import storage.support_tables  # noqa: E402, F401
