@@ -32,8 +32,10 @@ from core.services import Clock, TipService, utc_now
 from core.sessions import SessionPolicy
 from core.signin_limits import LockBox, MemoryLockBox, SignInLimits, SignInThrottle
 from core.staff import StaffService
+from core.support_service import SupportService
 from hotline.chatkeys import chat_secret
 from hotline.settings import Settings
+from hotline.support_wiring import support_service, with_support
 from hotline.triage_worker import TriageWorker
 from storage.charts_query import SqlCharts
 from storage.chat_directory import SqlChatDirectory
@@ -74,6 +76,8 @@ class Services:
     learn: LearnService
     # The establishments register, inspections, hotspots and their plan indicators.
     establishments: EstablishmentService
+    # Support for people who ask for help for themselves, training and offline outreach.
+    support: SupportService
 
 
 def attachment_policy(settings: Settings) -> AttachmentPolicy:
@@ -187,6 +191,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             reference=reference,
         )
         stack.push_async_callback(tips.close)  # runs before the engine is disposed
+        support = support_service(settings, sessions, clock, secret)
         yield Services(
             settings=settings,
             engine=engine,
@@ -226,7 +231,11 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             learn=LearnService(
                 SqlLearnStore(sessions), clock=clock, stamp_seconds=settings.learn_stamp_seconds
             ),
-            establishments=EstablishmentService(
-                establishment_store(sessions), clock=clock, province_code=settings.province_code
+            establishments=with_support(
+                EstablishmentService(
+                    establishment_store(sessions), clock=clock, province_code=settings.province_code
+                ),
+                support,
             ),
+            support=support,
         )
