@@ -27,10 +27,12 @@ from core.ratelimits import RateLimited
 from core.receipts import display
 from core.services import Receipt
 from core.tips import TipDraft
+from handlers.clients import is_https, source_of
 from handlers.forms import Submitted, is_multipart, read_multipart
 from handlers.i18n import LANG_COOKIE, LANGUAGES, language, renderer
 from handlers.keys import METRICS, SERVICES, SETTINGS
 from handlers.schemas import MAX_TEXT
+from storage.db import describe_error
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -122,7 +124,9 @@ def render(
         lang, template, {"csrf_token": token, "path": request.path, "languages": LANGUAGES, **context}
     )
     response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/")
+    response.set_cookie(
+        CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=is_https(request), path="/"
+    )
     if no_store:
         response.headers["Cache-Control"] = "no-store"
     return response
@@ -183,7 +187,7 @@ def refusal(exc: BaseException) -> FormRefused:
     if isinstance(exc, web.HTTPBadRequest):
         return FormRefused("fields", 400)
     if isinstance(exc, DBAPIError):
-        log.error("database error on a public form; nothing was saved")
+        log.error("database error on a public form; nothing was saved (%s)", describe_error(exc))
         return FormRefused("not_saved", 503)
     raise exc
 
@@ -193,7 +197,12 @@ async def communes(request: web.Request) -> tuple[Area, ...]:
 
 
 def receipt_context(receipt: Receipt) -> dict[str, Any]:
-    return {"code": display(receipt.receipt_code), "passphrase": receipt.passphrase, "urgent": receipt.urgent}
+    return {
+        "code": display(receipt.receipt_code),
+        "passphrase": receipt.passphrase,
+        "urgent": receipt.urgent,
+        "over_limit": receipt.over_limit,
+    }
 
 
 @routes.get("/")
@@ -217,7 +226,9 @@ async def report_submit(request: web.Request) -> web.Response:
         submitted = await read_form(request)
         fields = submitted.fields
         form = ReportForm.model_validate(fields)
-        receipt = await request.app[SERVICES].reporters.report(form.draft(), submitted.files)
+        receipt = await request.app[SERVICES].reporters.report(
+            form.draft(), submitted.files, source=await source_of(request)
+        )
     except (FormRefused, DomainError, ValidationError, web.HTTPClientError, DBAPIError) as exc:
         refused = refusal(exc)
         return render(
@@ -245,7 +256,7 @@ async def _answer_feedback(request: web.Request, form: QuestionForm, *, helped: 
     if form.entry is None or form.answer_lang is None:
         return
     services = request.app[SERVICES]
-    await services.reporters.throttle.submission("feedback")
+    await services.reporters.throttle.submission("feedback", await source_of(request))
     try:
         await services.answers.feedback(form.entry, form.answer_lang, helped)
     except NotFound:
@@ -266,12 +277,14 @@ async def ask_submit(request: web.Request) -> web.Response:
             await _answer_feedback(request, form, helped=True)
             return render(request, "ask.html", form={}, thanked=True)
         if form.action == "ask":
-            matches = await services.answers.answer_if_allowed(form.text, hint=language(request))
+            matches = await services.answers.answer_if_allowed(
+                form.text, hint=language(request), source=await source_of(request)
+            )
             if matches:
                 return render(request, "ask_answer.html", no_store=True, form=fields, matches=matches)
         else:
             await _answer_feedback(request, form, helped=False)
-        receipt = await services.reporters.ask(form.text)
+        receipt = await services.reporters.ask(form.text, source=await source_of(request))
     except (FormRefused, DomainError, ValidationError, web.HTTPClientError, DBAPIError) as exc:
         refused = refusal(exc)
         return render(
@@ -292,7 +305,9 @@ async def status_check(request: web.Request) -> web.Response:
     """Code and passphrase in, stage and conversation out; one answer for any wrong pair."""
     try:
         form = ReceiptForm.model_validate((await read_form(request)).fields)
-        view = await request.app[SERVICES].reporters.status(form.receipt_code, form.passphrase)
+        view = await request.app[SERVICES].reporters.status(
+            form.receipt_code, form.passphrase, source=await source_of(request)
+        )
     except (FormRefused, DomainError, ValidationError, web.HTTPClientError, DBAPIError) as exc:
         refused = refusal(exc)
         return render(
@@ -312,8 +327,11 @@ async def status_message(request: web.Request) -> web.Response:
         submitted = await read_form(request)
         fields = submitted.fields
         form = MessageForm.model_validate(fields)
-        await reporters.add_message(form.receipt_code, form.passphrase, form.text, submitted.files)
-        view = await reporters.status(form.receipt_code, form.passphrase)
+        source = await source_of(request)
+        await reporters.add_message(
+            form.receipt_code, form.passphrase, form.text, submitted.files, source=source
+        )
+        view = await reporters.status(form.receipt_code, form.passphrase, source=source)
     except (FormRefused, DomainError, ValidationError, web.HTTPClientError, DBAPIError) as exc:
         refused = refusal(exc)
         if (
@@ -324,7 +342,9 @@ async def status_message(request: web.Request) -> web.Response:
                 request, "status_form.html", status=refused.status, no_store=True, problem=refused.problem
             )
         try:
-            view = await reporters.status(fields["receipt_code"], fields.get("passphrase", ""))
+            view = await reporters.status(
+                fields["receipt_code"], fields.get("passphrase", ""), source=await source_of(request)
+            )
         except (DomainError, DBAPIError) as again:
             refused = refusal(again)
             return render(
@@ -367,7 +387,7 @@ async def switch_language(request: web.Request) -> web.Response:
         max_age=365 * 24 * 3600,
         httponly=True,
         samesite="Lax",
-        secure=request.secure,
+        secure=is_https(request),
         path="/",
     )
     return response

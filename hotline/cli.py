@@ -1,4 +1,4 @@
-"""The `hotline` command line (SPEC 7)."""
+"""The `hotline` command line."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from hotline import (
     reach_cli,
     support_cli,
     tables,
+    tips_cli,
     zalo_cli,
 )
 from hotline.bootstrap import open_services
@@ -147,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     establishments_cli.register(sub)
     zalo_cli.register(sub)
     support_cli.register(sub)
+    tips_cli.register(sub)
 
     files = sub.add_parser("files", help="the attachment store")
     files_sub = files.add_subparsers(dest="files_command", required=True)
@@ -158,17 +160,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from aiohttp import web
-
     from handlers.app import create_app
-    from hotline.runtime import freeze_after_startup
+    from hotline.runtime import freeze_after_startup, serve
 
-    web.run_app(
+    # SIGTERM: stop accepting, let requests in flight finish within the grace period, then
+    # the app's cleanup flushes the intake writer and closes the database. A request the web
+    # library cannot parse gets a plain 400 with the security headers (hotline/runtime.py).
+    serve(
         freeze_after_startup(with_broadcast(create_app(settings), settings)),
         host=args.host or settings.host,
         port=args.port or settings.port,
+        shutdown_timeout=settings.shutdown_grace_seconds,
         access_log_class=logs.PrivacyAccessLogger,
-        print=lambda msg: print(msg, flush=True),
     )
     return 0
 

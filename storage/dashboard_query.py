@@ -272,6 +272,18 @@ async def add_closed_tip(session: AsyncSession, tip_id: int) -> None:
         await session.execute(stmt)
 
 
+async def add_closed_tips(session: AsyncSession, where: Sequence[ColumnElement[bool]]) -> None:
+    """Many tips written already closed (an import), chosen by `where`: their counts added
+    in one statement per table (the GROUP BY sums those sharing a month or day and unit)."""
+    values = COUNT_NAMES + BUCKET_NAMES
+    for table, keys in _ROLLUPS:
+        stmt = _insert(session, table).from_select(keys + values, _closed_rollup(table, where))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys, set_={n: table.c[n] + stmt.excluded[n] for n in values}
+        )
+        await session.execute(stmt)
+
+
 async def count_week(
     session: AsyncSession,
     *,

@@ -482,6 +482,42 @@ class LearnViewRow(Base):
     day: Mapped[date] = mapped_column(sa.Date, primary_key=True, index=True)
     views: Mapped[int] = mapped_column(sa.BigInteger)
 # The establishments register keeps its tables in its own module, on this metadata.
-import storage.establishment_tables  # noqa: E402, F401
+import storage.establishment_tables  # noqa: E402
+
+
+class TipRegistrationRow(Base):
+    """A tip an officer registered for someone (phone, in person, letter, tip box,
+    forwarded) or imported from a register: who entered it, when, and why late if it was
+    (migration 0012). `external_ref` is the register's own number, unique per unit, so an
+    import run twice adds nothing."""
+
+    __tablename__ = "tip_registrations"
+    __table_args__ = (
+        sa.UniqueConstraint("unit", "external_ref", name="uq_tip_registrations_unit_external_ref"),
+    )
+    tip_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tips.id"), primary_key=True)
+    unit: Mapped[str] = mapped_column(sa.String(40))
+    registered_by: Mapped[str] = mapped_column(sa.String(80))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    late_reason: Mapped[str | None] = mapped_column(sa.Text)
+    forwarded_by: Mapped[str | None] = mapped_column(sa.String(200))
+    external_ref: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class TipInformantRow(Base):
+    """A named informant's identity, only encrypted (core.envelope): a data key per tip,
+    wrapped by the master key that lives outside the database; each value bound to
+    (table, tip id, column). Deleting the row forgets the person (migration 0012)."""
+
+    __tablename__ = "tip_informants"
+    tip_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tips.id"), primary_key=True)
+    key_id: Mapped[str] = mapped_column(sa.String(16))
+    wrapped_key: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    name: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    phone: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    address: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 # Support cases, the service directory, training and offline outreach: their own module too.
 import storage.support_tables  # noqa: E402, F401
