@@ -2,7 +2,7 @@
 handler that inserts the same row with plain SQLAlchemy, measured in the same run.
 
 Why: intake must keep up with a burst (a campaign, a news story) on a 2-core machine. The
-ratio to the baseline is what survives a noisy machine; the target (issue 4) is at least
+ratio to the baseline is what survives a noisy machine; the target is at least
 60% of the baseline's requests per second with p99 under 100 ms.
 
     .venv/bin/python bench/intake.py                                   # SQLite, 10 s each

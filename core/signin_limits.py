@@ -1,4 +1,4 @@
-"""Sign-in abuse control across accounts (issue 7), on the shared rate-limit counters.
+"""Sign-in abuse control across accounts, on the shared rate-limit counters.
 
 The per-account lockout (`core.staff`, rows of `officers`) stops guessing one account's
 password; it does not stop trying one password on many accounts, and on its own it told

@@ -14,7 +14,7 @@ from core.queue import Badge, Cursor, QueueFilter, QueueItem
 from core.stages import Stage
 from core.tips import Tip, TransitionRecord
 
-#: Web intake limit (issue 4); the domain's own limit is looser, for other channels.
+#: Web intake limit; the domain's own limit is looser, for other channels.
 MAX_TEXT = 10_000
 
 

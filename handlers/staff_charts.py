@@ -1,4 +1,4 @@
-"""KPI dashboard charts (issue 7): the chart data as JSON for the page's script
+"""KPI dashboard charts: the chart data as JSON for the page's script
 (`static/staff_kpi.js`, drawn with the vendored Chart.js) and as CSV, within the officer's
 jurisdiction. Category and stage names come in words from the Babel catalogues.
 

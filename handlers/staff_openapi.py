@@ -1,4 +1,4 @@
-"""The staff API in the OpenAPI document (issue 7): every `/api/v1/staff/` route with its
+"""The staff API in the OpenAPI document: every `/api/v1/staff/` route with its
 query, body and answers, and two security schemes — the session cookie `hotline_staff`
 (every route but sign-in) and the `X-CSRF-Token` header (every write).
 

@@ -357,7 +357,7 @@ async def kpi(request: web.Request) -> web.Response:
     charts = chart_json(dash, period, language(request))
     by_channel = await services.channel_kpi(period, services.tips.clock(), staff.jurisdiction)
     charts["by_channel"] = channel_json(by_channel, language(request))
-    # Reach of the prevention news (issue 8): province-wide, for those who manage outreach.
+    # Reach of the prevention news: province-wide, for those who manage outreach.
     reach = None
     if staff.officer.role in REACH_ROLES:
         reach = await services.reach.report(period, area_for(staff.officer))

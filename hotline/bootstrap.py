@@ -73,9 +73,9 @@ class Services:
     # Chat channels (Telegram): the chat-id key and the encrypted directory of chats.
     chat_keys: ChatKeys
     chats: SqlChatDirectory
-    # Youth outreach (issue 8): content library and campaigns; delivery is `hotline worker`.
+    # Youth outreach: content library and campaigns; delivery is `hotline worker`.
     outreach: OutreachService
-    # Answers from the knowledge base, reach against the plan, subscribers' areas (issue 8).
+    # Answers from the knowledge base, reach against the plan, subscribers' areas.
     answers: AnswerService
     reach: ReachService
     subscriber_areas: SqlSubscriberAreas

@@ -200,7 +200,7 @@ def cmd_files_sweep(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def with_broadcast(app: Any, settings: Settings) -> Any:
-    """`hotline serve` also runs the broadcast worker (issue 8) when a bot is configured."""
+    """`hotline serve` also runs the broadcast worker when a bot is configured."""
     from hotline.broadcast import broadcast_ctx
 
     app.cleanup_ctx.append(broadcast_ctx(settings))

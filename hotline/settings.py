@@ -1,4 +1,4 @@
-"""The one settings object, read from `HOTLINE_*` environment variables (SPEC 7)."""
+"""The one settings object, read from `HOTLINE_*` environment variables."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     telegram_mode: Literal["webhook", "polling"] = "webhook"
     # The bot's @username, for the links printed as QR codes on posters (`hotline qr`).
     telegram_bot_username: str | None = None
-    # Broadcast engine (issue 8): messages/s for the whole bot (raise it for a paid-broadcast
+    # Broadcast engine: messages/s for the whole bot (raise it for a paid-broadcast
     # bot), the lease of a row being sent, and how often an idle worker looks for work.
     telegram_rate: float = Field(default=30.0, gt=0, le=10_000)
     broadcast_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     # The bot's public Zalo link (https://zalo.me/...), printed on posters by `hotline qr`.
     zalo_bot_url: str | None = None
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
-    # Web intake (issue 4): attachments, abuse control, passphrase hashing.
+    # Web intake: attachments, abuse control, passphrase hashing.
     attachments_dir: Path | None = None  # default: data_dir / "attachments"
     max_files: int = Field(default=5, ge=0, le=20)
     max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     triage_worker: bool = True
     passphrase_argon2_time_cost: int = Field(default=1, ge=1, le=10)
     passphrase_argon2_memory_kib: int = Field(default=1024, ge=256, le=1024 * 1024)
-    # Staff workspace (issue 7): session lifetimes and sign-in lockout.
+    # Staff workspace: session lifetimes and sign-in lockout.
     staff_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     staff_session_hours: int = Field(default=12, ge=1, le=7 * 24)
     staff_max_failed_logins: int = Field(default=5, ge=1, le=100)

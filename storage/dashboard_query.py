@@ -1,4 +1,4 @@
-"""The KPI and the dashboard's charts at a million tips (issue 7, "Benchmark").
+"""The KPI and the dashboard's charts at a million tips.
 
 A year of a province is ~900,000 tips; counting them row by row takes ~0.6 s and each
 exact median another 0.1-0.45 s on the 2-core machine. What is done instead:

@@ -73,7 +73,7 @@ class StaffSessionRow(Base):
 
 
 class RoutingRuleRow(Base):
-    """Which agency kind owns tips of a category (the routing policy table, issue 7)."""
+    """Which agency kind owns tips of a category (the routing policy table)."""
 
     __tablename__ = "routing_rules"
     category: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
@@ -178,7 +178,7 @@ sa.Index(
     postgresql_ops={"search_text": "gin_trgm_ops"},
     sqlite_where=sa.false(),
 )
-#: Tips not closed: the only ones whose KPI counts depend on the moment asked (issue 7).
+#: Tips not closed: the only ones whose KPI counts depend on the moment asked.
 OPEN_TIPS_SQL = "stage NOT IN ('duplicate', 'processed', 'spam', 'unfounded')"
 OPEN_KPI_COLUMNS = (
     "received_at", "agency_code", "commune_code", "province_code", "category", "stage",
@@ -318,7 +318,7 @@ class AuditRow(Base):
 
 
 class ChatSubscriberRow(Base):
-    """A chat subscribed to prevention news (SPEC 6). The chat is known by a keyed hash;
+    """A chat subscribed to prevention news. The chat is known by a keyed hash;
     its id is kept only encrypted (AES-GCM, key outside the database), never in clear."""
 
     __tablename__ = "chat_subscribers"
@@ -366,7 +366,7 @@ class TriageDecisionRow(Base):
 
 
 class OutreachItemRow(Base):
-    """A content item of the prevention library (issue 8); vi/en versions share `group_key`."""
+    """A content item of the prevention library; vi/en versions share `group_key`."""
 
     __tablename__ = "outreach_items"
     __table_args__ = (
