@@ -482,7 +482,7 @@ class LearnViewRow(Base):
     day: Mapped[date] = mapped_column(sa.Date, primary_key=True, index=True)
     views: Mapped[int] = mapped_column(sa.BigInteger)
 # The establishments register keeps its tables in its own module, on this metadata.
-import storage.establishment_tables  # noqa: E402
+import storage.establishment_tables  # noqa: E402, F401
 
 
 class TipRegistrationRow(Base):
