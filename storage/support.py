@@ -149,7 +149,7 @@ class SqlSupportStore:
         return None if row is None else _case(row)
 
     async def cases(self, scope: Scope, state: State | None) -> list[SupportCase]:
-        stmt = sa.select(C).order_by(C.received_at.desc()).limit(500)
+        stmt = sa.select(C).order_by(C.received_at.desc(), C.id.desc()).limit(500)
         if not scope.everything:
             if scope.commune_code is not None:
                 stmt = stmt.where(C.commune_code == scope.commune_code)

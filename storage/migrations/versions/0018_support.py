@@ -2,7 +2,7 @@
 training records with staff counts, and offline outreach activities.
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0012
 Create Date: 2026-12-02 07:18:03.112029
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.types
 
 revision = "0018"
-down_revision = "0015"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
