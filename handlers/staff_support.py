@@ -23,7 +23,7 @@ routes = web.RouteTableDef()
 STATE_WORDS = {
     "received": "Received",
     "assessed": "Needs assessed",
-    "referred": "Referred",
+    "referred": "Referred to a service",
     "service_received": "Service received",
     "declined": "Declined",
     "unreachable": "Unreachable",
@@ -34,7 +34,7 @@ EVENT_WORDS = {
     **STATE_WORDS,
     "answered": "Answered",
     "contact_read": "Contact shown",
-    "referred": "Referred",
+    "referred": "Referred to a service",
     "referral_received": "Referral: service received",
     "referral_declined": "Referral: declined",
     "referral_unreachable": "Referral: unreachable",

@@ -343,8 +343,8 @@ def test_the_report_read_back_matches_the_indicators(
         doc = Document(str(docx_file))
         first = doc.tables[0]
         doc_rows = [[c.text for c in r.cells] for r in first.rows[1:]]
-        for row, (_, want) in zip(doc_rows, expected.items(), strict=True):
-            assert (int(row[1]), int(row[2])) == (want["numerator"], want["denominator"])
+        for cells, (_, want) in zip(doc_rows, expected.items(), strict=True):
+            assert (int(cells[1]), int(cells[2])) == (want["numerator"], want["denominator"])
         text = "\n".join(p.text for p in doc.paragraphs)
         assert "Khó khăn, vướng mắc" in text
         kinds_table = [[c.text for c in r.cells] for r in doc.tables[6].rows[1:]]
