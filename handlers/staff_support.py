@@ -141,3 +141,48 @@ async def case_action(request: web.Request) -> web.Response:
     except (DomainError, ValueError) as exc:
         return await _case_page(request, staff, case_id, status=422, error=str(exc))
     raise web.HTTPSeeOther(f"/staff/support/{case_id}")
+
+
+REPORT_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+}
+
+
+@routes.get("/staff/report")
+async def report_download(request: web.Request) -> web.Response:
+    """The periodic report for the officer's area (a commune, or the province: the sum of
+    its communes), the same file `hotline report` writes; PDF only where LibreOffice is."""
+    import tempfile
+    from datetime import date
+    from pathlib import Path
+
+    from core.kpi import Period
+    from handlers.establishment_context import staff_area
+    from hotline import report as report_files
+
+    staff = await staff_or_login(request)
+    fmt = request.query.get("format", "xlsx")
+    if fmt not in REPORT_TYPES:
+        raise web.HTTPBadRequest(text="format is xlsx, docx or pdf")
+    if fmt == "pdf" and report_files.soffice() is None:
+        raise web.HTTPBadRequest(
+            text="PDF needs LibreOffice, which is not installed on this server; choose docx"
+        )
+    try:
+        period = Period(date.fromisoformat(request.query["from"]), date.fromisoformat(request.query["to"]))
+    except (KeyError, ValueError, DomainError):
+        raise web.HTTPBadRequest(text="give from=YYYY-MM-DD and to=YYYY-MM-DD") from None
+    services = request.app[SERVICES]
+    found = await report_files.gather(services, period, staff_area(staff))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"report.{fmt}"
+        report_files.write(found, fmt, out)
+        body = out.read_bytes()
+    name = f"bao-cao-{period.start.isoformat()}-{period.end.isoformat()}.{fmt}"
+    return web.Response(
+        body=body,
+        content_type=REPORT_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )

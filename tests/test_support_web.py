@@ -158,3 +158,29 @@ async def test_a_forged_token_and_a_multipart_post_are_refused(client: Any) -> N
 async def test_concurrent_requests_each_get_their_own_receipt(client: Any, services: Services) -> None:
     receipts = await asyncio.gather(*(ask(client) for _ in range(5)))
     assert len({code for code, _ in receipts}) == 5
+
+
+async def test_the_kpi_page_offers_the_report_and_it_matches_the_indicators(
+    client: Any, services: Services
+) -> None:
+    import io
+    from datetime import date
+
+    from openpyxl import load_workbook
+
+    from core.kpi import Period
+
+    await ask(client, ("commune", COMMUNE))
+    worker = await add_staff(services, "ytexa", f"commune:{COMMUNE}", COMMUNE)
+    headers = {"Cookie": worker["Cookie"]}
+    kpi = await (await client.get("/staff/kpi?from=2026-01-01&to=2026-12-31", headers=headers)).text()
+    assert "/staff/report?from=2026-01-01&amp;to=2026-12-31&amp;format=docx" in kpi
+    resp = await client.get("/staff/report?from=2026-01-01&to=2026-12-31&format=xlsx", headers=headers)
+    assert resp.status == 200 and resp.headers["Cache-Control"] == "no-store"
+    book = load_workbook(io.BytesIO(await resp.read()))
+    assert "Đơn vị: Phường Bến Thành" in [c.value for c in book["Bìa"]["A"]]
+    rows = [r for r in book["01"].iter_rows(min_row=3, values_only=True)]
+    expected = await services.establishments.indicators(Period(date(2026, 1, 1), date(2026, 12, 31)), COMMUNE)
+    assert [(r[1], r[2]) for r in rows] == [(i.numerator, i.denominator) for i in expected]
+    for bad in ("format=odt", "from=x&to=y&format=xlsx", "format=xlsx"):
+        assert (await client.get(f"/staff/report?{bad}", headers=headers)).status == 400
