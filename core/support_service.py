@@ -5,7 +5,7 @@ staff counts and offline outreach feed the plan's indicators (`register_indicato
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -258,9 +258,9 @@ class SupportService:
 
     async def import_providers(self, rows: Sequence[Provider]) -> tuple[int, int]:
         known = self.content.kind_codes()
+        rows = [replace(row, kinds=check_kinds(row.kinds, known), name=row.name.strip()) for row in rows]
         for row in rows:
-            check_kinds(row.kinds, known)
-            if not row.name.strip() or len(row.name) > 200:
+            if not row.name or len(row.name) > 200:
                 raise InvalidInput("a provider needs a name of at most 200 characters")
         async with self._store() as tx:
             added = await tx.add_providers(rows)
@@ -268,7 +268,9 @@ class SupportService:
         return added, len(rows) - added
 
     async def update_provider(self, provider: Provider, *, actor: str) -> None:
-        check_kinds(provider.kinds, self.content.kind_codes())
+        provider = replace(provider, kinds=check_kinds(provider.kinds, self.content.kind_codes()))
+        if not provider.name.strip() or len(provider.name) > 200:
+            raise InvalidInput("a provider needs a name of at most 200 characters")
         async with self._store() as tx:
             if not await tx.update_provider(provider):
                 raise NotFound("no such service provider")

@@ -186,3 +186,61 @@ async def report_download(request: web.Request) -> web.Response:
         content_type=REPORT_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )
+
+
+@routes.get("/staff/support/providers")
+async def providers_page(request: web.Request) -> web.Response:
+    """The directory of service providers, each editable, and a form to add one."""
+    staff = await staff_or_login(request)
+    scope_of(staff)
+    support = request.app[SERVICES].support
+    return page(
+        request,
+        "staff_support_providers.html",
+        staff,
+        providers=await support.providers(),
+        kinds=support.content.kinds,
+        kind_label=support.content.kind_label,
+    )
+
+
+@routes.post("/staff/support/providers")
+async def providers_save(request: web.Request) -> web.Response:
+    """Add a provider (no id) or change one; a bad form shows the directory again with why."""
+    from core.support import Provider
+
+    staff = await staff_or_login(request)
+    scope_of(staff)
+    fields = await posted(request, staff)
+    support = request.app[SERVICES].support
+    kinds = tuple(v for k, v in (await request.post()).items() if k == "kind" and isinstance(v, str))
+    try:
+        raw_id = fields.get("id", "")
+        if raw_id and not (raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 18):
+            raise web.HTTPBadRequest(text="no such provider")
+        provider = Provider(
+            int(raw_id or 0),
+            fields.get("name", "").strip()[:201],
+            kinds,
+            tuple(c.strip() for c in fields.get("communes", "").split(",") if c.strip())[:500],
+            fields.get("contact", "").strip()[:300],
+            fields.get("free") == "yes",
+        )
+        if provider.id:
+            await support.update_provider(provider, actor=staff.actor)
+        else:
+            await support.import_providers([provider])
+    except NotFound:
+        raise
+    except DomainError:
+        return page(
+            request,
+            "staff_support_providers.html",
+            staff,
+            status=422,
+            error=True,
+            providers=await support.providers(),
+            kinds=support.content.kinds,
+            kind_label=support.content.kind_label,
+        )
+    raise web.HTTPSeeOther("/staff/support/providers")

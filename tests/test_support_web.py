@@ -184,3 +184,45 @@ async def test_the_kpi_page_offers_the_report_and_it_matches_the_indicators(
     assert [(r[1], r[2]) for r in rows] == [(i.numerator, i.denominator) for i in expected]
     for bad in ("format=odt", "from=x&to=y&format=xlsx", "format=xlsx"):
         assert (await client.get(f"/staff/report?{bad}", headers=headers)).status == 400
+
+
+async def test_the_directory_is_edited_in_the_workspace(client: Any, services: Services) -> None:
+    worker = await add_staff(services, "ytexa", f"commune:{COMMUNE}", COMMUNE)
+    headers = {"Cookie": worker["Cookie"]}
+    csrf = worker["X-CSRF-Token"]
+    path = "/staff/support/providers"
+    added = await post(
+        client,
+        path,
+        [("csrf_token", csrf), ("name", "Trung tâm Trợ giúp pháp lý"), ("kind", "legal"), ("free", "yes")],
+        headers,
+    )
+    assert added.status == 303
+    [provider] = await services.support.providers()
+    assert provider.kinds == ("legal",) and provider.free
+    changed = await post(
+        client,
+        path,
+        [
+            ("csrf_token", csrf),
+            ("id", str(provider.id)),
+            ("name", "Trung tâm TGPL"),
+            ("kind", "legal"),
+            ("kind", "counselling"),
+        ],
+        headers,
+    )
+    assert changed.status == 303
+    [provider] = await services.support.providers()
+    assert (
+        provider.name == "Trung tâm TGPL" and provider.kinds == ("counselling", "legal") and not provider.free
+    )
+    bad = await post(client, path, [("csrf_token", csrf), ("name", "X"), ("kind", "<b>")], headers)
+    assert bad.status == 422 and "<b>" not in await bad.text()
+    missing = await post(
+        client, path, [("csrf_token", csrf), ("id", "999999"), ("name", "X"), ("kind", "legal")], headers
+    )
+    assert missing.status == 404
+    police = await add_staff(services, "congan", f"police:{COMMUNE}", COMMUNE)
+    assert (await client.get(path, headers={"Cookie": police["Cookie"]})).status == 404
+    assert len(await services.support.providers()) == 1
