@@ -377,3 +377,65 @@ def test_report_refuses_bad_input(env: Settings, tmp_path: Path, capsys: pytest.
     assert not Path(out).exists()
     with pytest.raises(SystemExit):
         main(["report", "--from", "2026-01-01", "--to", "2026-12-31", "--format", "odt", "--out", out])
+
+
+def test_cli_records_providers_training_staff_and_activities(
+    env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "providers.csv"
+    good.write_text(
+        "name,kinds,communes,contact,free\nTrung tâm Y tế,health;counselling,26743,028 1,có\n", "utf-8"
+    )
+    assert main(["support", "providers", "import", str(good)]) == 0
+    assert "1 providers added" in capsys.readouterr().out
+    assert main(["support", "providers", "import", str(good)]) == 0
+    assert "0 providers added, 1 already" in capsys.readouterr().out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,kinds,communes,contact,free\nX,weapons,,,có\n", "utf-8")
+    assert main(["support", "providers", "import", str(bad)]) == 1
+    bad.write_bytes(b"name,kinds\n\xff\xfe")
+    assert main(["support", "providers", "import", str(bad)]) == 1
+    assert main(["support", "providers", "import", str(tmp_path / "missing.csv")]) == 1
+    capsys.readouterr()
+
+    assert main(["training", "staff", "health:79", "province", "10"]) == 0
+    assert main(["training", "staff", "health:79", "province", "-1"]) == 1
+    base = [
+        "training",
+        "add",
+        "--date",
+        "2026-03-01",
+        "--level",
+        "province",
+        "--agency",
+        "health:79",
+        "--topic",
+        "Tư vấn",
+    ]
+    assert main([*base, "--participants", "health:79=4"]) == 0
+    assert main([*base, "--participants", "health:79=many"]) == 1
+    assert main([*base, "--participants", "health:79=-3"]) == 1
+    act = ["outreach-activity", "add", "--date", "2026-04-01", "--kind", "poster", "--audience", "students"]
+    assert main([*act, "--commune", COMMUNE, "--reached", "50"]) == 0
+    assert main([*act, "--commune", "99999", "--reached", "50"]) == 1
+    assert main([*act, "--commune", COMMUNE, "--reached", "-5"]) == 1
+    capsys.readouterr()
+    body = _indicators(capsys, "2026-01-01", "2026-12-31")
+    assert (body["staff_trained_province"]["numerator"], body["staff_trained_province"]["denominator"]) == (
+        4,
+        10,
+    )
+    assert body["communes_with_outreach"]["numerator"] == 1
+    assert main(
+        [
+            "report",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-12-31",
+            "--format",
+            "pdf",
+            "--out",
+            str(tmp_path / "r.pdf"),
+        ]
+    ) in (0, 1)
