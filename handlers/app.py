@@ -24,6 +24,8 @@ from handlers import (
     staff_outreach,
     staff_pages,
     staff_register,
+    staff_support,
+    support_pages,
     telegram,
     zalo,
 )
@@ -124,5 +126,7 @@ def create_app(
     app.add_routes(staff_establishments.routes)
     app.add_routes(staff_admin.routes)
     app.add_routes(staff_register.routes)
+    app.add_routes(support_pages.routes)
+    app.add_routes(staff_support.routes)
     app.router.add_static("/static/", STATIC, append_version=False)
     return app

@@ -74,6 +74,7 @@ def setup(
             outbox=services.chats,
             attachment_policy=services.tips.attachment_policy,
             answers=services.answers,
+            support=services.support,
             areas=services.subscriber_areas,
         ) as bot:
             app[TELEGRAM_BOT] = bot

@@ -64,6 +64,7 @@ def setup(app: web.Application, settings: Settings, *, clock: Clock = utc_now) -
             outbox=services.chats,
             attachment_policy=services.tips.attachment_policy,
             answers=services.answers,
+            support=services.support,
             areas=services.subscriber_areas,
         ) as bot:
             app[ZALO_BOT] = bot

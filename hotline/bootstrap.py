@@ -35,10 +35,12 @@ from core.sessions import SessionPolicy
 from core.signin_limits import LockBox, MemoryLockBox, SignInLimits, SignInThrottle
 from core.sources import MemorySourceKeys, SourceHasher, SourceKeys
 from core.staff import StaffService
+from core.support_service import SupportService
 from core.tip_import import ImportService
 from hotline.chatkeys import chat_secret
 from hotline.masterkey import MasterKeySource
 from hotline.settings import Settings
+from hotline.support_wiring import support_service, with_support
 from hotline.triage_worker import TriageWorker
 from storage.channel_kpi_query import SqlChannelKpi
 from storage.charts_query import SqlCharts
@@ -89,6 +91,8 @@ class Services:
     imports: ImportService
     # Client addresses to rate-limit sources: keyed hashes, never stored (core.sources).
     sources: SourceHasher
+    # Support for people who ask for help for themselves, training and offline outreach.
+    support: SupportService
 
 
 def attachment_policy(settings: Settings) -> AttachmentPolicy:
@@ -218,6 +222,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             reference=reference,
         )
         stack.push_async_callback(tips.close)  # runs before the engine is disposed
+        support = support_service(settings, sessions, clock, secret)
         yield Services(
             settings=settings,
             engine=engine,
@@ -257,11 +262,15 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             learn=LearnService(
                 SqlLearnStore(sessions), clock=clock, stamp_seconds=settings.learn_stamp_seconds
             ),
-            establishments=EstablishmentService(
-                establishment_store(sessions), clock=clock, province_code=settings.province_code
+            establishments=with_support(
+                EstablishmentService(
+                    establishment_store(sessions), clock=clock, province_code=settings.province_code
+                ),
+                support,
             ),
             registrations=RegistrationService(tips, uow, MasterKeySource(settings)),
             channel_kpi=SqlChannelKpi(sessions),
             imports=ImportService(tips, uow, new_receipt_code),
             sources=source_hasher(redis, settings),
+            support=support,
         )

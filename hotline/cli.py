@@ -16,7 +16,17 @@ from core.kpi import KpiReport, KpiScope, Period
 from core.officers import Officer, Role
 from core.reach import ReachReport
 from core.text import fold
-from hotline import config_cli, establishments_cli, logs, outreach_cli, reach_cli, tables, tips_cli, zalo_cli
+from hotline import (
+    config_cli,
+    establishments_cli,
+    logs,
+    outreach_cli,
+    reach_cli,
+    support_cli,
+    tables,
+    tips_cli,
+    zalo_cli,
+)
 from hotline.bootstrap import open_services
 from hotline.settings import Settings, SettingsError, load_settings
 from storage import gazetteer
@@ -137,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     reach_cli.register(sub)
     establishments_cli.register(sub)
     zalo_cli.register(sub)
+    support_cli.register(sub)
     tips_cli.register(sub)
 
     files = sub.add_parser("files", help="the attachment store")

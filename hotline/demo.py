@@ -22,6 +22,7 @@ from core.stages import Stage
 from core.tips import TipDraft
 from hotline.bootstrap import open_services
 from hotline.demo_establishments import load_demo_register
+from hotline.demo_support import load_demo_support
 from hotline.settings import Settings
 from storage.maintenance import upgrade_database
 from storage.models import AreaRow, TransitionRow
@@ -183,6 +184,7 @@ async def load_demo_data(settings: Settings) -> list[str]:
         if done:
             lines.append("demo tips already loaded; nothing added")
             lines.extend(await load_demo_register(services, _mover(clock), real_now, communes))
+            lines.extend(await load_demo_support(services, _mover(clock), real_now, communes))
             return lines
 
         rng = random.Random(SEED)
@@ -203,6 +205,7 @@ async def load_demo_data(settings: Settings) -> list[str]:
         clock.now = real_now
         lines.append(f"{DEMO_TIPS} demo tips loaded over the last 12 months")
         lines.extend(await load_demo_register(services, _mover(clock), real_now, communes))
+        lines.extend(await load_demo_support(services, _mover(clock), real_now, communes))
     return lines
 
 

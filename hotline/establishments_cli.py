@@ -20,7 +20,9 @@ from core.indicators import Indicator
 from core.kpi import Period
 from core.services import utc_now
 from hotline import tables
+from hotline.chatkeys import chat_secret
 from hotline.settings import Settings
+from hotline.support_wiring import support_service, with_support
 from storage.db import create_engine, session_factory
 from storage.establishments import establishment_store
 
@@ -69,11 +71,11 @@ def _with_service(settings: Settings, use: Callable[[EstablishmentService], Awai
     async def run() -> T:
         engine = create_engine(settings.effective_database_url)
         try:
+            sessions = session_factory(engine)
             service = EstablishmentService(
-                establishment_store(session_factory(engine)),
-                clock=utc_now,
-                province_code=settings.province_code,
+                establishment_store(sessions), clock=utc_now, province_code=settings.province_code
             )
+            with_support(service, support_service(settings, sessions, utc_now, chat_secret(settings)))
             return await use(service)
         finally:
             await engine.dispose()

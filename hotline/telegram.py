@@ -12,6 +12,7 @@ from bot.runtime import TelegramBot, api_root, build_application
 from core.attachments import AttachmentPolicy
 from core.categories import Channel
 from core.chat.engine import ChatEngine
+from core.chat.flows.support import SupportAsker
 from core.chat.identity import ChatKeys
 from core.chat.ports import ChatDirectory, NoticeOutbox, Reporter, SubscriberAreas
 from core.knowledge import AnswerService
@@ -35,6 +36,7 @@ async def open_telegram(
     attachment_policy: AttachmentPolicy | None = None,
     answers: AnswerService | None = None,
     areas: SubscriberAreas | None = None,
+    support: SupportAsker | None = None,
 ) -> AsyncIterator[TelegramBot]:
     """Build the bot, start it (webhook: queue processing; polling: also long polling),
     and stop it on the way out after the queued updates are handled."""
@@ -52,6 +54,7 @@ async def open_telegram(
             attachment_policy=attachment_policy,
             answers=answers,
             areas=areas,
+            support=support,
         )
 
         async def blocked(chat_id: int | str) -> None:

@@ -15,6 +15,7 @@ from channels.zalo.runtime import ZaloBot, ZaloNotices
 from core.attachments import AttachmentPolicy
 from core.categories import Channel
 from core.chat.engine import ChatEngine
+from core.chat.flows.support import SupportAsker
 from core.chat.identity import ChatKeys
 from core.chat.ports import ChatDirectory, NoticeOutbox, Reporter, SubscriberAreas
 from core.knowledge import AnswerService
@@ -49,6 +50,7 @@ async def open_zalo(
     attachment_policy: AttachmentPolicy | None = None,
     answers: AnswerService | None = None,
     areas: SubscriberAreas | None = None,
+    support: SupportAsker | None = None,
 ) -> AsyncIterator[ZaloBot]:
     async with AsyncExitStack() as stack:
         store, ledger = await stack.enter_async_context(open_chat_storage(settings))
@@ -64,6 +66,7 @@ async def open_zalo(
             attachment_policy=policy,
             answers=answers,
             areas=areas,
+            support=support,
             text_only=True,
         )
 

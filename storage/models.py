@@ -517,3 +517,7 @@ class TipInformantRow(Base):
     phone: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     address: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# Support cases, the service directory, training and offline outreach: their own module too.
+import storage.support_tables  # noqa: E402, F401

@@ -214,6 +214,11 @@ def test_indicators_command_and_targets(env: str, tmp_path: Path, capsys: pytest
         "establishments_committed",
         "hotspots_eliminated",
         "hotspots_returned",
+        # support's sources share the registry
+        "support_received",
+        "staff_trained_province",
+        "staff_trained_commune",
+        "communes_with_outreach",
     }
     assert body["establishments_listed"] | {} == {
         "name": "establishments_listed",

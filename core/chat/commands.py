@@ -11,7 +11,19 @@ from core.text import fold
 
 #: Command names the engine knows (English, as typed after a slash).
 NAMES = frozenset(
-    {"start", "report", "ask", "status", "subscribe", "unsubscribe", "stop", "help", "cancel", "language"}
+    {
+        "start",
+        "report",
+        "ask",
+        "status",
+        "subscribe",
+        "unsubscribe",
+        "stop",
+        "help",
+        "cancel",
+        "language",
+        "support",
+    }
 )
 #: Vietnamese words (folded) for each command; a whole message, or after a slash.
 WORDS: dict[str, str] = {
@@ -30,6 +42,8 @@ WORDS: dict[str, str] = {
     "giup": "help",
     "huy": "cancel",
     "ngon ngu": "language",
+    "can giup do": "support",
+    "toi can giup do": "support",
 }
 #: Words for the audiences, besides their codes and their catalogue labels.
 _AUDIENCE_WORDS: dict[str, str] = {

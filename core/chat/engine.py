@@ -23,6 +23,7 @@ from core.chat.flows.base import MENU
 from core.chat.flows.report import ReportFlow
 from core.chat.flows.status import CHECK_WINDOW, StatusFlow
 from core.chat.flows.subscribe import SubscribeFlow
+from core.chat.flows.support import SupportAsker, SupportFlow
 from core.chat.ports import (
     AUDIENCES,
     ChatDirectory,
@@ -47,7 +48,7 @@ _CHOICES = "_choices"
 _CHOICE_STEPS = frozenset({"files", "danger", "confirm", "location"})
 
 
-class ChatEngine(ReportFlow, AskFlow, StatusFlow, SubscribeFlow):
+class ChatEngine(ReportFlow, AskFlow, StatusFlow, SubscribeFlow, SupportFlow):
     """Channel-neutral conversation over the reporter use cases and the chat directory."""
 
     def __init__(
@@ -63,12 +64,15 @@ class ChatEngine(ReportFlow, AskFlow, StatusFlow, SubscribeFlow):
         answers: AnswerService | None = None,
         areas: SubscriberAreas | None = None,
         text_only: bool = False,
+        support: SupportAsker | None = None,
     ) -> None:
         self.reporter = reporter
         #: A channel without buttons: every choice is sent as a numbered list instead.
         self.text_only = text_only
         #: The knowledge base; without it every question goes to a counsellor.
         self.answers = answers
+        #: Anonymous requests for help for oneself; without it the menu says where to ask.
+        self.support = support
         #: Where subscribers' optional commune is kept; without it the step is not offered.
         self.areas = areas
         self.directory = directory
@@ -90,6 +94,7 @@ class ChatEngine(ReportFlow, AskFlow, StatusFlow, SubscribeFlow):
             ("check", "code"): self._t_code,
             ("check", "pass"): self._t_pass,
             ("check", "add"): self._t_add,
+            ("support", "contact"): self._t_contact,
         }
         #: A button's data prefix → (the step that showed it, or None for anywhere; handler).
         self._button_steps: dict[str, tuple[Step | None, ButtonStep]] = {
@@ -105,6 +110,8 @@ class ChatEngine(ReportFlow, AskFlow, StatusFlow, SubscribeFlow):
             "confirm": (("report", "confirm"), self._b_confirm),
             "notify": (("notify", "ask"), self._b_notify),
             "check": (("check", "open"), self._b_check),
+            "need": (("support", "kinds"), self._b_need),
+            "nocontact": (("support", "contact"), self._b_nocontact),
         }
 
     # --- entry points -----------------------------------------------------------------
@@ -182,9 +189,11 @@ class ChatEngine(ReportFlow, AskFlow, StatusFlow, SubscribeFlow):
 
     async def _command(self, chat: ChatRef, state: ChatState, name: str, arg: str, out: Outcome) -> bool:
         arg = arg.strip()
-        if name in ("report", "ask", "status", "subscribe"):
+        if name in ("report", "ask", "status", "subscribe", "support"):
             state.reset()
-        if name == "report":
+        if name == "support":
+            self._start_support(state, out)
+        elif name == "report":
             self._start_report(state, out)
         elif name == "ask":
             self._start_ask(state, out)
@@ -246,6 +255,8 @@ class ChatEngine(ReportFlow, AskFlow, StatusFlow, SubscribeFlow):
             out.say(text("check.code", state.lang))
         elif action == "menu.news":
             await self._news(chat, state, out)
+        elif action == "menu.support":
+            self._start_support(state, out)
         else:
             out.say(text("emergency", state.lang), keyboard=self._keyboard(state.lang))
 

@@ -21,6 +21,7 @@ from core.services import Receipt
 MENU: tuple[tuple[str, ...], ...] = (
     ("menu.report", "menu.ask"),
     ("menu.check", "menu.news"),
+    ("menu.support",),
     ("menu.emergency",),
 )
 

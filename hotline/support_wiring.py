@@ -1,0 +1,67 @@
+"""Builds the support service for the server and the command line alike, and adds its
+indicators to the plan's registry, so `hotline indicators`, the KPI page and the report
+count the same sources."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from core.calendar import working_calendar
+from core.envelope import Envelope, Place
+from core.establishment_service import EstablishmentService
+from core.passphrases import PassphraseHasher, pepper_from
+from core.services import Clock
+from core.support import Sealer
+from core.support_service import SupportService
+from hotline.masterkey import MasterKeySource
+from hotline.settings import Settings
+from storage.support import Sessions, support_store
+
+
+class EnvelopeSealer:
+    """A contact sealed under its own data key, the data key wrapped by the master key;
+    stored as: wrapped key length (2 bytes), wrapped key, ciphertext. Both are bound to
+    the case, so a sealed contact copied onto another case does not open."""
+
+    def __init__(self, envelope: Callable[[], Envelope]) -> None:
+        self._envelope = envelope
+
+    def seal(self, plaintext: bytes, context: bytes) -> bytes:
+        env = self._envelope()
+        place = Place("support_cases", context.decode(), "contact")
+        key = env.new_data_key()
+        wrapped = env.wrap(key, place)
+        return len(wrapped).to_bytes(2, "big") + wrapped + env.encrypt(key, plaintext.decode(), place)
+
+    def open(self, sealed: bytes, context: bytes) -> bytes:
+        env = self._envelope()
+        place = Place("support_cases", context.decode(), "contact")
+        size = int.from_bytes(sealed[:2], "big")
+        key = env.unwrap(sealed[2 : 2 + size], place)
+        return env.decrypt(key, sealed[2 + size :], place).encode()
+
+
+def contact_sealer(settings: Settings) -> Sealer:
+    """Envelope encryption of contacts under the deployment's master key (read on first use)."""
+    return EnvelopeSealer(MasterKeySource(settings))
+
+
+def support_service(settings: Settings, sessions: Sessions, clock: Clock, secret: bytes) -> SupportService:
+    return SupportService(
+        support_store(sessions),
+        clock=clock,
+        province_code=settings.province_code,
+        hasher=PassphraseHasher(
+            time_cost=settings.passphrase_argon2_time_cost,
+            memory_kib=settings.passphrase_argon2_memory_kib,
+            pepper=pepper_from(secret),
+        ),
+        calendar=working_calendar(settings.holidays_file),
+        sealer=contact_sealer(settings),
+    )
+
+
+def with_support(establishments: EstablishmentService, support: SupportService) -> EstablishmentService:
+    """The establishments service's indicator registry, extended with support's sources."""
+    support.register_indicators(establishments.registry)
+    return establishments
