@@ -481,8 +481,6 @@ class LearnViewRow(Base):
     item_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("outreach_items.id"), primary_key=True)
     day: Mapped[date] = mapped_column(sa.Date, primary_key=True, index=True)
     views: Mapped[int] = mapped_column(sa.BigInteger)
-# The establishments register keeps its tables in its own module, on this metadata.
-import storage.establishment_tables  # noqa: E402, F401
 
 
 class TipRegistrationRow(Base):
@@ -519,5 +517,7 @@ class TipInformantRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-# Support cases, the service directory, training and offline outreach: their own module too.
+# The establishments register, and the support cases, service directory, training and
+# offline outreach, keep their tables in their own modules, on this metadata.
+import storage.establishment_tables  # noqa: E402
 import storage.support_tables  # noqa: E402, F401
