@@ -14,6 +14,7 @@ from handlers import (
     learn,
     pages,
     public_api,
+    receipt_once,
     staff_admin,
     staff_api,
     staff_charts,
@@ -74,10 +75,11 @@ def create_app(
     (and the Telegram bot, when a token is configured, starts and stops in between)."""
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[security_headers, json_errors, body_limits],
+        middlewares=[security_headers, pages.html_errors, json_errors, body_limits],
     )
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
+    receipt_once.setup(app, settings)
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_services(settings, clock) as services:

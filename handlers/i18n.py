@@ -62,6 +62,7 @@ def renderer() -> Renderer:
         )
         env.install_gettext_translations(catalogue(lang), newstyle=True)  # type: ignore[attr-defined]
         env.filters["vn_time"] = vn_time
+        env.filters["vn_date"] = vn_date
         environments[lang] = env
     return Renderer(environments)
 
@@ -69,6 +70,11 @@ def renderer() -> Renderer:
 def vn_time(moment: datetime | None) -> str:
     """Staff read times as the clock on their wall shows them (Viet Nam, UTC+7)."""
     return "–" if moment is None else moment.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
+
+
+def vn_date(moment: datetime | None) -> str:
+    """A day as Vietnamese readers write it (dd/mm/yyyy), on Viet Nam's calendar."""
+    return "–" if moment is None else moment.astimezone(VN_TZ).strftime("%d/%m/%Y")
 
 
 def language(request: web.Request) -> str:
