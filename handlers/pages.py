@@ -11,8 +11,8 @@ import hmac
 import logging
 import re
 import secrets
-from pathlib import Path
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -210,7 +210,9 @@ def refusal(exc: BaseException) -> FormRefused:
 async def communes(request: web.Request) -> list[Area]:
     """The province's communes and wards by name in Vietnamese alphabetical order."""
     areas = await request.app[SERVICES].reporters.communes()
-    cleaned = [Area(a.code, clean_name(a.name), a.level, a.division_type, a.province_code, a.remote) for a in areas]
+    cleaned = [
+        Area(a.code, clean_name(a.name), a.level, a.division_type, a.province_code, a.remote) for a in areas
+    ]
     return sorted(cleaned, key=lambda a: vietnamese_key(a.name))
 
 
@@ -222,7 +224,9 @@ def local_today(request: web.Request) -> str:
 def received(request: web.Request, receipt: Receipt, path: str, *, question: bool) -> web.Response:
     """After the commit: redirect to the page that shows the receipt once (POST/redirect/GET)."""
     request[SAVED] = True
-    once = receipt_once.OnceReceipt(display(receipt.receipt_code), receipt.passphrase, receipt.urgent, question)
+    once = receipt_once.OnceReceipt(
+        display(receipt.receipt_code), receipt.passphrase, receipt.urgent, question
+    )
     return receipt_once.redirect_with(request, once, path, request.app[SERVICES].tips.clock())
 
 
@@ -264,7 +268,10 @@ async def home(request: web.Request) -> web.Response:
 @routes.get("/report")
 async def report_form(request: web.Request) -> web.Response:
     return render(
-        request, "report.html", form={}, communes=await communes(request),
+        request,
+        "report.html",
+        form={},
+        communes=await communes(request),
         categories=REPORTER_CATEGORIES,
         today=local_today(request),
     )

@@ -78,7 +78,10 @@ def unseal(key: bytes, value: str, path: str, now: datetime) -> OnceReceipt | No
     if not -60 <= age <= LIFETIME_SECONDS:
         return None
     return OnceReceipt(
-        code=str(payload["c"]), passphrase=str(payload["p"]), urgent=bool(payload["u"]), question=bool(payload["q"])
+        code=str(payload["c"]),
+        passphrase=str(payload["p"]),
+        urgent=bool(payload["u"]),
+        question=bool(payload["q"]),
     )
 
 

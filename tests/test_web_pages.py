@@ -26,7 +26,13 @@ async def token(client: Any, path: str = "/report") -> str:
     return found.group(1)
 
 
-async def post_form(client: Any, path: str, fields: dict[str, str], files: list[bytes] = ()) -> Any:  # type: ignore[assignment]
+async def post_form(
+    client: Any,
+    path: str,
+    fields: dict[str, str],
+    files: list[bytes] = (),  # type: ignore[assignment]
+    allow_redirects: bool = True,
+) -> Any:
     import io
 
     import aiohttp
@@ -36,7 +42,7 @@ async def post_form(client: Any, path: str, fields: dict[str, str], files: list[
         form.add_field(key, value)
     for data in files:
         form.add_field("files", io.BytesIO(data), filename="photo.jpg", content_type="image/jpeg")
-    return await client.post(path, data=form)
+    return await client.post(path, data=form, allow_redirects=allow_redirects)
 
 
 @pytest.mark.parametrize("path", PAGES)
