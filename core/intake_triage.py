@@ -50,9 +50,12 @@ class Analyser(Protocol):
         """Begin getting ready, without waiting (the web app calls it at start-up)."""
         ...
 
-    async def analyse(self, texts: Sequence[str], province_code: str) -> Sequence[Analysis] | None:
-        """One `Triage.analyse` per text, in order; None if it cannot now (not started,
-        restarting): the caller then reads the texts itself."""
+    async def analyse(
+        self, texts: Sequence[str], province_code: str, hints: Sequence[str | None] | None = None
+    ) -> Sequence[Analysis] | None:
+        """One `Triage.analyse` per text, in order, with the language each came in (`hints`,
+        e.g. the chat's); None if it cannot now (not started, restarting): the caller then
+        reads the texts itself."""
         ...
 
     @property
@@ -91,9 +94,14 @@ class LiveTriage:
         self._caught_up_at: float | None = None
         self._lock = asyncio.Lock()
 
-    def analyse(self, texts: Sequence[str]) -> list[Analysis]:
-        """Read texts here, on the event loop (when no analyser did it elsewhere)."""
-        return [self.engine.analyse(text, province_code=self.province_code) for text in texts]
+    def analyse(self, texts: Sequence[str], hints: Sequence[str | None] | None = None) -> list[Analysis]:
+        """Read texts here, on the event loop (when no analyser did it elsewhere); `hints`:
+        the language of the conversation or form each text came in, if known."""
+        langs = list(hints) if hints is not None else [None] * len(texts)
+        return [
+            self.engine.analyse(text, province_code=self.province_code, language_hint=hint)
+            for text, hint in zip(texts, langs, strict=True)
+        ]
 
     async def propose_many(
         self, uow: UnitOfWork, analysed: Sequence[Analysis], now: datetime

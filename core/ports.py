@@ -19,6 +19,7 @@ from core.routing import AgencyKind, RoutingPolicy
 from core.sessions import StaffSession
 from core.sla import DeadlinePolicy
 from core.tips import NewTip, StaffNote, Tip, TipChange, TransitionRecord, TriageDecision
+from core.triage_feedback import Correction, CorrectionShare
 
 if TYPE_CHECKING:
     from core.notifications import NotificationRepository
@@ -49,6 +50,17 @@ class TipRepository(Protocol):
         self, tip_id: int, decisions: Sequence[TriageDecision], *, actor: str, at: datetime
     ) -> None:
         """Keep what an officer decided against what triage proposed."""
+        ...
+
+    async def correction_shares(
+        self, start: datetime, end: datetime, within: Jurisdiction | None = None
+    ) -> list[CorrectionShare]:
+        """Per proposed category, the category decisions made in [start, end) and how many
+        of them changed the proposal (tips within the jurisdiction)."""
+        ...
+
+    async def corrections(self, start: datetime, end: datetime) -> list[Correction]:
+        """The tips officers classified in [start, end), with their texts and decisions."""
         ...
 
     async def get(self, tip_id: int, within: Jurisdiction | None = None) -> Tip:

@@ -38,6 +38,7 @@ from core.sla import DeadlinePolicy, TipFacts
 from core.stages import CLOSING_EXITS, PROGRESS, Stage, check_transition
 from core.tips import NewTip, StaffNote, Tip, TipChange, TipDraft, TransitionRecord
 from core.triage import Fingerprint
+from core.triage_feedback import Correction, CorrectionShare
 
 Clock = Callable[[], datetime]
 
@@ -252,7 +253,9 @@ class TipService:
         write the batch waits for anyway, and is paid once per batch."""
         hashes, analysed = await asyncio.gather(
             asyncio.to_thread(self._hash_passphrases, batch),
-            self.analyser.analyse([p.draft.text for p in batch], self.province_code)
+            self.analyser.analyse(
+                [p.draft.text for p in batch], self.province_code, [p.draft.language for p in batch]
+            )
             if self.triage is not None and self.analyser is not None
             else _nothing(),
         )
@@ -275,8 +278,9 @@ class TipService:
             routing = await self.reference.routing(uow)
             triaged: Sequence[Analysis | None] = [None] * len(batch)
             if self.triage is not None:
-                missing = [p.draft.text for p in batch if p.analysis is None]
-                read_here = iter(self.triage.analyse(missing))
+                missing = [p.draft for p in batch if p.analysis is None]
+                texts, hints = [d.text for d in missing], [d.language for d in missing]
+                read_here = iter(self.triage.analyse(texts, hints))
                 analysed = [p.analysis or next(read_here) for p in batch]
                 latest = max(p.received_at for p in batch)
                 triaged = await self.triage.propose_many(uow, analysed, latest)
@@ -541,6 +545,26 @@ class TipService:
                 )
                 await uow.commit()
             return report
+
+    async def triage_corrections(
+        self, period: Period, within: Jurisdiction | None = None
+    ) -> list[CorrectionShare]:
+        """How often officers changed triage's proposed category in the period, per category."""
+        start, end = period.bounds()
+        async with self._uow() as uow:
+            return await uow.tips.correction_shares(start, end, within)
+
+    async def export_corrections(self, period: Period, exported_by: str) -> list[Correction]:
+        """Officers' decisions with the tips' texts, for retraining triage; audited."""
+        start, end = period.bounds()
+        async with self._uow() as uow:
+            rows = await uow.tips.corrections(start, end)
+            detail = f"triage corrections {period.start.isoformat()}..{period.end.isoformat()}: {len(rows)}"
+            await uow.audit.record(
+                actor=exported_by, action="export", tip_id=None, at=self.clock(), detail=detail
+            )
+            await uow.commit()
+            return rows
 
     async def _check_request(
         self, uow: UnitOfWork, tip: Tip, request: TransitionRequest, within: Jurisdiction | None

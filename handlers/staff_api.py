@@ -273,12 +273,15 @@ async def kpi(request: web.Request) -> web.Response:
     counting only tips within the officer's jurisdiction."""
     staff = await require_staff(request)
     query = KpiQuery.model_validate(dict(request.query))
-    report = await request.app[SERVICES].tips.kpi(
+    tips = request.app[SERVICES].tips
+    report = await tips.kpi(
         query.period(),
         KpiScope(agency_code=query.agency, commune_code=query.commune),
         within=staff.jurisdiction,
     )
-    return web.json_response(report.to_dict(), headers=NO_STORE)
+    corrections = await tips.triage_corrections(query.period(), staff.jurisdiction)
+    data = {**report.to_dict(), "triage_corrections": [c.to_dict() for c in corrections]}
+    return web.json_response(data, headers=NO_STORE)
 
 
 KPI_COLUMNS = (

@@ -121,6 +121,8 @@ class NotificationsOut(BaseModel):
 class KpiOut(Loose):
     stages: list[dict[str, Any]]
     totals: dict[str, Any]
+    #: Per proposed category: decisions, how many changed triage's proposal, and the share.
+    triage_corrections: list[dict[str, Any]]
 
 
 class DashboardOut(Loose):

@@ -29,6 +29,7 @@ from core.reach import area_for
 from core.services import TransitionRequest
 from core.staff import StaffContext
 from core.stages import Stage
+from core.triage import explain
 from handlers.i18n import language
 from handlers.keys import SERVICES
 from handlers.pages import CSRF_COOKIE, CSRF_FIELD, render
@@ -218,6 +219,8 @@ async def tip_page(
         error=error,
         stages=list(Stage),
         categories=list(Category),
+        triage_reasons=explain.render(tip.triage, language(request)),
+        triage_language=explain.word(f"language.{(tip.triage or {}).get('language')}", language(request)),
     )
 
 
@@ -344,6 +347,7 @@ async def kpi(request: web.Request) -> web.Response:
     reach = None
     if staff.officer.role in REACH_ROLES:
         reach = await services.reach.report(period, area_for(staff.officer))
+    corrections = await services.tips.triage_corrections(period, staff.jurisdiction)
     response = page(
         request,
         "staff_kpi.html",
@@ -353,6 +357,7 @@ async def kpi(request: web.Request) -> web.Response:
         start=start,
         end=end,
         reach=reach,
+        corrections=corrections,
     )
     response.headers["Content-Security-Policy"] = SCRIPT_PAGE_CSP
     return response

@@ -110,10 +110,27 @@ def build_parser() -> argparse.ArgumentParser:
     hook.set_defaults(run=cmd_telegram_set_webhook)
 
     triage = sub.add_parser("triage", help="propose language, category, urgency, place, duplicate")
-    triage.add_argument("--jsonl", required=True, help='file of lines {"text": ...}')
+    triage.add_argument("--jsonl", help='file of lines {"text": ...}')
     triage.set_defaults(run=cmd_triage)
+    triage_sub = triage.add_subparsers(dest="triage_command")
+    train = triage_sub.add_parser("train", help="rebuild the triage model from the development data")
+    train.add_argument("--output", help="where to write it (default: the packaged model file)")
+    train.set_defaults(run=cmd_triage_train)
+    export = triage_sub.add_parser(
+        "export-corrections", help="officers' triage decisions as JSON lines, for retraining"
+    )
+    export.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
+    export.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
+    export.add_argument("--output", help="file to write (default: standard output)")
+    export.set_defaults(run=cmd_triage_export)
     triage_eval = sub.add_parser("triage-eval", help="triage figures on a labelled JSON-lines file")
-    triage_eval.add_argument("--file", help="default: tests/data/triage_eval.jsonl")
+    triage_eval.add_argument("--file", help="default: the blind evaluation set")
+    triage_eval.add_argument(
+        "--compare", action="store_true", help="also the rule-only engine and raw langdetect, side by side"
+    )
+    triage_eval.add_argument(
+        "--short", help="labelled short inputs (default: short_inputs.jsonl beside --file)"
+    )
     triage_eval.set_defaults(run=cmd_triage_eval)
     outreach_cli.register(sub)
     config_cli.register(sub)
@@ -334,16 +351,51 @@ def cmd_telegram_set_webhook(settings: Settings, args: argparse.Namespace) -> in
 
 
 def cmd_triage(settings: Settings, args: argparse.Namespace) -> int:
-    """One JSON line per input line, in order (issue 6)."""
+    """One JSON line per input line, in order."""
     from hotline.triage_cli import run_triage_jsonl
 
+    if not args.jsonl:
+        print("hotline: triage needs --jsonl FILE, or a command: train, export-corrections", file=sys.stderr)
+        return 2
     return run_triage_jsonl(args.jsonl, sys.stdout)
+
+
+def cmd_triage_train(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hotline.triage_train import run_train
+
+    return run_train(sys.stdout, output=Path(args.output) if args.output else None)
+
+
+def cmd_triage_export(settings: Settings, args: argparse.Namespace) -> int:
+    """Officers' decisions of a period (Viet Nam days, both included) as JSON lines; audited."""
+    try:
+        period = Period(args.start, args.end)
+    except DomainError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> list[dict[str, object]]:
+        async with open_services(settings) as services:
+            rows = await services.tips.export_corrections(period, exported_by="cli")
+            return [r.to_dict() for r in rows]
+
+    rows = asyncio.run(run())
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(lines)
+        print(f"{len(rows)} decisions written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(lines)
+    return 0
 
 
 def cmd_triage_eval(settings: Settings, args: argparse.Namespace) -> int:
     from hotline.triage_cli import run_triage_eval
 
-    return run_triage_eval(args.file, sys.stdout)
+    return run_triage_eval(args.file, sys.stdout, compare_engines=args.compare, short=args.short)
 
 
 if __name__ == "__main__":

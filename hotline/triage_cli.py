@@ -6,14 +6,20 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from core.triage import DuplicateIndex, Proposal, Triage
 
-DEFAULT_EVAL = Path(__file__).resolve().parent.parent / "tests" / "data" / "triage_eval.jsonl"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+#: The blind evaluation set: written apart from the project, frozen (docs/triage.md).
+BLIND = DATA / "triage_blind"
+#: Without the blind set (a packaged install), the development data's former evaluation set.
+DEFAULT_EVAL = (
+    BLIND / "blind_tips.jsonl" if (BLIND / "blind_tips.jsonl").is_file() else DATA / "triage_eval.jsonl"
+)
 
 
 def _lines(path: Path) -> Iterator[str]:
@@ -166,7 +172,9 @@ def evaluate(path: str | Path, triage: Triage | None = None) -> Evaluation:
         ev.language_ok += ok
         if not ok:
             ev.language_errors.append(f"{row['language']}→{p.language}: {row['text'][:70]}")
-        if row.get("unaccented"):
+        if row.get("unaccented") or (
+            row["language"] == "vi" and "unaccented" not in row and row["text"].isascii()
+        ):
             ev.unaccented += 1
             ev.unaccented_ok += ok
         ev.confusion[(row["category"], p.category.value)] += 1
@@ -186,9 +194,144 @@ def evaluate(path: str | Path, triage: Triage | None = None) -> Evaluation:
     return ev
 
 
-def run_triage_eval(path: str | Path | None, out: TextIO) -> int:
-    """Print the evaluation figures for a labelled file (default: tests/data/triage_eval.jsonl)."""
-    ev = evaluate(path or DEFAULT_EVAL)
+@dataclass
+class ShortInputs:
+    """Language on short messages: accuracy per kind (English, unaccented Vietnamese...)."""
+
+    right: Counter[str] = field(default_factory=Counter)
+    total: Counter[str] = field(default_factory=Counter)
+
+    def accuracy(self, kind: str) -> float | None:
+        return self.right[kind] / self.total[kind] if self.total[kind] else None
+
+
+def short_kind(row: dict[str, Any]) -> str:
+    """`en`, `vi_unaccented`, `vi_accented`, `zh` or `other`, from the row's gold language."""
+    language = str(row.get("language"))
+    if language == "vi":
+        text = str(row["text"])
+        return "vi_unaccented" if row.get("unaccented") or text.isascii() else "vi_accented"
+    return language if language in ("en", "zh") else "other"
+
+
+def evaluate_short(path: str | Path, detect: Callable[[str], str]) -> ShortInputs:
+    """Language accuracy of `detect` on labelled short inputs ({"text", "language"} lines)."""
+    result = ShortInputs()
+    for line in _lines(Path(path)):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        kind = short_kind(row)
+        result.total[kind] += 1
+        result.right[kind] += detect(str(row["text"])) == row["language"]
+    return result
+
+
+def langdetect_language() -> Callable[[str], str]:
+    """Raw langdetect (seeded) mapped to vi/en/zh/other: the old base, for comparison."""
+    from langdetect import DetectorFactory
+    from langdetect.detector_factory import PROFILES_DIRECTORY
+    from langdetect.lang_detect_exception import LangDetectException
+
+    factory = DetectorFactory()
+    factory.load_profile(PROFILES_DIRECTORY)
+    DetectorFactory.seed = 0
+
+    def detect(text: str) -> str:
+        detector = factory.create()
+        try:
+            detector.append(text)
+            code = str(detector.detect())
+        except LangDetectException:
+            return "other"
+        return code if code in ("vi", "en") else "zh" if code.startswith("zh") else "other"
+
+    return detect
+
+
+def evaluate_language(path: str | Path, detect: Callable[[str], str]) -> float:
+    rows = [json.loads(line) for line in _lines(Path(path)) if line.strip()]
+    return sum(detect(r["text"]) == r["language"] for r in rows) / len(rows) if rows else 0.0
+
+
+def compare(path: str | Path, short: str | Path | None) -> list[tuple[str, dict[str, Any]]]:
+    """The figures of the rule-only engine, raw langdetect and the engine, side by side."""
+    rules = Triage(model=None)
+    engine = Triage()
+    ld = langdetect_language()
+    table: list[tuple[str, dict[str, Any]]] = []
+    for name, triage in (("rules only", rules), ("engine", engine)):
+        figures = evaluate(path, triage).figures()
+        if short is not None:
+            s = evaluate_short(short, _detector(triage))
+            figures["short"] = {k: s.accuracy(k) for k in sorted(s.total)}
+        table.append((name, figures))
+    raw: dict[str, Any] = {"language_accuracy": evaluate_language(path, ld)}
+    if short is not None:
+        s = evaluate_short(short, ld)
+        raw["short"] = {k: s.accuracy(k) for k in sorted(s.total)}
+    table.insert(1, ("raw langdetect", raw))
+    return table
+
+
+def _detector(triage: Triage) -> Callable[[str], str]:
+    def detect(text: str) -> str:
+        return triage.language.detect(text).code
+
+    return detect
+
+
+#: The comparison's rows: a label and the key path in an engine's figures.
+ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("urgent recall", ("urgent_recall",)),
+    ("urgent precision", ("urgent_precision",)),
+    ("category macro F1", ("category_macro_f1",)),
+    ("language accuracy", ("language_accuracy",)),
+    ("two-word English", ("short", "en")),
+    ("two-word unaccented Vietnamese", ("short", "vi_unaccented")),
+    ("short accented Vietnamese", ("short", "vi_accented")),
+)
+
+
+def _get(figures: dict[str, Any], keys: tuple[str, ...]) -> object:
+    value: object = figures
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _cell(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else "–"
+
+
+def comparison_table(table: list[tuple[str, dict[str, Any]]]) -> str:
+    """A Markdown table: one column per engine."""
+    head = "| figure | " + " | ".join(name for name, _ in table) + " |"
+    lines = [head, "|---|" + "---|" * len(table)]
+    for label, keys in ROWS:
+        lines.append(f"| {label} | " + " | ".join(_cell(_get(f, keys)) for _, f in table) + " |")
+    return "\n".join(lines)
+
+
+def run_triage_eval(
+    path: str | Path | None,
+    out: TextIO,
+    *,
+    compare_engines: bool = False,
+    short: str | Path | None = None,
+) -> int:
+    """Print the evaluation figures for a labelled file (default: the blind set, if present)."""
+    source = Path(path or DEFAULT_EVAL)
+    if not source.is_file():
+        print(f"hotline: cannot read {source}", file=sys.stderr)
+        return 2
+    if compare_engines:
+        inputs = Path(short) if short else source.parent / "short_inputs.jsonl"
+        out.write(f"triage on {source}, short inputs {inputs if inputs.is_file() else 'none'}\n")
+        out.write(comparison_table(compare(source, inputs if inputs.is_file() else None)) + "\n")
+        return 0
+    ev = evaluate(source)
+    path = source
     f = ev.figures()
     w = out.write
     w(f"triage evaluation on {path or DEFAULT_EVAL} ({f['tips']} tips)\n")

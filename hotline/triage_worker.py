@@ -94,7 +94,9 @@ class TriageWorker:
             return
         self._waiting = asyncio.create_task(self._wait_ready(self._proc), name="triage-helper-ready")
 
-    async def analyse(self, texts: Sequence[str], province_code: str) -> list[Analysis] | None:
+    async def analyse(
+        self, texts: Sequence[str], province_code: str, hints: Sequence[str | None] | None = None
+    ) -> list[Analysis] | None:
         if not self._ready:
             await self.start()
             self.missed += 1
@@ -106,7 +108,8 @@ class TriageWorker:
                 return None
             assert proc.stdin is not None and proc.stdout is not None
             try:
-                _write_frame(proc.stdin, (list(texts), province_code))
+                langs = list(hints) if hints is not None else [None] * len(texts)
+                _write_frame(proc.stdin, (list(texts), province_code, langs))
                 await proc.stdin.drain()
                 answer = await asyncio.wait_for(
                     _read_frame(proc.stdout), self.base_timeout + self.per_text * len(texts)
@@ -193,9 +196,12 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         if len(header) < _LENGTH.size:
             return
         (length,) = _LENGTH.unpack(header)
-        texts, province_code = pickle.loads(stdin.read(length))  # noqa: S301 - our parent's pipe
+        texts, province_code, hints = pickle.loads(stdin.read(length))  # noqa: S301 - our parent's pipe
         try:
-            answer: object = [engine.analyse(text, province_code=province_code) for text in texts]
+            answer: object = [
+                engine.analyse(text, province_code=province_code, language_hint=hint)
+                for text, hint in zip(texts, hints, strict=True)
+            ]
         except Exception as exc:  # the type only: a message could quote the tip
             answer = f"error: {type(exc).__name__}"
         _send(stdout, answer)

@@ -28,6 +28,8 @@ from core.sla import DeadlinePolicy, Rule, Unit
 from core.stages import TERMINAL, Stage
 from core.text import fold
 from core.tips import NewTip, StaffNote, Tip, TipChange, TransitionRecord, TriageDecision, creation_record
+from core.triage_feedback import Correction, CorrectionShare
+from storage import triage_feedback
 from storage.dashboard_query import (
     add_closed_tip,
     count_week,
@@ -224,6 +226,14 @@ class SqlTipRepository:
             for d in decisions
         )
         await self.session.flush()
+
+    async def correction_shares(
+        self, start: datetime, end: datetime, within: Jurisdiction | None = None
+    ) -> list[CorrectionShare]:
+        return await triage_feedback.correction_shares(self.session, start, end, within)
+
+    async def corrections(self, start: datetime, end: datetime) -> list[Correction]:
+        return await triage_feedback.corrections(self.session, start, end)
 
     async def get(self, tip_id: int, within: Jurisdiction | None = None) -> Tip:
         row = await self.session.scalar(

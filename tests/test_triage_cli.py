@@ -1,4 +1,5 @@
-"""`hotline triage --jsonl` on any file, and the evaluation floors (a regression fails CI)."""
+"""`hotline triage --jsonl` on any file, and `hotline triage-eval`'s printout. Evaluation figures are
+measured (bench/triage.py, docs/triage.md), not made a test gate: a floor invites fitting the set."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hotline import cli
-from hotline.triage_cli import evaluate, run_triage_eval, run_triage_jsonl
+from hotline.triage_cli import run_triage_eval, run_triage_jsonl
 
 DATA = Path(__file__).parent / "data"
 
@@ -73,19 +74,6 @@ def test_cli_subcommands(
     assert "category macro F1" in capsys.readouterr().out
 
 
-def test_evaluation_floors() -> None:
-    """Floors a little below the figures measured on the held-out set (docs/triage.md)."""
-    f = evaluate(DATA / "triage_eval.jsonl").figures()
-    assert f["tips"] >= 400
-    assert f["language_accuracy"] >= 0.98
-    assert f["unaccented_vi_accuracy"] >= 0.95
-    assert f["category_macro_f1"] >= 0.90
-    assert f["urgent_recall"] >= 0.95
-    assert f["urgent_precision"] >= 0.85
-    assert f["commune_accuracy"] >= 0.90
-    assert f["duplicate_pairs_found"] >= 0.8 * f["duplicate_pairs"]
-
-
 def test_eval_set_shape() -> None:
     rows = [
         json.loads(line) for line in (DATA / "triage_eval.jsonl").read_text(encoding="utf-8").splitlines()
@@ -119,3 +107,16 @@ def test_eval_printout() -> None:
 
 def test_missing_file_is_an_error_not_a_crash(tmp_path: Path) -> None:
     assert run_triage_jsonl(tmp_path / "missing.jsonl", io.StringIO()) == 2
+
+
+def test_the_blind_set_is_frozen() -> None:
+    """The blind evaluation set is kept exactly as its writer delivered it (docs/triage.md)."""
+    import hashlib
+
+    frozen = {
+        "blind_tips.jsonl": "e004ed9b53ffb73d16c3ba394fabe4133f90ad6da9fba2395816aeafe712a067",
+        "short_inputs.jsonl": "6d537e4fdf7b7a320e822908b5b1d8e6327f87e87247c1b1b65b0093faa409fb",
+        "public_text.jsonl": "9f4f0c2075ddeaf132c741fdbc333f511d8b7e4173d310046be0a46484a6483e",
+    }
+    for name, digest in frozen.items():
+        assert hashlib.sha256((DATA / "triage_blind" / name).read_bytes()).hexdigest() == digest, name

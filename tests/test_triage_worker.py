@@ -154,7 +154,7 @@ WRONG_SIZE = "import sys, pickle, struct, time\n" + (
     "def send(v):\n"
     "    p = pickle.dumps(v); sys.stdout.buffer.write(struct.pack('>I', len(p)) + p); sys.stdout.flush()\n"
     "send('ready')\n"
-    "n = struct.unpack('>I', sys.stdin.buffer.read(4))[0]; texts, _ = pickle.loads(sys.stdin.buffer.read(n))\n"
+    "n = struct.unpack('>I', sys.stdin.buffer.read(4))[0]; texts = pickle.loads(sys.stdin.buffer.read(n))[0]\n"
     "send(texts * 2)\n"
     "sys.stdin.buffer.read()\n"
 )

@@ -1,9 +1,11 @@
-"""The triage engine (SPEC 5, issue 6): language, category, urgency, commune/ward and
+"""The triage engine: language, category, urgency, commune/ward and
 duplicate-of proposed for a tip, each with its reasons. Plain Python: no web, bot or ORM.
 
-    triage = Triage()                       # once per process: loads lexicons and profiles
+    triage = Triage()                       # once per process: lexicons, models
     index = triage.index(open_tips, now=now)  # open tips of the last 90 days
     proposal = triage.propose(text, province_code="79", earlier=index)
+    triage.propose("help me", language_hint="en")  # a chat message: the conversation's language
+    explain.render(proposal.to_dict(), "vi")  # the reasons in the officer's words
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from datetime import datetime
 
 from core.categories import Category
 
+from . import explain
 from .classify import Classifier
 from .duplicates import DuplicateIndex, DuplicateMatch, Fingerprint, fingerprint
 from .language import LanguageDetector
+from .model import Model
 from .normalise import Normalised, normalise
 from .places import Gazetteer, Unit, package_province_names
 
@@ -24,7 +28,10 @@ from .places import Gazetteer, Unit, package_province_names
 #: two people asking the same question each deserve an answer.
 NOT_DUPLICATED = frozenset({Category.INFO_REQUEST, Category.SPAM})
 
-__all__ = ["DuplicateIndex", "EarlierTip", "Fingerprint", "Proposal", "Triage", "Unit"]
+__all__ = ["DuplicateIndex", "EarlierTip", "Fingerprint", "Proposal", "Triage", "Unit", "explain"]
+
+#: An explanation: a code and its arguments, put into the officer's words by `explain.render`.
+Explanation = tuple[str, dict[str, object]]
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,8 @@ class Proposal:
     duplicate_of: Hashable | None
     reasons: tuple[str, ...]
     scores: dict[str, float] = field(default_factory=dict)
+    #: The reasons as codes with arguments, for the officer in their language (`explain`).
+    explanations: tuple[Explanation, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form, as stored with the tip and printed by `hotline triage`."""
@@ -60,6 +69,7 @@ class Proposal:
             "duplicate_of": self.duplicate_of,
             "reasons": list(self.reasons),
             "scores": self.scores,
+            "explanations": [{"code": code, **args} for code, args in self.explanations],
         }
 
 
@@ -78,9 +88,16 @@ def _mostly_accented(norm: Normalised) -> bool:
 class Triage:
     """Everything loaded once (about a second); `propose` then takes well under a millisecond."""
 
-    def __init__(self, units: Iterable[Unit] | None = None, *, legacy_places: bool = True) -> None:
+    def __init__(
+        self,
+        units: Iterable[Unit] | None = None,
+        *,
+        legacy_places: bool = True,
+        model: Model | str | None = "shipped",
+    ) -> None:
+        """`model`: the shipped learned model, another one, or None for the rule-only engine."""
         self.language = LanguageDetector()
-        self.classifier = Classifier()
+        self.classifier = Classifier(model)
         self.gazetteer = Gazetteer(units, legacy=legacy_places)
         self.gazetteer.add_province_names(package_province_names())
         # single-word lexicon terms (karaoke, massage...) never start a venue's own name
@@ -90,9 +107,9 @@ class Triage:
         """Load what is otherwise loaded on first need (old place names), e.g. at app start."""
         self.gazetteer.load_legacy()
 
-    def normalise(self, text: str) -> tuple[Normalised, str, str]:
+    def normalise(self, text: str, language_hint: str | None = None) -> tuple[Normalised, str, str]:
         """Normalised text, language code and the language reason."""
-        guess = self.language.detect(text)
+        guess = self.language.detect(text, hint=language_hint)
         norm = normalise(text, vietnamese=guess.code != "en")
         return norm, guess.code, guess.reason
 
@@ -115,15 +132,24 @@ class Triage:
         province_code: str | None = None,
         earlier: DuplicateIndex | Iterable[EarlierTip] = (),
         now: datetime | None = None,
+        language_hint: str | None = None,
     ) -> Proposal:
-        """The proposal for one tip; never raises on odd text."""
-        return self._propose(text, province_code, earlier, now, need_fingerprint=False)[0]
+        """The proposal for one tip; never raises on odd text. `language_hint`: the language of
+        the conversation the text came in (vi, en, zh), which a short message keeps unless
+        it is clearly in another."""
+        return self._propose(
+            text, province_code, earlier, now, need_fingerprint=False, language_hint=language_hint
+        )[0]
 
-    def analyse(self, text: str, *, province_code: str | None = None) -> tuple[Proposal, Fingerprint]:
+    def analyse(
+        self, text: str, *, province_code: str | None = None, language_hint: str | None = None
+    ) -> tuple[Proposal, Fingerprint]:
         """The proposal for `text` as if no other tip existed, and its fingerprint: all the
         reading of the text, which needs nothing else and so can run in another process
         (hotline/triage_worker.py). `match` then adds the duplicate against live tips."""
-        proposal, fp = self._propose(text, province_code, DuplicateIndex(), None, need_fingerprint=True)
+        proposal, fp = self._propose(
+            text, province_code, DuplicateIndex(), None, need_fingerprint=True, language_hint=language_hint
+        )
         assert fp is not None
         return proposal, fp
 
@@ -136,7 +162,12 @@ class Triage:
         found = index.find(fp)
         if found is None:
             return proposal
-        return replace(proposal, duplicate_of=found.key, reasons=(*proposal.reasons, found.reason))
+        return replace(
+            proposal,
+            duplicate_of=found.key,
+            reasons=(*proposal.reasons, found.reason),
+            explanations=(*proposal.explanations, _duplicate_explanation(found)),
+        )
 
     def propose_and_fingerprint(
         self,
@@ -145,9 +176,12 @@ class Triage:
         province_code: str | None = None,
         earlier: DuplicateIndex | Iterable[EarlierTip] = (),
         now: datetime | None = None,
+        language_hint: str | None = None,
     ) -> tuple[Proposal, Fingerprint]:
         """The proposal and the tip's fingerprint, to add it to a live index without a second pass."""
-        proposal, fp = self._propose(text, province_code, earlier, now, need_fingerprint=True)
+        proposal, fp = self._propose(
+            text, province_code, earlier, now, need_fingerprint=True, language_hint=language_hint
+        )
         assert fp is not None
         return proposal, fp
 
@@ -159,8 +193,9 @@ class Triage:
         now: datetime | None,
         *,
         need_fingerprint: bool,
+        language_hint: str | None = None,
     ) -> tuple[Proposal, Fingerprint | None]:
-        norm, language, language_reason = self.normalise(text)
+        norm, language, language_reason = self.normalise(text, language_hint)
         accented = _mostly_accented(norm)
         result = self.classifier.classify(norm, accented_text=accented)
         place = self.gazetteer.find(norm.tokens, norm.text, province_code)
@@ -172,8 +207,19 @@ class Triage:
                 fp = fp or fingerprint(norm, self._venue_stop)
                 match = index.find(fp)
         reasons = [language_reason, *result.reasons, *place.reasons]
+        explanations: list[Explanation] = [
+            ("language", {"language": language, "carried": "carried over" in language_reason}),
+            *result.explanations,
+        ]
+        if place.commune_code is not None:
+            unit = self.gazetteer.units.get(place.commune_code)
+            name = unit.name if unit is not None else place.commune_code
+            explanations.append(("place", {"commune_code": place.commune_code, "name": name}))
+        elif place.candidates:
+            explanations.append(("place_candidates", {"count": len(place.candidates)}))
         if match is not None:
             reasons.append(match.reason)
+            explanations.append(_duplicate_explanation(match))
         proposal = Proposal(
             language=language,
             category=result.category,
@@ -183,5 +229,12 @@ class Triage:
             duplicate_of=match.key if match else None,
             reasons=tuple(reasons),
             scores=result.scores,
+            explanations=tuple(explanations),
         )
         return proposal, fp
+
+
+def _duplicate_explanation(match: DuplicateMatch) -> Explanation:
+    how = match.reason.removeprefix("duplicate: ").split(" ")
+    kind = how[1] if how[0] == "same" and len(how) > 1 else "text"
+    return ("duplicate", {"key": match.key, "how": kind})
