@@ -19,6 +19,7 @@ from handlers import (
     staff_api,
     staff_charts,
     staff_events,
+    staff_names,
     staff_openapi,
     staff_outreach,
     staff_pages,
@@ -80,6 +81,7 @@ def create_app(
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     receipt_once.setup(app, settings)
+    staff_names.setup(app)
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_services(settings, clock) as services:

@@ -139,7 +139,8 @@ def render(
     )
     response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
     response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/")
-    response.headers["Content-Security-Policy"] = PUBLIC_CSP
+    if not template.startswith("staff_"):
+        response.headers["Content-Security-Policy"] = PUBLIC_CSP
     if no_store:
         response.headers["Cache-Control"] = "no-store"
     return response

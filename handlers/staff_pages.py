@@ -30,6 +30,7 @@ from core.services import TransitionRequest
 from core.staff import StaffContext
 from core.stages import Stage
 from core.triage import explain
+from handlers import staff_names
 from handlers.i18n import language
 from handlers.keys import SERVICES
 from handlers.pages import CSRF_COOKIE, CSRF_FIELD, render
@@ -95,9 +96,11 @@ class ReplyForm(BaseModel):
 async def staff_or_login(request: web.Request) -> StaffContext:
     """The signed-in officer, or a redirect to the sign-in page."""
     try:
-        return await request.app[SERVICES].staff.session(request.cookies.get(SESSION_COOKIE, ""))
+        staff = await request.app[SERVICES].staff.session(request.cookies.get(SESSION_COOKIE, ""))
     except NotSignedIn:
         raise web.HTTPSeeOther(LOGIN) from None
+    await staff_names.names(request)  # pages show communes and agencies by name
+    return staff
 
 
 async def posted(request: web.Request, staff: StaffContext) -> dict[str, str]:
@@ -114,7 +117,8 @@ def page(
     request: web.Request, template: str, staff: StaffContext | None, *, status: int = 200, **context: Any
 ) -> web.Response:
     """Staff pages are never cached: they show tips, and the enrolment page a secret."""
-    return render(request, template, status=status, no_store=True, staff=staff, **context)
+    known = request.get(staff_names.NAMES_KEY) or staff_names.Names()
+    return render(request, template, status=status, no_store=True, staff=staff, names=known, **context)
 
 
 @routes.get(LOGIN)

@@ -460,6 +460,10 @@ class SqlAreaRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def names(self) -> dict[str, str]:
+        rows = await self.session.execute(sa.select(AreaRow.code, AreaRow.name))
+        return {code: " ".join(name.split()) for code, name in rows}
+
     async def get(self, code: str) -> Area | None:
         row = await self.session.get(AreaRow, code)
         return None if row is None else area_from_row(row)
@@ -527,6 +531,10 @@ class SqlAgencyRepository:
 
     async def exists(self, code: str) -> bool:
         return await self.session.get(AgencyRow, code) is not None
+
+    async def names(self) -> dict[str, str]:
+        rows = await self.session.execute(sa.select(AgencyRow.code, AgencyRow.name))
+        return {code: name for code, name in rows}
 
 
 class SqlAuditLog:
@@ -644,6 +652,13 @@ class SqlOfficerRepository:
             .values(active=active)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def set_password(self, officer_id: int, password_hash: str) -> None:
+        await self.session.execute(
+            sa.update(OfficerRow)
+            .where(OfficerRow.id == officer_id)
+            .values(password_hash=password_hash, failed_logins=0, locked_until=None)
+        )
 
     async def add(
         self,

@@ -70,7 +70,7 @@ async def test_audit_page_filters_and_pages(client: Any, services: Services, clo
     page = await fetch(client, "GET", "/staff/audit", cookie(admin))
     html = await page.text()
     assert page.status == 200 and page.headers["Cache-Control"] == "no-store"
-    assert "Nhật ký kiểm toán" in html and 'href="/staff/audit"' in html
+    assert "Nhật ký hoạt động" in html and 'href="/staff/audit"' in html
     ids = [int(i) for i in ROW_ID.findall(html)]
     assert ids == sorted(ids, reverse=True) and len(ids) >= 6  # newest first
     assert 'href="/staff/audit.csv?"' in html
