@@ -1,67 +1,28 @@
-"""Tells a reporter who agreed to it that their tip has a reply: a short neutral notice,
-never the reply itself (THREATS.md: someone else may hold the phone).
-
-The database is the outbox: each consent remembers the newest officer message already
-announced, so a restart neither repeats nor skips a notice (at worst one notice is sent
-twice if the process dies between the send and the mark).
-"""
+"""Reply notices over Telegram: the channel layer's loop (channels/notices.py) with the
+bot's `send_message`; a blocked chat ends the notice."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden
 from telegram.ext import ExtBot
 
+from channels.notices import ChatGone, ReplyNotifier
 from core.categories import Channel
-from core.chat.catalogue import text
 from core.chat.ports import NoticeOutbox
 
-log = logging.getLogger(__name__)
 
-POLL_SECONDS = 15.0
+class TelegramNotices:
+    """`channels.notices.NoticeSender` over a PTB bot (its rate limiter included)."""
 
-
-class ReplyNotifier:
-    def __init__(self, outbox: NoticeOutbox, bot: ExtBot[int], interval: float = POLL_SECONDS) -> None:
-        self.outbox = outbox
+    def __init__(self, bot: ExtBot[int]) -> None:
         self.bot = bot
-        self.interval = interval
-        self._task: asyncio.Task[None] | None = None
 
-    async def run_once(self) -> int:
-        """Send every pending notice; returns how many were sent."""
-        sent = 0
-        for notice in await self.outbox.pending_notices():
-            if notice.channel != Channel.TELEGRAM.value:
-                continue
-            try:
-                await self.bot.send_message(int(notice.address), text("notify.reply", notice.language))
-            except Forbidden:
-                pass  # blocked: the limiter has unsubscribed the chat; nothing more to say
-            except TelegramError as exc:
-                log.warning("a reply notice could not be sent (%s); will retry", type(exc).__name__)
-                continue
-            await self.outbox.mark_notified(notice.notice_id, notice.message_id)
-            sent += 1
-        return sent
+    async def notify(self, address: str, message: str) -> None:
+        try:
+            await self.bot.send_message(int(address), message)
+        except Forbidden as exc:
+            raise ChatGone from exc
 
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.run_once()
-            except Exception as exc:  # the loop must survive a database hiccup
-                # The type only: driver errors quote their SQL parameters.
-                log.error("reply notices failed this round: %s", type(exc).__name__)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+def telegram_notifier(outbox: NoticeOutbox, bot: ExtBot[int]) -> ReplyNotifier:
+    return ReplyNotifier(outbox, Channel.TELEGRAM.value, TelegramNotices(bot))

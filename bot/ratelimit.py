@@ -20,7 +20,11 @@ from typing import Any
 from telegram.error import Forbidden, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from channels.pacing import TokenBucket
+
 log = logging.getLogger(__name__)
+
+__all__ = ["HotlineRateLimiter", "TokenBucket"]
 
 #: Methods that put a message in a chat; only these count against Telegram's limits.
 SENDING = frozenset(
@@ -32,24 +36,6 @@ SENDING = frozenset(
 #: Pauses before resending after a network error or a 5xx; then the error is raised.
 TRANSIENT_BACKOFF = (0.2, 0.5, 1.0)
 BLOCKED_MARKERS = ("blocked by the user", "user is deactivated", "bot was kicked")
-
-
-class TokenBucket:
-    """`rate` tokens per second, at most `burst` saved up; `take` waits for one."""
-
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate, self.burst, self._clock = rate, burst, clock
-        self.tokens, self.updated = burst, clock()
-        self.paused_until = 0.0
-
-    def delay(self) -> float:
-        """Take a token now (possibly going into debt) and say how long to wait for it."""
-        now = self._clock()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        self.tokens -= 1
-        wait = 0.0 if self.tokens >= 0 else -self.tokens / self.rate
-        return max(wait, self.paused_until - now)
 
 
 class HotlineRateLimiter(BaseRateLimiter[int]):

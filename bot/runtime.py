@@ -5,7 +5,6 @@ update ledger that makes every `update_id` count once, and long polling for deve
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable
 from typing import Any
@@ -14,8 +13,9 @@ from telegram import Update
 from telegram.ext import ApplicationBuilder, BaseUpdateProcessor, ContextTypes
 
 from bot.handlers import CHANNEL, BotData, HotlineApplication, HotlineContext, install
-from bot.notices import ReplyNotifier
 from bot.ratelimit import HotlineRateLimiter
+from channels.notices import ReplyNotifier
+from channels.ordering import ChatLocks
 from core.chat.engine import ChatEngine
 from core.chat.identity import ChatKeys
 from core.chat.state import UpdateLedger
@@ -47,20 +47,14 @@ class PerChatProcessor(BaseUpdateProcessor):
 
     def __init__(self, max_concurrent_updates: int) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._locks = ChatLocks()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             await coroutine
             return
-        lock = self._locks.setdefault(chat.id, asyncio.Lock())
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            if not lock.locked() and self._locks.get(chat.id) is lock:
-                del self._locks[chat.id]
+        await self._locks.run(chat.id, coroutine)
 
     async def initialize(self) -> None:
         return None
@@ -101,6 +95,24 @@ def build_application(
     return application
 
 
+#: Parts of an update that always belong to a chat; without one the update is not real.
+_CHAT_PARTS = (
+    "message", "edited_message", "channel_post", "edited_channel_post", "business_message",
+    "edited_business_message", "my_chat_member", "chat_member", "chat_join_request",
+)  # fmt: skip
+
+
+def _lacks_chat(update: Update) -> bool:
+    """A message (or membership change, or a button's message) that names no chat: the
+    handlers would fail on it, so it is acknowledged and dropped instead."""
+    for name in _CHAT_PARTS:
+        part = getattr(update, name, None)
+        if part is not None and getattr(part, "chat", None) is None:
+            return True
+    query = update.callback_query
+    return query is not None and query.message is not None and getattr(query.message, "chat", None) is None
+
+
 class TelegramBot:
     """What the webhook handler and the app lifecycle talk to."""
 
@@ -136,6 +148,9 @@ class TelegramBot:
         if not await self.ledger.first_time(CHANNEL.value, update_id):
             self.duplicates += 1
             return False
+        if _lacks_chat(update):
+            self.counters["ignored"] = self.counters.get("ignored", 0) + 1
+            return True
         await self.application.update_queue.put(update)
         return True
 

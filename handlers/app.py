@@ -18,12 +18,14 @@ from handlers import (
     staff_admin,
     staff_api,
     staff_charts,
+    staff_establishments,
     staff_events,
     staff_names,
     staff_openapi,
     staff_outreach,
     staff_pages,
     telegram,
+    zalo,
 )
 from handlers.errors import Handler, error_response, json_errors
 from handlers.keys import METRICS, SERVICES, SETTINGS
@@ -92,6 +94,7 @@ def create_app(
 
     app.cleanup_ctx.append(services_ctx)
     telegram.setup(app, settings, clock=clock, limiter=telegram_limiter)
+    zalo.setup(app, settings, clock=clock)
     app.add_routes(health.routes)
     app.add_routes(public_api.routes)
     app.add_routes(staff_api.routes)
@@ -102,6 +105,7 @@ def create_app(
     learn.setup(app)  # public library pages; after services_ctx: views flush before it closes
     app.add_routes(staff_pages.routes)
     app.add_routes(staff_outreach.routes)
+    app.add_routes(staff_establishments.routes)
     app.add_routes(staff_admin.routes)
     app.router.add_static("/static/", STATIC, append_version=False)
     return app

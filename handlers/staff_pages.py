@@ -31,6 +31,7 @@ from core.staff import StaffContext
 from core.stages import Stage
 from core.triage import explain
 from handlers import staff_names
+from handlers.establishment_context import kpi_indicators, tip_establishments
 from handlers.i18n import language
 from handlers.keys import SERVICES
 from handlers.pages import CSRF_COOKIE, CSRF_FIELD, render
@@ -225,6 +226,7 @@ async def tip_page(
         categories=list(Category),
         triage_reasons=explain.render(tip.triage, language(request)),
         triage_language=explain.word(f"language.{(tip.triage or {}).get('language')}", language(request)),
+        establishment_links=await tip_establishments(request, staff, tip),
     )
 
 
@@ -362,6 +364,7 @@ async def kpi(request: web.Request) -> web.Response:
         end=end,
         reach=reach,
         corrections=corrections,
+        indicators=await kpi_indicators(request, staff, period),
     )
     response.headers["Content-Security-Policy"] = SCRIPT_PAGE_CSP
     return response

@@ -7,14 +7,13 @@ A wrong or missing secret token gets 403 and nothing is looked at.
 
 from __future__ import annotations
 
-import hmac
-import json
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from bot.ratelimit import HotlineRateLimiter
 from bot.runtime import TelegramBot
+from channels.webhook import BadBody, parse_object, secret_ok
 from core.services import Clock, utc_now
 from handlers.keys import SERVICES
 from hotline.settings import Settings
@@ -34,19 +33,15 @@ def register(app: web.Application, *, secret: str | None) -> None:
 
 async def webhook(request: web.Request) -> web.Response:
     """Check the secret in constant time, parse, hand over, answer 200."""
-    expected = request.app[WEBHOOK_SECRET].encode()
-    given = request.headers.get(SECRET_HEADER, "").encode()
-    if not expected or not hmac.compare_digest(given, expected):
+    if not secret_ok(request.app[WEBHOOK_SECRET], request.headers.get(SECRET_HEADER)):
         raise web.HTTPForbidden(text="wrong or missing secret token")
     bot = request.app.get(TELEGRAM_BOT)
     if bot is None:
         raise web.HTTPServiceUnavailable(text="the bot is not running")
     try:
-        payload = json.loads(await request.read())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise web.HTTPBadRequest(text="the body is not JSON") from None
-    if not isinstance(payload, dict):
-        raise web.HTTPBadRequest(text="an update is a JSON object")
+        payload = parse_object(await request.read())
+    except BadBody as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
     try:
         await bot.feed(payload)
     except ValueError:

@@ -15,6 +15,7 @@ from core.attachments import AttachmentPolicy
 from core.calendar import working_calendar
 from core.chat.identity import ChatKeys
 from core.conversation import ReporterService
+from core.establishment_service import EstablishmentService
 from core.intake_triage import LiveTriage, shared_engine
 from core.knowledge import AnswerService
 from core.knowledge.matcher import shared_matcher
@@ -37,6 +38,7 @@ from hotline.triage_worker import TriageWorker
 from storage.charts_query import SqlCharts
 from storage.chat_directory import SqlChatDirectory
 from storage.db import create_engine, session_factory
+from storage.establishments import establishment_store
 from storage.files import DirectoryStore
 from storage.learn import SqlLearnStore
 from storage.live_query import SqlUrgentFeed
@@ -70,6 +72,8 @@ class Services:
     subscriber_areas: SqlSubscriberAreas
     # The published library on the public site, and its per-item, per-day view counters.
     learn: LearnService
+    # The establishments register, inspections, hotspots and their plan indicators.
+    establishments: EstablishmentService
 
 
 def attachment_policy(settings: Settings) -> AttachmentPolicy:
@@ -221,5 +225,8 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             subscriber_areas=SqlSubscriberAreas(sessions),
             learn=LearnService(
                 SqlLearnStore(sessions), clock=clock, stamp_seconds=settings.learn_stamp_seconds
+            ),
+            establishments=EstablishmentService(
+                establishment_store(sessions), clock=clock, province_code=settings.province_code
             ),
         )

@@ -16,11 +16,13 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
+from core.categories import Channel
 from core.outreach.bucket import MemoryBucket, shape_for
 from core.outreach.engine import BroadcastEngine, config_for
 from core.outreach.ports import Bucket
 from core.services import utc_now
 from hotline.bootstrap import open_redis
+from hotline.channels import configured_channels
 from hotline.chatkeys import chat_keys
 from hotline.settings import Settings
 from storage.db import create_engine, session_factory
@@ -48,14 +50,66 @@ def bot_name(token: str) -> str:
     return token.split(":", 1)[0]
 
 
+def channel_rate(settings: Settings, channel: Channel) -> float:
+    return settings.zalo_rate if channel is Channel.ZALO else settings.telegram_rate
+
+
 @asynccontextmanager
-async def open_bucket(settings: Settings) -> AsyncIterator[Bucket]:
-    shape = shape_for(settings.telegram_rate)
+async def open_bucket(settings: Settings, channel: Channel = Channel.TELEGRAM) -> AsyncIterator[Bucket]:
+    """One bucket per bot, shared by every worker through Redis: a 429 pauses them all."""
+    shape = shape_for(channel_rate(settings, channel))
+    if channel is Channel.ZALO:
+        name = f"zalo:{bot_name(settings.zalo_token or 'bot')}"
+    else:
+        name = bot_name(settings.telegram_token or "bot")
     async with open_redis(settings) as redis:
         if redis is None:
             yield MemoryBucket(shape)
         else:
-            yield RedisBucket(redis, shape, name=bot_name(settings.telegram_token or "bot"))
+            yield RedisBucket(redis, shape, name=name)
+
+
+@asynccontextmanager
+async def open_zalo_broadcast(
+    settings: Settings, *, clock: Callable[[], datetime] = utc_now, worker: str | None = None
+) -> AsyncIterator[BroadcastEngine]:
+    """The broadcast engine for Zalo subscribers: its own rate, bucket and error handling."""
+    import aiohttp
+
+    from channels.zalo.sender import ZaloSender
+    from hotline.zalo import open_zalo_api
+
+    if not settings.zalo_token:
+        raise ValueError("HOTLINE_ZALO_TOKEN is not set: there is no Zalo bot to broadcast with")
+    config = config_for(settings.zalo_rate, settings.broadcast_lease_seconds, settings.broadcast_poll_seconds)
+    timeout = max(1.0, min(20.0, settings.broadcast_lease_seconds / 3))
+    engine = create_engine(settings.effective_database_url)
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(engine.dispose)
+        sessions = session_factory(engine)
+        bucket = await stack.enter_async_context(open_bucket(settings, Channel.ZALO))
+        api = await stack.enter_async_context(
+            open_zalo_api(
+                settings,
+                connector=aiohttp.TCPConnector(limit=config.max_inflight + 2),
+                timeout=aiohttp.ClientTimeout(total=timeout, connect=min(5.0, timeout)),
+            )
+        )
+        keys = chat_keys(settings)
+        yield BroadcastEngine(
+            SqlDeliveryQueue(
+                sessions,
+                channel=Channel.ZALO.value,
+                channels=[c.value for c in configured_channels(settings)],
+            ),
+            SqlContentRepository(sessions),
+            ZaloSender(api),
+            bucket,
+            keys.decrypt,
+            worker=worker or worker_name(),
+            config=config,
+            clock=clock,
+        )
 
 
 @asynccontextmanager
@@ -99,7 +153,11 @@ async def open_broadcast(
         stack.push_async_callback(bot.shutdown)
         keys = chat_keys(settings)
         yield BroadcastEngine(
-            SqlDeliveryQueue(sessions),
+            SqlDeliveryQueue(
+                sessions,
+                channel=Channel.TELEGRAM.value,
+                channels=[c.value for c in configured_channels(settings)],
+            ),
             SqlContentRepository(sessions),
             TelegramSender(bot),
             bucket,
@@ -111,8 +169,13 @@ async def open_broadcast(
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    async with open_broadcast(settings) as engine:
-        await engine.run(stop)
+    """One engine per configured chat channel, running side by side."""
+    async with AsyncExitStack() as stack:
+        engines: list[BroadcastEngine] = []
+        for channel in configured_channels(settings):
+            opener = open_zalo_broadcast if channel is Channel.ZALO else open_broadcast
+            engines.append(await stack.enter_async_context(opener(settings)))
+        await asyncio.gather(*(engine.run(stop) for engine in engines))
 
 
 def worker_main(settings: Settings) -> int:
@@ -135,7 +198,7 @@ def broadcast_ctx(settings: Settings) -> Callable[[Any], AsyncIterator[None]]:
     token is configured): started with the app, stopped gracefully before it closes."""
 
     async def ctx(app: Any) -> AsyncIterator[None]:
-        if not settings.telegram_token:
+        if not configured_channels(settings):
             yield
             return
         stop = asyncio.Event()

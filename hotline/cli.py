@@ -16,7 +16,7 @@ from core.kpi import KpiReport, KpiScope, Period
 from core.officers import Officer, Role
 from core.reach import ReachReport
 from core.text import fold
-from hotline import config_cli, logs, outreach_cli, reach_cli, tables
+from hotline import config_cli, establishments_cli, logs, outreach_cli, reach_cli, tables, zalo_cli
 from hotline.bootstrap import open_services
 from hotline.settings import Settings, SettingsError, load_settings
 from storage import gazetteer
@@ -143,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     outreach_cli.register(sub)
     config_cli.register(sub)
     reach_cli.register(sub)
+    establishments_cli.register(sub)
+    zalo_cli.register(sub)
 
     files = sub.add_parser("files", help="the attachment store")
     files_sub = files.add_subparsers(dest="files_command", required=True)

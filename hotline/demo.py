@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -20,6 +21,7 @@ from core.services import TipService, TransitionRequest
 from core.stages import Stage
 from core.tips import TipDraft
 from hotline.bootstrap import open_services
+from hotline.demo_establishments import load_demo_register
 from hotline.settings import Settings
 from storage.maintenance import upgrade_database
 from storage.models import AreaRow, TransitionRow
@@ -180,6 +182,7 @@ async def load_demo_data(settings: Settings) -> list[str]:
             )
         if done:
             lines.append("demo tips already loaded; nothing added")
+            lines.extend(await load_demo_register(services, _mover(clock), real_now, communes))
             return lines
 
         rng = random.Random(SEED)
@@ -199,7 +202,15 @@ async def load_demo_data(settings: Settings) -> list[str]:
             await replay_history(services.tips, receipt.tip_id, category, rng, clock, real_now)
         clock.now = real_now
         lines.append(f"{DEMO_TIPS} demo tips loaded over the last 12 months")
+        lines.extend(await load_demo_register(services, _mover(clock), real_now, communes))
     return lines
+
+
+def _mover(clock: DemoClock) -> Callable[[datetime], None]:
+    def move(moment: datetime) -> None:
+        clock.now = moment
+
+    return move
 
 
 async def replay_history(

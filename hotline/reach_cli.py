@@ -42,6 +42,8 @@ def register(sub: Any) -> None:
     qr.add_argument("--bot-username", help="the bot's @username (default HOTLINE_TELEGRAM_BOT_USERNAME)")
     qr.add_argument("--commune", help="a commune/ward code: subscribers are filed under it")
     qr.add_argument("--scale", type=int, default=10, help="pixels per module (default 10)")
+    qr.add_argument("--channel", choices=["telegram", "zalo"], default="telegram")
+    qr.add_argument("--bot-url", help="the Zalo bot's link (default HOTLINE_ZALO_BOT_URL)")
     qr.set_defaults(run=cmd_qr)
 
     reach = sub.add_parser("reach", help="reach of the prevention news against the plan's targets")
@@ -92,6 +94,12 @@ def _reach(settings: Settings, sessions: Any) -> ReachService:
 
 
 def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
+    if args.scale < 1 or args.scale > 100:
+        raise InvalidInput("--scale is between 1 and 100")
+    if args.channel == "zalo":
+        from hotline.zalo_cli import zalo_poster
+
+        return zalo_poster(settings, args)
     username = args.bot_username or settings.telegram_bot_username
     if not username:
         raise InvalidInput("name the bot: --bot-username NAME or HOTLINE_TELEGRAM_BOT_USERNAME")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.errors import InvalidInput
 
@@ -38,6 +38,21 @@ class Settings(BaseSettings):
     telegram_rate: float = Field(default=30.0, gt=0, le=10_000)
     broadcast_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
     broadcast_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Zalo Bot Platform: the bot's token (Zalo Bot Creator), the API server root (tests
+    # point it at a fake), the webhook's secret header (8-256 characters, as the platform
+    # requires).
+    zalo_token: str | None = None
+    zalo_api_url: str = "https://bot-api.zaloplatforms.com"
+    zalo_webhook_secret: str | None = Field(default=None, min_length=8, max_length=256)
+    # Messages/s for the whole Zalo bot, shared through Redis by every worker. The platform
+    # publishes no figure and answers 429 past its quota: start far below Telegram's 30/s
+    # and raise it once the bot has been seen to sustain more.
+    zalo_rate: float = Field(default=5.0, gt=0, le=1000)
+    # Hosts photos may be downloaded from (https, subdomains included); an entry written
+    # as http://host:port allows plain http for exactly that host (tests, a local mirror).
+    zalo_media_hosts: Annotated[tuple[str, ...], NoDecode] = ("zdn.vn", "zadn.vn", "zalo.me", "zaloapp.com")
+    # The bot's public Zalo link (https://zalo.me/...), printed on posters by `hotline qr`.
+    zalo_bot_url: str | None = None
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Web intake (issue 4): attachments, abuse control, passphrase hashing.
     attachments_dir: Path | None = None  # default: data_dir / "attachments"
@@ -66,8 +81,10 @@ class Settings(BaseSettings):
     # Live queue (SSE): how often each stream asks the database, streams per session.
     staff_events_poll_seconds: float = Field(default=3.0, gt=0, le=60)
     staff_events_per_session: int = Field(default=3, ge=1, le=20)
-    # Public prevention pages: the site's address as readers type it (canonical links, feeds,
-    # QR codes, sitemap; empty: taken from each request's Host), how long browsers and
+    # The site's public address as readers type it: canonical links, feeds, QR codes and the
+    # sitemap of the prevention pages (empty: taken from each request's Host), and the web
+    # form's address told to people whose chat messages the bot cannot read (protected and
+    # children's accounts on Zalo). Then, for the prevention pages: how long browsers and
     # proxies may reuse a page (seconds), how long a worker reuses its last look at which
     # items are published before asking the database again (seconds; 0: every request),
     # and how often counted views are written (seconds).
@@ -111,6 +128,13 @@ class Settings(BaseSettings):
                 parse_overrides(value.read_text(encoding="utf-8").splitlines())
             except OSError as exc:
                 raise ValueError(f"cannot read {value}: {exc.strerror}") from None
+        return value
+
+    @field_validator("zalo_media_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: object) -> object:
+        if isinstance(value, str):  # HOTLINE_ZALO_MEDIA_HOSTS=a.example,b.example (or JSON)
+            return tuple(h.strip() for h in value.split(",") if h.strip())
         return value
 
     @property

@@ -1,46 +1,25 @@
-"""Wiring of the Telegram bot: the keys, the state store, the engine and the PTB
-application, built from settings and the already opened services."""
+"""Wiring of the Telegram bot: the engine and the PTB application, built from settings,
+the shared chat storage (hotline/channels.py) and the already opened services."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from functools import cache
 
-from bot.notices import ReplyNotifier
+from bot.notices import telegram_notifier
 from bot.ratelimit import HotlineRateLimiter
 from bot.runtime import TelegramBot, api_root, build_application
 from core.attachments import AttachmentPolicy
 from core.categories import Channel
 from core.chat.engine import ChatEngine
 from core.chat.identity import ChatKeys
-from core.chat.places import GazetteerPlaces
 from core.chat.ports import ChatDirectory, NoticeOutbox, Reporter, SubscriberAreas
-from core.chat.state import ChatStateStore, MemoryChatStateStore, MemoryUpdateLedger, UpdateLedger
 from core.knowledge import AnswerService
 from core.services import Clock, utc_now
-from core.triage.places import Gazetteer, package_province_names
-from hotline.bootstrap import open_redis
+from hotline.channels import open_chat_storage, province_places
 from hotline.settings import Settings
-from storage.redis_chat import RedisChatStateStore, RedisUpdateLedger
 
-
-@cache
-def province_places(province_code: str) -> GazetteerPlaces:
-    """The gazetteer takes about a second to index: built once per process."""
-    gazetteer = Gazetteer()
-    gazetteer.add_province_names(package_province_names())
-    return GazetteerPlaces(gazetteer, province_code)
-
-
-@asynccontextmanager
-async def open_chat_storage(settings: Settings) -> AsyncIterator[tuple[ChatStateStore, UpdateLedger]]:
-    """Redis when configured (several workers share conversations), in-process otherwise."""
-    async with open_redis(settings) as redis:
-        if redis is None:
-            yield MemoryChatStateStore(), MemoryUpdateLedger()
-        else:
-            yield RedisChatStateStore(redis), RedisUpdateLedger(redis)
+__all__ = ["open_chat_storage", "open_telegram", "province_places", "set_webhook"]
 
 
 @asynccontextmanager
@@ -88,7 +67,7 @@ async def open_telegram(
             limiter=gate,
             polling=settings.telegram_mode == "polling",
         )
-        notifier = ReplyNotifier(outbox, application.bot) if outbox is not None else None
+        notifier = telegram_notifier(outbox, application.bot) if outbox is not None else None
         bot = TelegramBot(application, ledger, polling=settings.telegram_mode == "polling", notifier=notifier)
         await bot.start()
         stack.push_async_callback(bot.stop)

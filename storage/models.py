@@ -481,3 +481,5 @@ class LearnViewRow(Base):
     item_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("outreach_items.id"), primary_key=True)
     day: Mapped[date] = mapped_column(sa.Date, primary_key=True, index=True)
     views: Mapped[int] = mapped_column(sa.BigInteger)
+# The establishments register keeps its tables in its own module, on this metadata.
+import storage.establishment_tables  # noqa: E402, F401

@@ -312,11 +312,17 @@ class SqlCampaignRepository:
 
 
 class SqlDeliveryQueue:
-    """`core.outreach.ports.DeliveryQueue` for one channel's subscribers."""
+    """`core.outreach.ports.DeliveryQueue` for one channel's subscribers: a campaign is
+    expanded once, into one row per subscriber of every channel in `channels` (each chat is
+    a subscriber of one channel), and this queue claims only its own channel's rows, so each
+    channel's worker keeps its own rate and error handling."""
 
-    def __init__(self, sessions: Sessions, *, channel: str = "telegram") -> None:
+    def __init__(
+        self, sessions: Sessions, *, channel: str = "telegram", channels: Sequence[str] | None = None
+    ) -> None:
         self._sessions = sessions
         self.channel = channel
+        self.channels = tuple(channels) if channels else (channel,)
 
     async def start_due(self, now: datetime) -> Sequence[int]:
         async with self._sessions() as session:
@@ -357,7 +363,7 @@ class SqlDeliveryQueue:
                 sa.literal(0, sa.Integer()),
                 sa.literal(now, D.next_at.type),
             ).where(
-                s.active.is_(True), s.audience == audience, s.channel == self.channel, s.chat_cipher != ""
+                s.active.is_(True), s.audience == audience, s.channel.in_(self.channels), s.chat_cipher != ""
             )
             if area:
                 chosen = chosen.where(_area_filter(area))
@@ -393,6 +399,9 @@ class SqlDeliveryQueue:
                 .order_by(D.id)
                 .limit(limit)
             )
+            if self.channels != (self.channel,):  # rows of other channels' workers exist
+                mine = sa.select(ChatSubscriberRow.id).where(ChatSubscriberRow.channel == self.channel)
+                candidates = candidates.where(D.subscriber_id.in_(mine))
             if _dialect(session) == "postgresql":
                 candidates = candidates.with_for_update(skip_locked=True)
             claimed = (

@@ -63,7 +63,7 @@ class RedisUpdateLedger:
         self.ttl = ttl
         self.fallback = MemoryUpdateLedger(ttl)
 
-    async def first_time(self, channel: str, update_id: int) -> bool:
+    async def first_time(self, channel: str, update_id: int | str) -> bool:
         try:
             name = f"{LEDGER_PREFIX}{channel}:{update_id}"
             claimed = await self.redis.set(name, b"1", nx=True, ex=self.ttl)

@@ -35,18 +35,19 @@ async def open_outreach(db_url: str) -> AsyncIterator[tuple[OutreachService, Any
 async def add_subscribers(
     sessions: Any,
     keys: ChatKeys,
-    chat_ids: Sequence[int],
+    chat_ids: Sequence[int | str],
     *,
     audience: str = "student",
     language: str | Sequence[str] = "vi",
+    channel: str = "telegram",
 ) -> None:
     """Insert subscribers directly (the bot's subscribe path has its own tests)."""
     now = datetime.now(UTC)
     rows = [
         {
-            "channel": "telegram",
-            "chat_hash": keys.chat_key("telegram", str(chat)),
-            "chat_cipher": keys.encrypt("telegram", str(chat)),
+            "channel": channel,
+            "chat_hash": keys.chat_key(channel, str(chat)),
+            "chat_cipher": keys.encrypt(channel, str(chat)),
             "audience": audience,
             "language": language if isinstance(language, str) else language[i % len(language)],
             "active": True,

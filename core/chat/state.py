@@ -62,8 +62,8 @@ class ChatStateStore(Protocol):
 
 
 class UpdateLedger(Protocol):
-    async def first_time(self, channel: str, update_id: int) -> bool:
-        """True exactly once per (channel, update_id), across workers sharing the ledger."""
+    async def first_time(self, channel: str, update_id: int | str) -> bool:
+        """True exactly once per (channel, update or message id), across workers sharing the ledger."""
         ...
 
 
@@ -100,9 +100,9 @@ class MemoryUpdateLedger:
     def __init__(self, ttl: float = DEDUPE_TTL, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self._clock = clock
-        self._seen: dict[tuple[str, int], float] = {}
+        self._seen: dict[tuple[str, int | str], float] = {}
 
-    async def first_time(self, channel: str, update_id: int) -> bool:
+    async def first_time(self, channel: str, update_id: int | str) -> bool:
         now = self._clock()
         if len(self._seen) > 100_000:
             self._seen = {k: t for k, t in self._seen.items() if t > now}

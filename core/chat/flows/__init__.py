@@ -1,0 +1,1 @@
+"""One module per conversation flow; `core.chat.engine` routes between them."""
