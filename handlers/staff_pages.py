@@ -28,7 +28,7 @@ from core.queue import deadline_badge
 from core.reach import area_for
 from core.services import TransitionRequest
 from core.staff import StaffContext
-from core.stages import Stage
+from core.stages import Stage, allowed_moves
 from core.triage import explain
 from handlers import staff_names
 from handlers.establishment_context import kpi_indicators, tip_establishments
@@ -224,6 +224,7 @@ async def tip_page(
         error=error,
         stages=list(Stage),
         categories=list(Category),
+        moves={m.value for m in allowed_moves(tip.stage, [h.to_stage for h in history])},
         triage_reasons=explain.render(tip.triage, language(request)),
         triage_language=explain.word(f"language.{(tip.triage or {}).get('language')}", language(request)),
         establishment_links=await tip_establishments(request, staff, tip),
@@ -283,16 +284,17 @@ async def act(request: web.Request, action: str) -> web.Response:
             reply = ReplyForm.model_validate(fields)
             await tips.reply(tip_id, actor=staff.actor, text=reply.text, within=staff.jurisdiction)
     except ValidationError as exc:
-        names = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
-        return await tip_page(request, staff, status=422, error=names)
+        names = ",".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
+        return await tip_page(request, staff, status=422, error="fields:" + names)
     except DomainError as exc:
         if exc.code == "not_found":
             raise
+        # The page explains the refusal in words by its code; the English message is for the API.
         return await tip_page(
             request,
             staff,
             status=409 if exc.code in ("illegal_transition", "conflict") else 422,
-            error=str(exc),
+            error=exc.code,
         )
     raise web.HTTPSeeOther(f"/staff/tips/{tip_id}")
 
