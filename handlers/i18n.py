@@ -63,6 +63,8 @@ def renderer() -> Renderer:
         env.install_gettext_translations(catalogue(lang), newstyle=True)  # type: ignore[attr-defined]
         env.filters["vn_time"] = vn_time
         env.filters["vn_date"] = vn_date
+        env.filters["percent"] = percent
+        env.filters["decimal"] = decimal
         environments[lang] = env
     return Renderer(environments)
 
@@ -75,6 +77,23 @@ def vn_time(moment: datetime | None) -> str:
 def vn_date(moment: datetime | None) -> str:
     """A day as Vietnamese readers write it (dd/mm/yyyy), on Viet Nam's calendar."""
     return "–" if moment is None else moment.astimezone(VN_TZ).strftime("%d/%m/%Y")
+
+
+@jinja2.pass_context
+def decimal(context: Any, value: float | None, digits: int = 1) -> str:
+    """A number with the reader's decimal mark: 12,5 in Vietnamese, 12.5 in English."""
+    if value is None:
+        return "–"
+    text = f"{value:,.{digits}f}"
+    if context.get("lang") == "vi":  # Vietnamese: dot between thousands, comma for decimals
+        text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
+    return text
+
+
+@jinja2.pass_context
+def percent(context: Any, share: float | None, digits: int = 1) -> str:
+    """A share (0..1) as a percentage written one way on every page: 12,5% / 12.5%."""
+    return "–" if share is None else decimal(context, share * 100, digits) + "%"
 
 
 def language(request: web.Request) -> str:
