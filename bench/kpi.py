@@ -1,4 +1,4 @@
-"""Benchmark of the KPI query (SPEC 3) on a year of realistic tips, PostgreSQL and SQLite.
+"""Benchmark of the KPI query on a year of realistic tips, PostgreSQL and SQLite.
 
 Why: the KPI scans a whole cohort (a province-year can be a million tips), so it is the
 heaviest read the service does. This script loads realistic data through the real

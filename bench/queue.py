@@ -1,4 +1,4 @@
-"""Benchmark of the staff queue and the dashboard (issue 7) at 1,000,000 tips in PostgreSQL.
+"""Benchmark of the staff queue and the dashboard at 1,000,000 tips in PostgreSQL.
 
 Measures, through the code the HTTP handlers call (`TipService.queue`, `TipService.kpi`,
 `TipService.dashboard`) and through the HTTP endpoint itself (aiohttp test client,

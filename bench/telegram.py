@@ -2,7 +2,7 @@
 application, fed the same updates in the same run, both answering through the fake Bot API.
 
 Why: the bot must keep up with a poster campaign's rush without losing or doubling a
-report. The ratio to the bare library is what survives a noisy machine (BASELINES.md).
+report. The ratio to the bare library is what survives a noisy machine.
 
     .venv/bin/python bench/telegram.py                  # 10,000 updates each
     .venv/bin/python bench/telegram.py --updates 2000   # quick run

@@ -5,16 +5,26 @@ and re-encoded from bare pixels, so EXIF (GPS position, camera serial, time), XM
 profiles and comments are all gone; oversized pixel counts are refused before decoding,
 which defuses decompression bombs. PDFs are parsed and rewritten without their metadata,
 comments and photo EXIF (`core.pdfs`); those with scripts or embedded files are refused.
+
+Memory: a picture's cost is its *decoded* size (width x height x bytes per pixel, 16-bit
+samples counted as two bytes), read from its header before any pixel is decoded; past
+`max_decoded_bytes` it is refused. All pictures being cleaned in the process share one
+budget (`decode_budget_bytes`), so a burst of small files that decode to hundreds of MB
+waits its turn instead of taking the machine; after a large decode the C heap is trimmed
+(glibc `malloc_trim`) so the memory goes back to the system rather than staying with us.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import hashlib
 import io
 import logging
 import warnings
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -62,6 +72,10 @@ class AttachmentPolicy:
     max_request_bytes: int = 25 * 1024 * 1024
     max_pixels: int = 40_000_000
     max_pdf_pages: int = 100
+    #: One picture's decoded size at most (bytes): 40 MP of 8-bit RGBA.
+    max_decoded_bytes: int = 160 * 1024 * 1024
+    #: Decoded bytes of all pictures being cleaned at once, in this process.
+    decode_budget_bytes: int = 384 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -94,11 +108,71 @@ def check_counts(sizes: list[int], policy: AttachmentPolicy) -> None:
 
 def sanitise(data: bytes, policy: AttachmentPolicy) -> CleanFile:
     """The stored form of an uploaded file, or AttachmentRefused saying why not."""
-    if data.startswith(_IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+    if _is_image(data):
         return _reencode_image(data, policy)
-    if data.lstrip(b"\x00\t\n\r ")[:5] == b"%PDF-":
+    if _is_pdf(data):
         return _clean_pdf(data, policy)
     raise AttachmentRefused(f"this kind of file is not accepted; send {ACCEPTED}", "type")
+
+
+def _is_image(data: bytes) -> bool:
+    return data.startswith(_IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
+def _is_pdf(data: bytes) -> bool:
+    return data.lstrip(b"\x00\t\n\r ")[:5] == b"%PDF-"
+
+
+def _too_large() -> AttachmentRefused:
+    return AttachmentRefused("the picture is too large to process", "too_many_pixels")
+
+
+def _bytes_per_pixel(img: Image.Image) -> int:
+    """Bytes per pixel as the file stores it: 16-bit samples (`;16` raw modes, `I;16`) count
+    two bytes a band, and never less than the decoded mode takes."""
+    bands = len(img.getbands())
+    tile = getattr(img, "tile", None)
+    raw = tile[0][3] if tile and isinstance(tile[0][3], str) else img.mode
+    depth = 2 if "16" in raw or img.mode.startswith("I;16") else 1
+    mode_bytes = {"1": 1, "L": 1, "P": 1, "I": 4, "F": 4}.get(img.mode, bands * depth)
+    return max(bands * depth, mode_bytes)
+
+
+def _fitted(width: int, height: int) -> tuple[int, int]:
+    scale = min(1.0, _LONG_SIDE / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _measured(img: Image.Image, policy: AttachmentPolicy) -> int:
+    """The decoded size of an opened (not yet decoded) picture; refuses what is too large."""
+    width, height = img.size
+    if width < 1 or height < 1 or width * height > policy.max_pixels:
+        raise _too_large()
+    decoded = width * height * _bytes_per_pixel(img)
+    if decoded > policy.max_decoded_bytes:
+        raise _too_large()
+    return decoded
+
+
+def decode_cost(data: bytes, policy: AttachmentPolicy) -> int:
+    """Bytes cleaning this file may hold at its peak, from the header alone (nothing is
+    decoded): the picture, plus the scaled copy, its RGBA form and the bare-pixel copy.
+    Refuses (AttachmentRefused) a picture past the pixel or decoded-size limits."""
+    if not _is_image(data):
+        # PDFs: their photos are decoded one at a time, each within max_pixels.
+        return policy.max_decoded_bytes if _is_pdf(data) else 0
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                img.draft("RGB", (_LONG_SIDE, _LONG_SIDE))  # JPEG: decoded at a reduced size
+                decoded = _measured(img, policy)
+                fitted = _fitted(*img.size)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_large() from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
+        raise AttachmentRefused("the picture is damaged or not really a picture", "damaged") from None
+    return decoded + 3 * fitted[0] * fitted[1] * 4
 
 
 def _reencode_image(data: bytes, policy: AttachmentPolicy) -> CleanFile:
@@ -106,27 +180,34 @@ def _reencode_image(data: bytes, policy: AttachmentPolicy) -> CleanFile:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as img:
-                width, height = img.size
-                if width * height > policy.max_pixels or width < 1 or height < 1:
-                    raise AttachmentRefused("the picture is too large to process", "too_many_pixels")
                 img.draft("RGB", (_LONG_SIDE, _LONG_SIDE))  # JPEG only: decode at reduced size
+                _measured(img, policy)
                 img.load()
-                upright = ImageOps.exif_transpose(img)
+                # Scale down in place first, so every later copy is of the small picture;
+                # the orientation flip commutes with fitting into a square box.
+                img.thumbnail((_LONG_SIDE, _LONG_SIDE))
+                upright = ImageOps.exif_transpose(img, in_place=False) if _rotated(img) else img
                 has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
                 pixels = upright.convert("RGBA" if has_alpha else "RGB")
+                del upright
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise AttachmentRefused("the picture is too large to process", "too_many_pixels") from None
+        raise _too_large() from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
         raise AttachmentRefused("the picture is damaged or not really a picture", "damaged") from None
     # A fresh image from raw pixels carries no info, EXIF, ICC profile or text chunks.
     clean = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())
-    clean.thumbnail((_LONG_SIDE, _LONG_SIDE))
+    del pixels
     out = io.BytesIO()
     if has_alpha:
         clean.save(out, format="PNG", optimize=False)
         return CleanFile(PNG, out.getvalue())
     clean.save(out, format="JPEG", quality=85)
     return CleanFile(JPEG, out.getvalue())
+
+
+def _rotated(img: Image.Image) -> bool:
+    """Whether EXIF says the picture must be turned (orientation other than 1)."""
+    return img.getexif().get(0x0112, 1) not in (1, None)
 
 
 def _clean_pdf(data: bytes, policy: AttachmentPolicy) -> CleanFile:
@@ -136,12 +217,86 @@ def _clean_pdf(data: bytes, policy: AttachmentPolicy) -> CleanFile:
         raise AttachmentRefused(str(problem), f"pdf_{problem.reason}") from None
 
 
+class DecodeBudget:
+    """A semaphore weighted by bytes: work of cost `n` waits until `n` fits in what the
+    others hold. A cost above the capacity is held as the whole capacity (alone)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.used = 0
+        self._waiters: list[asyncio.Future[None]] = []
+
+    async def acquire(self, cost: int) -> int:
+        cost = min(cost, self.capacity)
+        while self.used + cost > self.capacity:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                self._waiters.remove(waiter)
+        self.used += cost
+        return cost
+
+    def release(self, cost: int) -> None:
+        self.used -= cost
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+#: One budget per event loop and capacity: every request of the process shares it.
+_BUDGETS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, DecodeBudget]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_budget(capacity: int) -> DecodeBudget:
+    per_loop = _BUDGETS.setdefault(asyncio.get_running_loop(), {})
+    return per_loop.setdefault(capacity, DecodeBudget(capacity))
+
+
+def _load_trim() -> Callable[[int], int] | None:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        trim: Callable[[int], int] | None = getattr(libc, "malloc_trim", None)
+    except OSError:
+        return None
+    return trim
+
+
+_MALLOC_TRIM = _load_trim()
+#: Decodes from this size on give their memory back at once.
+TRIM_AFTER_BYTES = 32 * 1024 * 1024
+
+
+def _sanitise_and_give_back(data: bytes, policy: AttachmentPolicy, cost: int) -> CleanFile:
+    try:
+        return sanitise(data, policy)
+    finally:
+        if cost >= TRIM_AFTER_BYTES and _MALLOC_TRIM is not None:
+            _MALLOC_TRIM(0)  # freed pages of every malloc arena back to the system
+
+
+async def clean_one(data: bytes, policy: AttachmentPolicy) -> CleanFile:
+    """Clean one file off the event loop, within the process's shared decode budget. The
+    budget is released when the work is really done, even if the caller went away."""
+    cost = await asyncio.to_thread(decode_cost, data, policy)
+    budget = shared_budget(policy.decode_budget_bytes)
+    held = await budget.acquire(cost)
+    work = asyncio.get_running_loop().run_in_executor(None, _sanitise_and_give_back, data, policy, cost)
+    work.add_done_callback(lambda _: budget.release(held))
+    return await asyncio.shield(work)
+
+
 async def clean_files(files: Sequence[bytes], policy: AttachmentPolicy) -> list[CleanFile]:
-    """Check counts and sizes, then re-encode each file off the event loop."""
+    """Check counts and sizes, then re-encode each file off the event loop, within the
+    shared decode budget."""
     if not files:
         return []
     check_counts([len(f) for f in files], policy)
-    return [await asyncio.to_thread(sanitise, data, policy) for data in files]
+    return [await clean_one(data, policy) for data in files]
 
 
 async def store_files(store: AttachmentStore, files: Sequence[CleanFile]) -> list[str]:

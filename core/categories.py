@@ -1,4 +1,4 @@
-"""Stable category codes of SPEC section 2."""
+"""Stable category codes."""
 
 from __future__ import annotations
 
@@ -36,5 +36,5 @@ SELF_SERVICE_CHANNELS: frozenset[Channel] = frozenset({Channel.WEB, Channel.TELE
 
 
 #: Categories that describe a person at risk; a tip in them is urgent unless an officer
-#: says otherwise (SPEC 2: a minor involved, trafficking in progress).
+#: says otherwise (a minor involved, trafficking in progress).
 URGENT_BY_NATURE: frozenset[Category] = frozenset({Category.MINOR, Category.TRAFFICKING})

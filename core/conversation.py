@@ -10,8 +10,9 @@ anything.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from core import receipts
@@ -27,7 +28,9 @@ from core.stages import CLOSING_EXITS, Stage
 from core.tips import TipDraft
 
 MAX_MESSAGE = 10_000
-_INVALID_CODE = "invalid"
+#: Looked up in place of a malformed code, so that it costs what a well-formed one does;
+#: whatever it finds is never accepted.
+_STAND_IN_CODE = "AAAAAAAAAA"
 
 
 @dataclass(frozen=True)
@@ -80,21 +83,25 @@ class ReporterService:
                 self._communes = tuple(await uow.areas.communes(self.tips.province_code))
         return self._communes
 
-    async def report(self, draft: TipDraft, files: Sequence[bytes] = ()) -> Receipt:
-        """A new tip with optional files; counted against the tip form's limit."""
+    async def report(
+        self, draft: TipDraft, files: Sequence[bytes] = (), *, source: str | None = None
+    ) -> Receipt:
+        """A new tip with optional files; counted against the tip form's limits for its
+        source (core.sources). An urgent tip over them is stored and marked `over_limit`."""
         clean_text(draft.text)
-        await self.throttle.submission("tip")
-        return await self.tips.submit(draft, files=files)
+        over = await self.throttle.submission("tip", source, urgent=draft.urgent)
+        receipt = await self.tips.submit(draft, files=files)
+        return replace(receipt, over_limit=True) if over else receipt
 
-    async def ask(self, text: str, channel: Channel = Channel.WEB) -> Receipt:
+    async def ask(self, text: str, channel: Channel = Channel.WEB, *, source: str | None = None) -> Receipt:
         """A question: filed as an `info_request` until the knowledge base can answer it."""
         clean_text(text)
-        await self.throttle.submission("question")
+        await self.throttle.submission("question", source)
         return await self.tips.submit(TipDraft(text=text, channel=channel, category=Category.INFO_REQUEST))
 
-    async def status(self, receipt_code: str, passphrase: str) -> ReporterView:
+    async def status(self, receipt_code: str, passphrase: str, *, source: str | None = None) -> ReporterView:
         """Stage and conversation for the holder of the receipt, or NotFound."""
-        creds = await self._authenticate(receipt_code, passphrase)
+        creds = await self._authenticate(receipt_code, passphrase, source)
         async with self._uow() as uow:
             messages = await uow.conversation.messages(creds.tip_id)
             attachments = await uow.conversation.attachments(creds.tip_id)
@@ -112,11 +119,13 @@ class ReporterService:
         text: str,
         files: Sequence[bytes] = (),
         channel: Channel = Channel.WEB,
+        *,
+        source: str | None = None,
     ) -> Message:
         """The reporter adds details (text, optionally files) to their own tip, atomically."""
         cleaned = clean_text(text)
-        creds = await self._authenticate(receipt_code, passphrase)
-        await self.throttle.submission("message")
+        creds = await self._authenticate(receipt_code, passphrase, source)
+        await self.throttle.submission("message", source)
         store = self.tips.store
         if files and store is None:
             raise InvalidInput("attachments are not accepted on this channel")
@@ -136,16 +145,20 @@ class ReporterService:
             raise
         return message
 
-    async def _authenticate(self, receipt_code: str, passphrase: str) -> Credentials:
-        code = receipts.normalise(receipt_code) or _INVALID_CODE
-        await self.throttle.check_allowed(code)
-        creds = None
-        if code != _INVALID_CODE:
-            async with self._uow() as uow:
-                creds = await uow.conversation.credentials(code)
+    async def _authenticate(
+        self, receipt_code: str, passphrase: str, source: str | None = None
+    ) -> Credentials:
+        """The same work for every input: a malformed code is looked up (as a stand-in)
+        and verified like any other, and counts under its own key, not one shared by all
+        malformed codes (which let a few typos lock everyone's typos out)."""
+        code = receipts.normalise(receipt_code)
+        key = code or "malformed:" + hashlib.sha256(receipt_code.strip().upper().encode()).hexdigest()[:20]
+        await self.throttle.check_allowed(key, source)
+        async with self._uow() as uow:
+            creds = await uow.conversation.credentials(code or _STAND_IN_CODE)
         stored = creds.passphrase_hash if creds is not None else None
         matched = await asyncio.to_thread(self.tips.hasher.verify, stored, passphrase)
-        if not matched or creds is None:
-            await self.throttle.check_failed(code)
+        if not matched or creds is None or code is None:
+            await self.throttle.check_failed(key, source)
             raise NotFound("no tip matches this receipt code and passphrase")
         return creds

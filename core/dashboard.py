@@ -1,4 +1,4 @@
-"""What the KPI dashboard draws besides the KPI table (issue 7): tips per week by category,
+"""What the KPI dashboard draws besides the KPI table: tips per week by category,
 on-time share per stage, open tips by age, and workload per agency. Plain data; storage
 computes it (`storage.dashboard_query`), the page draws it."""
 

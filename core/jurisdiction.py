@@ -1,4 +1,4 @@
-"""Which tips an officer may see and act on (issue 7, "Scoping").
+"""Which tips an officer may see and act on.
 
 The rule is computed here from the officer, in plain Python, and applied by storage as SQL
 conditions on every query, so a page or handler cannot forget it. `allows` is the same rule

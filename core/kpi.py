@@ -1,4 +1,4 @@
-"""The KPI of SPEC 3: did each tip reach each stage by its deadline?
+"""The KPI: did each tip reach each stage by its deadline?
 
 For a cohort (tips received in a period, within a scope), each progress stage splits the
 cohort into: reached on time, reached late, not reached and still within time, not reached

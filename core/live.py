@@ -1,4 +1,4 @@
-"""Urgent tips as they arrive, for the live queue (issue 7, Server-Sent Events).
+"""Urgent tips as they arrive, for the live queue.
 
 The database is the source of truth and the event source: each open stream asks it every
 few seconds for urgent tips with an id above the last one it sent, within the officer's

@@ -1,4 +1,4 @@
-"""Notifications: an agency told of a tip it does not own (issue 7, "Routing").
+"""Notifications: an agency told of a tip it does not own.
 
 The Department of Health is notified of every `trafficking` and `minor` tip so that victims
 get support (core.routing.NOTIFIED_BY_CATEGORY). Its staff read such a tip — text, stage,

@@ -1,4 +1,4 @@
-"""The subscription link a poster's QR code carries (issue 8): scanning it opens the bot
+"""The subscription link a poster's QR code carries: scanning it opens the bot
 with `/start sub-<audience>-<lang>[-<commune>]`, which subscribes in one step."""
 
 from __future__ import annotations

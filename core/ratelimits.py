@@ -1,7 +1,11 @@
 """Abuse control as rules over counters: what is limited, how much, and per what window.
 
 The counters live behind `RateLimiter` (in-process, or Redis so that every worker shares
-them). Keys name a form or a receipt, never a person: we keep no address to key on.
+them). Each limit is counted per *source* (`core.sources`: a keyed hash of the client's
+address under a key that rotates daily, never stored with the data) and under a global
+ceiling well above one source's share, so that one client cannot spend everybody's budget:
+a source over its share is refused before it counts against the ceiling. An urgent tip is
+accepted over the limits (within a separate allowance per source) and says so.
 """
 
 from __future__ import annotations
@@ -48,12 +52,20 @@ class Limit:
 class AbusePolicy:
     """Shipped defaults; `hotline.settings` lets operators change each of them."""
 
-    submissions: Limit = Limit(120, 60)  # per form (tip, question, message), all reporters together
+    submissions: Limit = Limit(600, 60)  # per form (tip, question, message), all reporters together
+    submissions_per_source: Limit = Limit(10, 60)  # per form, one source
+    # Urgent tips one source may file past its limit (or past the ceiling) per window.
+    urgent_over_limit_per_source: Limit = Limit(20, 60)
     failed_checks_per_receipt: Limit = Limit(5, 900)
+    # Past the per-receipt limit, one attempt per this many seconds still goes through, so a
+    # guesser cannot lock the real informant out.
+    receipt_pace_seconds: int = 60
     failed_checks_global: Limit = Limit(300, 60)
+    failed_checks_per_source: Limit = Limit(20, 60)
     # Knowledge-base look-ups (POST /api/v1/answers), all askers together: nothing is stored
     # and a look-up is cheap, so the budget is wider than a form's, but the matching is CPU.
-    answers: Limit = Limit(240, 60)
+    answers: Limit = Limit(600, 60)
+    answers_per_source: Limit = Limit(60, 60)
 
 
 def window_start(now: float, window: int) -> int:
@@ -98,30 +110,82 @@ class Throttle:
         now = self._clock()
         return max(1, int(window_start(now, limit.window) + limit.window - now))
 
-    async def submission(self, form: str) -> None:
-        """Count a submission on `form`; refuse it past the limit."""
-        await self._count_form(form, self.policy.submissions, "too many submissions right now")
+    async def submission(self, form: str, source: str | None = None, *, urgent: bool = False) -> bool:
+        """Count a submission on `form` from `source` (None: a channel without addresses,
+        counted under the ceiling only); refuse it past the limits, unless it is urgent.
+        True when an urgent submission was accepted over a limit."""
+        return await self._count_form(
+            form,
+            source,
+            self.policy.submissions,
+            self.policy.submissions_per_source,
+            "too many submissions right now",
+            urgent=urgent,
+        )
 
-    async def answers(self) -> None:
+    async def answers(self, source: str | None = None) -> None:
         """Count a knowledge-base look-up on the answers form; refuse it past the limit."""
-        await self._count_form("answers", self.policy.answers, "too many questions right now")
+        await self._count_form(
+            "answers",
+            source,
+            self.policy.answers,
+            self.policy.answers_per_source,
+            "too many questions right now",
+        )
 
-    async def _count_form(self, form: str, limit: Limit, refusal: str) -> None:
-        if await self.limiter.hit(f"form:{form}", limit.window) > limit.max_events:
-            raise RateLimited(f"{refusal}; please retry shortly", self._retry_after(limit))
+    async def _count_form(
+        self,
+        form: str,
+        source: str | None,
+        ceiling: Limit,
+        share: Limit,
+        refusal: str,
+        *,
+        urgent: bool = False,
+    ) -> bool:
+        if (
+            source is not None
+            and await self.limiter.hit(f"form:{form}:src:{source}", share.window) > share.max_events
+        ):
+            if urgent and await self._urgent_allowed(form, source):
+                return True
+            raise RateLimited(f"{refusal}; please retry shortly", self._retry_after(share))
+        if await self.limiter.hit(f"form:{form}", ceiling.window) > ceiling.max_events:
+            if urgent and await self._urgent_allowed(form, source):
+                return True
+            raise RateLimited(f"{refusal}; please retry shortly", self._retry_after(ceiling))
+        return False
 
-    async def check_allowed(self, receipt_key: str) -> None:
-        """Refuse a receipt check while this receipt, or everyone, failed too often."""
-        for key, limit in self._check_limits(receipt_key):
+    async def _urgent_allowed(self, form: str, source: str | None) -> bool:
+        """Someone may be in danger: past the limits, an urgent tip still goes through,
+        up to a separate allowance per source (so ticking the box is no way to flood)."""
+        if source is None:
+            return True
+        allowance = self.policy.urgent_over_limit_per_source
+        return await self.limiter.hit(f"urgent:{form}:src:{source}", allowance.window) <= allowance.max_events
+
+    async def check_allowed(self, receipt_key: str, source: str | None = None) -> None:
+        """Refuse a receipt check while this source, or everyone, failed too often; past
+        the receipt's own limit, let one attempt through per `receipt_pace_seconds`."""
+        for key, limit in self._check_limits(source):
             if await self.limiter.count(key, limit.window) >= limit.max_events:
                 raise RateLimited("too many failed attempts; please wait and retry", self._retry_after(limit))
+        per_receipt = self.policy.failed_checks_per_receipt
+        if (
+            await self.limiter.count(f"fail:receipt:{receipt_key}", per_receipt.window)
+            >= per_receipt.max_events
+        ):
+            pace = Limit(1, self.policy.receipt_pace_seconds)
+            if await self.limiter.hit(f"pace:receipt:{receipt_key}", pace.window) > pace.max_events:
+                raise RateLimited("too many failed attempts; please wait and retry", self._retry_after(pace))
 
-    async def check_failed(self, receipt_key: str) -> None:
-        for key, limit in self._check_limits(receipt_key):
+    async def check_failed(self, receipt_key: str, source: str | None = None) -> None:
+        await self.limiter.hit(f"fail:receipt:{receipt_key}", self.policy.failed_checks_per_receipt.window)
+        for key, limit in self._check_limits(source):
             await self.limiter.hit(key, limit.window)
 
-    def _check_limits(self, receipt_key: str) -> list[tuple[str, Limit]]:
-        return [
-            (f"fail:receipt:{receipt_key}", self.policy.failed_checks_per_receipt),
-            ("fail:global", self.policy.failed_checks_global),
-        ]
+    def _check_limits(self, source: str | None) -> list[tuple[str, Limit]]:
+        limits = [("fail:global", self.policy.failed_checks_global)]
+        if source is not None:
+            limits.insert(0, (f"fail:src:{source}", self.policy.failed_checks_per_source))
+        return limits

@@ -1,4 +1,4 @@
-"""Reach of the prevention news (SPEC 6, issue 8): per audience and period, the distinct
+"""Reach of the prevention news: per audience and period, the distinct
 subscribers who received at least one campaign item, against the population an
 administrator entered and the plan's target.
 

@@ -25,6 +25,11 @@ class AgencyKind(StrEnum):
 
 #: Agency kinds that have a unit in every commune/ward as well as at the province.
 COMMUNE_LEVEL_KINDS: frozenset[AgencyKind] = frozenset({AgencyKind.POLICE, AgencyKind.COMMUNE})
+#: Agency kinds with a unit at the province. A commune's people's committee has none: a tip
+#: routed to it that names no commune goes to the provincial police instead.
+PROVINCE_LEVEL_KINDS: frozenset[AgencyKind] = frozenset(
+    {AgencyKind.POLICE, AgencyKind.HEALTH, AgencyKind.INSPECTORATE}
+)
 
 OWNER_BY_CATEGORY: dict[Category, AgencyKind] = {
     Category.VENUE: AgencyKind.POLICE,
@@ -73,10 +78,13 @@ class RoutingPolicy:
     owners: Mapping[Category, AgencyKind]
 
     def owner(self, category: Category | None, province_code: str, commune_code: str | None) -> str:
-        """Owning agency: by category, at commune level where that kind has commune units."""
+        """Owning agency: by category, at commune level where that kind has commune units;
+        only units that exist (a kind without a provincial unit falls back to the police)."""
         kind = self.owners.get(category, AgencyKind.POLICE) if category else AgencyKind.POLICE
         if commune_code and kind in COMMUNE_LEVEL_KINDS:
             return agency_code(kind, commune_code)
+        if kind not in PROVINCE_LEVEL_KINDS:
+            kind = AgencyKind.POLICE
         return agency_code(kind, province_code)
 
 

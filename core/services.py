@@ -71,6 +71,8 @@ class Receipt:
     urgent: bool
     #: Shown once to the reporter with the code; only its argon2 hash is stored.
     passphrase: str = ""
+    #: An urgent tip accepted although its source was over the rate limit (the answer says so).
+    over_limit: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,17 @@ class TransitionRequest:
     urgent: bool | None = None
     to_agency: str | None = None
     duplicate_of: int | None = None
+
+
+def staff_text(text: str, what: str) -> str:
+    """An officer's text, stripped; refused when empty or carrying a NUL (no keyboard types
+    one, and PostgreSQL cannot store it: it answered "database unavailable")."""
+    cleaned = text.strip()
+    if not cleaned:
+        raise InvalidInput(f"{what} must not be empty")
+    if "\x00" in cleaned:
+        raise InvalidInput(f"{what} must not contain NUL characters")
+    return cleaned
 
 
 def at_risk_moment(received_at: datetime, due: datetime | None, fraction: float) -> datetime | None:
@@ -194,7 +207,7 @@ class TipService:
         if files and self.store is None:
             raise InvalidInput("attachments are not accepted on this channel")
         clean = await clean_files(files, self.attachment_policy)
-        remote = await self._check_area(draft.commune_code)
+        remote = await self.check_area(draft.commune_code)
         passphrase = new_passphrase()
         keys = await store_files(self.store, clean) if self.store is not None and clean else []
         pending = PendingTip(replace(draft, text=text), received_at, remote, passphrase, clean, keys)
@@ -217,9 +230,7 @@ class TipService:
         """An officer's answer to the reporter, shown on the status page; audited.
         `within` (here and below) is the acting officer's jurisdiction: outside it a tip
         does not exist (NotFound); None is the system itself (CLI, demo, bot)."""
-        cleaned = text.strip()
-        if not cleaned:
-            raise InvalidInput("a reply must not be empty")
+        cleaned = staff_text(text, "a reply")
         now = self.clock()
         message = Message(Author.OFFICER, cleaned, now)
         async with self._uow() as uow:
@@ -229,7 +240,7 @@ class TipService:
             await uow.commit()
         return message
 
-    async def _check_area(self, commune_code: str | None) -> bool:
+    async def check_area(self, commune_code: str | None) -> bool:
         """Refuse a commune code outside the gazetteer or the province; True if remote.
         The areas come from the per-worker cache, so this usually reads nothing."""
         if commune_code is None:
@@ -377,9 +388,7 @@ class TipService:
         self, tip_id: int, *, actor: str, text: str, within: Jurisdiction | None = None
     ) -> StaffNote:
         """A note for colleagues on the tip (never for the reporter); audited."""
-        cleaned = text.strip()
-        if not cleaned:
-            raise InvalidInput("a note must not be empty")
+        cleaned = staff_text(text, "a note")
         note = StaffNote(actor, cleaned, self.clock())
         async with self._uow() as uow:
             await uow.tips.get(tip_id, within)
@@ -481,6 +490,7 @@ class TipService:
         """Extend the decision deadline (CPC art. 147), with a reason, within the limit."""
         if not reason.strip():
             raise InvalidInput("an extension needs a reason")
+        staff_text(reason, "a reason")
         now = self.clock()
         async with self._uow() as uow:
             tip = await uow.tips.get(tip_id, within)
@@ -569,6 +579,8 @@ class TipService:
     async def _check_request(
         self, uow: UnitOfWork, tip: Tip, request: TransitionRequest, within: Jurisdiction | None
     ) -> None:
+        if "\x00" in request.reason:
+            raise InvalidInput("a reason must not contain NUL characters")
         if request.target in REASON_REQUIRED and not request.reason.strip():
             raise InvalidInput(f"moving a tip to {request.target.value} needs a reason")
         if request.target is Stage.REFERRED:

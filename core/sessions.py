@@ -1,4 +1,4 @@
-"""Staff sign-in rules: TOTP checking, lockout and session lifetimes (issue 7).
+"""Staff sign-in rules: TOTP checking, lockout and session lifetimes.
 
 Session tokens are random and only their SHA-256 is stored, so a copy of the database
 does not hand out live sessions; each session carries its own CSRF token.

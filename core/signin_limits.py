@@ -1,4 +1,4 @@
-"""Sign-in abuse control across accounts (issue 7), on the shared rate-limit counters.
+"""Sign-in abuse control across accounts, on the shared rate-limit counters.
 
 The per-account lockout (`core.staff`, rows of `officers`) stops guessing one account's
 password; it does not stop trying one password on many accounts, and on its own it told
@@ -12,7 +12,13 @@ So, besides it:
   hash of the name (never the name: it is sometimes a password typed in the wrong box),
   and after `max_failures` they get the same 429 an account does.
 
-No client address is used or stored (the reverse proxy deliberately does not pass one).
+* a **per-source budget** below the global one (`core.sources`: a keyed hash of the
+  client's address, never stored): one client over it waits, and its refused attempts do
+  not count against the global budget, so it cannot lock every officer out.
+* a **locked account stays open to a source that has not failed on it**: whoever locked
+  it (five wrong passwords from one place) waits; the officer, signing in from elsewhere,
+  does not. Each source gets `max_failures` attempts on a locked account per lockout.
+
 The counters live in Redis when configured (else in the worker) and expire on their own.
 """
 
@@ -54,7 +60,8 @@ class MemoryLockBox:
 
 @dataclass(frozen=True)
 class SignInLimits:
-    failures_global: Limit = field(default_factory=lambda: Limit(50, 300))
+    failures_global: Limit = field(default_factory=lambda: Limit(200, 300))
+    failures_per_source: Limit = field(default_factory=lambda: Limit(10, 300))
     #: Failures of one unknown name before it "locks", as an account does after that many
     #: in a row (the day-long window stands for "in a row": only the password resets it).
     max_failures: int = 5
@@ -83,13 +90,29 @@ class SignInThrottle:
         digest = hmac.digest(self._key, username.strip().casefold().encode(), hashlib.sha256)
         return "signin:name:" + digest[:16].hex()
 
-    async def budget_spent(self) -> int | None:
-        """Seconds to wait while the global failure budget is spent, else None."""
-        limit = self.limits.failures_global
-        if await self.limiter.count("signin:global", limit.window) >= limit.max_events:
-            now = self._clock()
-            return max(1, int(window_start(now, limit.window) + limit.window - now))
+    async def budget_spent(self, source: str | None = None) -> int | None:
+        """Seconds to wait while this source's or the global failure budget is spent, else None."""
+        budgets = [("signin:global", self.limits.failures_global)]
+        if source is not None:
+            budgets.insert(0, (f"signin:src:{source}", self.limits.failures_per_source))
+        for key, limit in budgets:
+            if await self.limiter.count(key, limit.window) >= limit.max_events:
+                now = self._clock()
+                return max(1, int(window_start(now, limit.window) + limit.window - now))
         return None
+
+    def _account_key(self, account_id: int, source: str) -> str:
+        return f"signin:acct:{account_id}:src:{source}"
+
+    async def lock_spares(self, account_id: int, source: str | None) -> bool:
+        """Whether a locked account may still be tried from `source`: one that has failed
+        on it fewer than `max_failures` times within the lockout (never an unknown source)."""
+        if source is None:
+            return False
+        window = int(self.limits.lockout.total_seconds())
+        return (
+            await self.limiter.count(self._account_key(account_id, source), window) < self.limits.max_failures
+        )
 
     async def unknown_name_locked(self, username: str, now: datetime) -> int | None:
         """Seconds to wait when this unknown name is "locked", counted as an account's
@@ -99,9 +122,23 @@ class SignInThrottle:
             return None
         return max(1, math.ceil((until - now).total_seconds()))
 
-    async def failed(self, username: str | None = None, now: datetime | None = None) -> None:
-        """Count a failure against the budget, and against `username` when it is unknown."""
+    async def failed(
+        self,
+        username: str | None = None,
+        now: datetime | None = None,
+        *,
+        source: str | None = None,
+        account_id: int | None = None,
+    ) -> None:
+        """Count a failure against the budgets, against `username` when it is unknown, and
+        against the account from this source when it is known."""
         await self.limiter.hit("signin:global", self.limits.failures_global.window)
+        if source is not None:
+            await self.limiter.hit(f"signin:src:{source}", self.limits.failures_per_source.window)
+            if account_id is not None:
+                await self.limiter.hit(
+                    self._account_key(account_id, source), int(self.limits.lockout.total_seconds())
+                )
         if username is None or now is None:
             return
         key = self._name_key(username)

@@ -1,4 +1,4 @@
-"""Deadline policy: data, not code (SPEC 3).
+"""Deadline policy: data, not code.
 
 A policy is a versioned set of rules such as `verified.default = 24 hours`. Each tip pins the
 version in force when it was received, and its deadlines are recomputed from that version
@@ -41,7 +41,7 @@ class Rule:
     note: str = ""
 
 
-#: Shipped defaults (Criminal Procedure Code 2015 art. 146-147; SPEC 3).
+#: Shipped defaults (Criminal Procedure Code 2015 art. 146-147).
 DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("verified.default", 24, Unit.HOURS, "hand-off to the competent agency, CPC art. 146"),
     Rule("verified.remote", 48, Unit.HOURS, "hand-off from a commune marked remote"),

@@ -208,9 +208,10 @@ class StaffService:
             raise InvalidInput("you cannot deactivate or activate your own account")
         return await self.set_active(username, active, actor=staff.actor)
 
-    async def sign_in(self, username: str, password: str, otp: str) -> SignedIn:
+    async def sign_in(self, username: str, password: str, otp: str, *, source: str | None = None) -> SignedIn:
         """Password and one-time code in, a new session out; failures count towards a
-        lockout and are audited (committed even though the caller gets an error)."""
+        lockout and are audited (committed even though the caller gets an error).
+        `source` is the client's keyed address hash (core.sources), for per-source limits."""
         now = self.clock()
         async with self._uow() as uow:
             officer = await uow.officers.by_username(username)
@@ -218,14 +219,18 @@ class StaffService:
             password_ok = password_matches(officer, password)
             known = officer is not None and officer.active
             if self.throttle is not None:
-                await self._throttled(uow, officer if known else None, username, now)
+                await self._throttled(uow, officer if known else None, username, now, source)
             if officer is None or not officer.active:
                 await uow.audit.record(actor=UNKNOWN_ACTOR, action="login_failed", tip_id=None, at=now)
                 await uow.commit()
                 if self.throttle is not None:
-                    await self.throttle.failed(username, now)
+                    await self.throttle.failed(username, now, source=source)
                 raise SignInRefused(REFUSED)
-            if officer.locked_until is not None and now < officer.locked_until:
+            if (
+                officer.locked_until is not None
+                and now < officer.locked_until
+                and not (self.throttle is not None and await self.throttle.lock_spares(officer.id, source))
+            ):
                 await self._failed(uow, officer, now, "locked", count=False)
                 wait = max(1, math.ceil((officer.locked_until - now).total_seconds()))
                 raise AccountLocked(LOCKED, wait)
@@ -235,7 +240,7 @@ class StaffService:
             if password_ok and officer.totp_secret:
                 step = totp_step(officer.totp_secret, otp, now, officer.totp_last_step)
             if step is None or not await uow.officers.signed_in(officer.id, step):
-                await self._failed(uow, officer, now, "otp" if password_ok else "password")
+                await self._failed(uow, officer, now, "otp" if password_ok else "password", source=source)
                 raise SignInRefused(REFUSED)
             session = StaffSession(token_hash(token := new_token()), officer.id, new_token(), now, now)
             # Ended sessions are refused when presented; here their rows are swept away.
@@ -248,12 +253,12 @@ class StaffService:
         return SignedIn(officer, token, session.csrf_token)
 
     async def _throttled(
-        self, uow: UnitOfWork, officer: Officer | None, username: str, now: datetime
+        self, uow: UnitOfWork, officer: Officer | None, username: str, now: datetime, source: str | None
     ) -> None:
         """Refuse (as "locked") while the global failure budget is spent, or while an
         unknown name has failed as often as would lock an account (core.signin_limits)."""
         assert self.throttle is not None
-        wait = await self.throttle.budget_spent()
+        wait = await self.throttle.budget_spent(source)
         why = "throttled"
         if wait is None and officer is None:
             wait, why = await self.throttle.unknown_name_locked(username, now), "locked"
@@ -280,7 +285,14 @@ class StaffService:
         raise SignInRefused(REFUSED)
 
     async def _failed(
-        self, uow: UnitOfWork, officer: Officer, now: datetime, why: str, *, count: bool = True
+        self,
+        uow: UnitOfWork,
+        officer: Officer,
+        now: datetime,
+        why: str,
+        *,
+        count: bool = True,
+        source: str | None = None,
     ) -> None:
         if count and await uow.officers.count_failure(officer.id) >= self.policy.max_failures:
             await uow.officers.lock(officer.id, now + self.policy.lockout)
@@ -288,7 +300,7 @@ class StaffService:
         await uow.audit.record(actor=officer.actor, action="login_failed", tip_id=None, at=now, detail=why)
         await uow.commit()
         if self.throttle is not None and count:
-            await self.throttle.failed()
+            await self.throttle.failed(source=source, account_id=officer.id)
 
     async def session(self, token: str) -> StaffContext:
         """The officer behind a session cookie; idle and absolute timeouts end it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -24,11 +25,12 @@ from handlers import (
     staff_openapi,
     staff_outreach,
     staff_pages,
+    staff_register,
     telegram,
     zalo,
 )
 from handlers.errors import Handler, error_response, json_errors
-from handlers.keys import METRICS, SERVICES, SETTINGS
+from handlers.keys import METRICS, SERVICES, SETTINGS, STOPPING
 from handlers.metrics import Metrics
 from hotline.bootstrap import open_services
 from hotline.settings import Settings
@@ -55,6 +57,22 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 
 
 @web.middleware
+async def close_when_stopping(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """While the server stops (SIGTERM), every answer closes its connection: a client then
+    sends its next request on a new connection, which is refused at once (safe to retry),
+    instead of on a kept-alive one that closes under it unanswered."""
+    response = await handler(request)
+    if request.app[STOPPING].is_set():
+        response.force_close()
+    return response
+
+
+async def _stopping(app: web.Application) -> None:
+    """on_shutdown: the listening socket is closed; requests in flight are still running."""
+    app[STOPPING].set()
+
+
+@web.middleware
 async def body_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse a declared oversize body from its Content-Length, before reading a byte.
 
@@ -78,9 +96,11 @@ def create_app(
     (and the Telegram bot, when a token is configured, starts and stops in between)."""
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[security_headers, pages.html_errors, json_errors, body_limits],
+        middlewares=[close_when_stopping, security_headers, pages.html_errors, json_errors, body_limits],
     )
     app[SETTINGS] = settings
+    app[STOPPING] = asyncio.Event()
+    app.on_shutdown.append(_stopping)
     app[METRICS] = Metrics()
     receipt_once.setup(app, settings)
     staff_names.setup(app)
@@ -107,5 +127,6 @@ def create_app(
     app.add_routes(staff_outreach.routes)
     app.add_routes(staff_establishments.routes)
     app.add_routes(staff_admin.routes)
+    app.add_routes(staff_register.routes)
     app.router.add_static("/static/", STATIC, append_version=False)
     return app

@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientConnectionResetError, web
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
@@ -29,6 +29,7 @@ from core.errors import (
 )
 from core.ratelimits import RateLimited
 from handlers.keys import METRICS
+from storage.db import describe_error
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +108,13 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         response = validation_response(exc)
     except DomainError as exc:
         response = domain_response(exc)
-    except DBAPIError:
-        log.exception("database error on %s %s", request.method, route_name)
+    except (ConnectionResetError, ClientConnectionResetError):
+        # The client went away mid-request (an aborted upload): nothing to answer, no error.
+        log.info("a client closed its connection during %s %s", request.method, route_name)
+        response = error_response(400, "bad_request", "the request was not received in full")
+    except DBAPIError as exc:
+        # The type and SQLSTATE only: the message and traceback quote the statement's values.
+        log.error("database error on %s %s (%s)", request.method, route_name, describe_error(exc))
         response = error_response(
             503, "not_saved", "the database is unavailable; nothing was saved, please retry"
         )

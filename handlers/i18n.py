@@ -8,6 +8,7 @@ tip text is untrusted everywhere.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -48,6 +49,22 @@ class Renderer:
         return self.environments[lang].get_template(template).render(lang=lang, **context)
 
 
+#: Bidirectional controls (LRE..RLO, LRI..PDI, LRM, RLM, ALM): stored as sent, but shown
+#: as a visible mark, so a place like "\u202egnp.exe" cannot read reversed on a page.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+BIDI_MARK = "\ufffd"
+
+
+def neutralise(value: Any) -> Any:
+    """Every value a template prints: text loses its bidirectional controls."""
+    if not isinstance(value, str) or not _BIDI.search(value):
+        return value
+    # str.replace keeps Markup (a translated sentence with its links) markup.
+    for control in set(_BIDI.findall(value)):
+        value = value.replace(control, BIDI_MARK)
+    return value
+
+
 @cache
 def renderer() -> Renderer:
     environments: dict[str, jinja2.Environment] = {}
@@ -59,6 +76,7 @@ def renderer() -> Renderer:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            finalize=neutralise,
         )
         env.install_gettext_translations(catalogue(lang), newstyle=True)  # type: ignore[attr-defined]
         env.filters["vn_time"] = vn_time

@@ -36,6 +36,19 @@ STAGE_WORDS: dict[str, str] = {
 }
 
 
+#: How a tip came in: the public channels, then those an officer registers.
+CHANNEL_WORDS: dict[str, str] = {
+    "web": "Web",
+    "telegram": "Telegram",
+    "zalo": "Zalo",
+    "phone": "Phone",
+    "in_person": "In person",
+    "letter": "Letter",
+    "tip_box": "Tip box",
+    "forwarded": "Forwarded",
+}
+
+
 BADGE_WORDS: dict[str, str] = {"overdue": "Overdue", "at_risk": "At risk", "on_time": "On time"}
 
 
@@ -57,6 +70,11 @@ def category_label(lang: str, code: str | None) -> str:
 
 def stage_label(lang: str, code: str) -> str:
     return gettext(lang, STAGE_WORDS[code]) if code in STAGE_WORDS else code
+
+
+def channel_label(lang: str, code: str) -> str:
+    """`in_person` → "Trực tiếp" (vi) / "In person" (en)."""
+    return gettext(lang, CHANNEL_WORDS[code]) if code in CHANNEL_WORDS else code
 
 
 def badge_label(lang: str, code: str) -> str:

@@ -15,6 +15,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from core.attachments import AttachmentPolicy
 from handlers.errors import Handler
 from handlers.schemas import ErrorOut
 
@@ -102,7 +103,12 @@ class ApiRoutes:
             # A form part cannot be null: an optional field is left out instead.
             base["properties"] = {
                 **{k: _not_null(v) for k, v in base["properties"].items()},
-                "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                "files": {
+                    "type": "array",
+                    "items": {"type": "string", "format": "binary"},
+                    "maxItems": AttachmentPolicy().max_files,
+                    "description": "Photos or PDFs; at most HOTLINE_MAX_FILES (5 by default)",
+                },
             }
             base["title"] = name
             schemas[name] = base

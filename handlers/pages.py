@@ -31,10 +31,12 @@ from core.receipts import display
 from core.services import Receipt
 from core.tips import TipDraft
 from handlers import receipt_once
+from handlers.clients import is_https, source_of
 from handlers.forms import Submitted, is_multipart, read_multipart
 from handlers.i18n import LANG_COOKIE, LANGUAGES, language, renderer
 from handlers.keys import METRICS, SERVICES, SETTINGS
 from handlers.schemas import MAX_TEXT
+from storage.db import describe_error
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -138,7 +140,9 @@ def render(
         lang, template, {"csrf_token": token, "path": request.path, "languages": LANGUAGES, **context}
     )
     response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/")
+    response.set_cookie(
+        CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=is_https(request), path="/"
+    )
     if not template.startswith("staff_"):
         response.headers["Content-Security-Policy"] = PUBLIC_CSP
     if no_store:
@@ -203,7 +207,7 @@ def refusal(exc: BaseException) -> FormRefused:
     if isinstance(exc, web.HTTPBadRequest):
         return FormRefused("fields", 400)
     if isinstance(exc, DBAPIError):
-        log.error("database error on a public form; nothing was saved")
+        log.error("database error on a public form; nothing was saved (%s)", describe_error(exc))
         return FormRefused("not_saved", 503)
     raise exc
 
@@ -226,7 +230,7 @@ def received(request: web.Request, receipt: Receipt, path: str, *, question: boo
     """After the commit: redirect to the page that shows the receipt once (POST/redirect/GET)."""
     request[SAVED] = True
     once = receipt_once.OnceReceipt(
-        display(receipt.receipt_code), receipt.passphrase, receipt.urgent, question
+        display(receipt.receipt_code), receipt.passphrase, receipt.urgent, question, receipt.over_limit
     )
     return receipt_once.redirect_with(request, once, path, request.app[SERVICES].tips.clock())
 
@@ -237,7 +241,12 @@ async def show_receipt(request: web.Request, path: str) -> web.Response:
     if once is None:
         response = render(request, "receipt_gone.html", no_store=True, question=path == ASK_RECEIVED)
     else:
-        context: dict[str, Any] = {"code": once.code, "passphrase": once.passphrase, "urgent": once.urgent}
+        context: dict[str, Any] = {
+            "code": once.code,
+            "passphrase": once.passphrase,
+            "urgent": once.urgent,
+            "over_limit": once.over_limit,
+        }
         if once.question:
             context["question"] = True
         response = render(request, "receipt.html", no_store=True, **context)
@@ -292,7 +301,9 @@ async def report_submit(request: web.Request) -> web.Response:
         submitted = await read_form(request)
         fields = submitted.fields
         form = ReportForm.model_validate(fields)
-        receipt = await request.app[SERVICES].reporters.report(form.draft(), submitted.files)
+        receipt = await request.app[SERVICES].reporters.report(
+            form.draft(), submitted.files, source=await source_of(request)
+        )
     except (FormRefused, DomainError, ValidationError, web.HTTPClientError, DBAPIError) as exc:
         refused = refusal(exc)
         return render(
@@ -321,7 +332,7 @@ async def _answer_feedback(request: web.Request, form: QuestionForm, *, helped: 
     if form.entry is None or form.answer_lang is None:
         return
     services = request.app[SERVICES]
-    await services.reporters.throttle.submission("feedback")
+    await services.reporters.throttle.submission("feedback", await source_of(request))
     try:
         await services.answers.feedback(form.entry, form.answer_lang, helped)
     except NotFound:
@@ -342,12 +353,14 @@ async def ask_submit(request: web.Request) -> web.Response:
             await _answer_feedback(request, form, helped=True)
             return render(request, "ask.html", form={}, thanked=True)
         if form.action == "ask":
-            matches = await services.answers.answer_if_allowed(form.text, hint=language(request))
+            matches = await services.answers.answer_if_allowed(
+                form.text, hint=language(request), source=await source_of(request)
+            )
             if matches:
                 return render(request, "ask_answer.html", no_store=True, form=fields, matches=matches)
         else:
             await _answer_feedback(request, form, helped=False)
-        receipt = await services.reporters.ask(form.text)
+        receipt = await services.reporters.ask(form.text, source=await source_of(request))
     except (FormRefused, DomainError, ValidationError, web.HTTPClientError, DBAPIError) as exc:
         refused = refusal(exc)
         return render(
@@ -366,7 +379,9 @@ async def status_check(request: web.Request) -> web.Response:
     """Code and passphrase in, stage and conversation out; one answer for any wrong pair."""
     try:
         form = ReceiptForm.model_validate((await read_form(request)).fields)
-        view = await request.app[SERVICES].reporters.status(form.receipt_code, form.passphrase)
+        view = await request.app[SERVICES].reporters.status(
+            form.receipt_code, form.passphrase, source=await source_of(request)
+        )
     except (FormRefused, DomainError, ValidationError, web.HTTPClientError, DBAPIError) as exc:
         refused = refusal(exc)
         return render(
@@ -386,8 +401,11 @@ async def status_message(request: web.Request) -> web.Response:
         submitted = await read_form(request)
         fields = submitted.fields
         form = MessageForm.model_validate(fields)
-        await reporters.add_message(form.receipt_code, form.passphrase, form.text, submitted.files)
-        view = await reporters.status(form.receipt_code, form.passphrase)
+        source = await source_of(request)
+        await reporters.add_message(
+            form.receipt_code, form.passphrase, form.text, submitted.files, source=source
+        )
+        view = await reporters.status(form.receipt_code, form.passphrase, source=source)
     except (FormRefused, DomainError, ValidationError, web.HTTPClientError, DBAPIError) as exc:
         refused = refusal(exc)
         if (
@@ -398,7 +416,9 @@ async def status_message(request: web.Request) -> web.Response:
                 request, "status_form.html", status=refused.status, no_store=True, problem=refused.problem
             )
         try:
-            view = await reporters.status(fields["receipt_code"], fields.get("passphrase", ""))
+            view = await reporters.status(
+                fields["receipt_code"], fields.get("passphrase", ""), source=await source_of(request)
+            )
         except (DomainError, DBAPIError) as again:
             refused = refusal(again)
             return render(
@@ -441,7 +461,7 @@ async def switch_language(request: web.Request) -> web.Response:
         max_age=365 * 24 * 3600,
         httponly=True,
         samesite="Lax",
-        secure=request.secure,
+        secure=is_https(request),
         path="/",
     )
     return response

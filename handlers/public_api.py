@@ -12,6 +12,7 @@ from core.conversation import ReporterView
 from core.receipts import display
 from core.services import Receipt
 from core.tips import TipDraft
+from handlers.clients import source_of
 from handlers.forms import Submitted, is_multipart, read_multipart
 from handlers.keys import METRICS, SERVICES, SETTINGS
 from handlers.openapi import ApiRoutes
@@ -57,6 +58,7 @@ def receipt_json(receipt: Receipt) -> dict[str, Any]:
         received_at=receipt.received_at,
         urgent=receipt.urgent,
         emergency_numbers=EmergencyNumbers(**EMERGENCY) if receipt.urgent else None,
+        accepted_over_limit=receipt.over_limit,
     )
     return body.model_dump(mode="json")
 
@@ -91,6 +93,7 @@ async def submit_tip(request: web.Request) -> web.Response:
             occurred_at=body.occurred_at,
         ),
         files,
+        source=await source_of(request),
     )
     request.app[METRICS].tips_received.labels(Channel.WEB.value).inc()
     return web.json_response(receipt_json(receipt), status=201, headers=NO_STORE)
@@ -106,7 +109,9 @@ async def submit_tip(request: web.Request) -> web.Response:
 async def tip_status(request: web.Request) -> web.Response:
     """404 for an unknown code and a wrong passphrase alike."""
     body = await read_json(request, ReceiptIn)
-    view = await request.app[SERVICES].reporters.status(body.receipt_code, body.passphrase)
+    view = await request.app[SERVICES].reporters.status(
+        body.receipt_code, body.passphrase, source=await source_of(request)
+    )
     return web.json_response(status_json(view), headers=NO_STORE)
 
 
@@ -122,7 +127,7 @@ async def add_message(request: web.Request) -> web.Response:
     """The reporter's follow-up; the same receipt check as the status."""
     body, files = await read_body(request, MessageIn)
     message = await request.app[SERVICES].reporters.add_message(
-        body.receipt_code, body.passphrase, body.text, files
+        body.receipt_code, body.passphrase, body.text, files, source=await source_of(request)
     )
     out = MessageOut(author=message.author.value, text=message.text, at=message.at)
     return web.json_response(out.model_dump(mode="json"), status=201, headers=NO_STORE)
@@ -136,7 +141,7 @@ async def add_message(request: web.Request) -> web.Response:
 )
 async def ask_question(request: web.Request) -> web.Response:
     body = await read_json(request, QuestionIn)
-    receipt = await request.app[SERVICES].reporters.ask(body.text)
+    receipt = await request.app[SERVICES].reporters.ask(body.text, source=await source_of(request))
     request.app[METRICS].tips_received.labels(Channel.WEB.value).inc()
     return web.json_response(receipt_json(receipt), status=201, headers=NO_STORE)
 
@@ -152,7 +157,7 @@ async def answers(request: web.Request) -> web.Response:
     past the answers rate limit (`HOTLINE_ANSWERS_PER_MINUTE`)."""
     body = await read_json(request, AnswersIn)
     matches = await request.app[SERVICES].answers.answer(
-        body.text, hint=body.language or "vi", limit=body.limit
+        body.text, hint=body.language or "vi", limit=body.limit, source=await source_of(request)
     )
     out = AnswersOut(
         answers=[

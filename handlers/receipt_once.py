@@ -23,6 +23,7 @@ from aiohttp import web
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from handlers.clients import is_https
 from hotline.chatkeys import chat_secret
 from hotline.settings import Settings
 
@@ -39,6 +40,8 @@ class OnceReceipt:
     passphrase: str
     urgent: bool
     question: bool
+    #: Stored although the sender's connection was over its report limit (marked urgent).
+    over_limit: bool = False
 
 
 def key_for(settings: Settings) -> bytes:
@@ -57,6 +60,7 @@ def seal(key: bytes, receipt: OnceReceipt, path: str, now: datetime) -> str:
         "p": receipt.passphrase,
         "u": receipt.urgent,
         "q": receipt.question,
+        "o": receipt.over_limit,
         "t": int(now.timestamp()),
     }
     nonce = os.urandom(12)
@@ -82,6 +86,7 @@ def unseal(key: bytes, value: str, path: str, now: datetime) -> OnceReceipt | No
         passphrase=str(payload["p"]),
         urgent=bool(payload["u"]),
         question=bool(payload["q"]),
+        over_limit=bool(payload.get("o", False)),
     )
 
 
@@ -94,7 +99,7 @@ def redirect_with(request: web.Request, receipt: OnceReceipt, path: str, now: da
         max_age=LIFETIME_SECONDS,
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
+        secure=is_https(request),
         path=path,
     )
     return response

@@ -14,8 +14,27 @@ from core.queue import Badge, Cursor, QueueFilter, QueueItem
 from core.stages import Stage
 from core.tips import Tip, TransitionRecord
 
-#: Web intake limit (issue 4); the domain's own limit is looser, for other channels.
+#: Web intake limit; the domain's own limit is looser, for other channels.
 MAX_TEXT = 10_000
+
+
+#: Dates a staff report may name: earlier or later ones are typos or probes (year 1 lies
+#: before any database's date range in some zones and answered 500).
+EARLIEST_REPORT_YEAR, LATEST_REPORT_YEAR = 2000, 2100
+
+
+def report_date(value: Any) -> Any:
+    """A query string's date: `YYYY-MM-DD` only (lax parsing reads `0` as 1970-01-01),
+    between EARLIEST_REPORT_YEAR and LATEST_REPORT_YEAR."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
+    if isinstance(value, date) and not EARLIEST_REPORT_YEAR <= value.year <= LATEST_REPORT_YEAR:
+        raise ValueError(f"a date between {EARLIEST_REPORT_YEAR} and {LATEST_REPORT_YEAR}")
+    return value
+
+
+#: Text without NUL characters: PostgreSQL cannot store one, nor compare with one.
+NO_NUL = r"^[^\x00]*$"
 
 
 class Strict(BaseModel):
@@ -25,16 +44,28 @@ class Strict(BaseModel):
 class TipIn(Strict):
     """A new tip. As multipart/form-data the same fields come as parts, plus `files`."""
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT, description="What happened, in your own words")
+    text: str = Field(
+        min_length=1, max_length=MAX_TEXT, pattern=NO_NUL, description="What happened, in your own words"
+    )
     category: Category | None = None
     urgent: bool = Field(default=False, description="Someone is in danger now")
     commune_code: str | None = Field(default=None, pattern=r"^\d{5}$", description="Commune or ward code")
-    place: str | None = Field(default=None, max_length=500, description="Where, in your own words")
+    place: str | None = Field(
+        default=None, max_length=500, pattern=NO_NUL, description="Where, in your own words"
+    )
     occurred_at: AwareDatetime | None = None
+
+    @field_validator("category")
+    @classmethod
+    def _reporters_choose(cls, value: Category | None) -> Category | None:
+        """`spam` is an officer's verdict and `info_request` is what a question is filed as."""
+        if value in (Category.SPAM, Category.INFO_REQUEST):
+            raise ValueError("a reporter cannot choose this category")
+        return value
 
 
 class QuestionIn(Strict):
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    text: str = Field(min_length=1, max_length=MAX_TEXT, pattern=NO_NUL)
 
 
 class AnswersIn(Strict):
@@ -69,7 +100,7 @@ class ReceiptIn(Strict):
 class MessageIn(ReceiptIn):
     """Details the reporter adds; as multipart/form-data, with optional `files`."""
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    text: str = Field(min_length=1, max_length=MAX_TEXT, pattern=NO_NUL)
 
 
 class EmergencyNumbers(BaseModel):
@@ -86,6 +117,10 @@ class ReceiptOut(BaseModel):
     received_at: datetime
     urgent: bool
     emergency_numbers: EmergencyNumbers | None
+    accepted_over_limit: bool = Field(
+        default=False,
+        description="An urgent tip stored although its sender was over the rate limit",
+    )
 
 
 class MessageOut(BaseModel):
@@ -120,7 +155,7 @@ class ErrorOut(BaseModel):
 
 class TransitionIn(Strict):
     to: Stage
-    reason: str = Field(default="", max_length=4000)
+    reason: str = Field(default="", max_length=4000, pattern=NO_NUL)
     expected_stage: Stage | None = None
     category: Category | None = None
     urgent: bool | None = None
@@ -129,11 +164,11 @@ class TransitionIn(Strict):
 
 
 class ReplyIn(Strict):
-    text: str = Field(min_length=1, max_length=10_000)
+    text: str = Field(min_length=1, max_length=10_000, pattern=NO_NUL)
 
 
 class ExtensionIn(Strict):
-    reason: str = Field(min_length=1, max_length=4000)
+    reason: str = Field(min_length=1, max_length=4000, pattern=NO_NUL)
     days: int | None = Field(default=None, ge=1, le=62)
 
 
@@ -141,14 +176,13 @@ class KpiQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     start: date = Field(alias="from")
     end: date = Field(alias="to")
-    agency: str | None = None
-    commune: str | None = None
+    agency: str | None = Field(default=None, max_length=40, pattern=r"^[a-z_]+:\d{2,5}$")
+    commune: str | None = Field(default=None, pattern=r"^\d{5}$")
 
     @field_validator("start", "end", mode="before")
     @classmethod
     def _iso_date(cls, value: Any) -> Any:
-        """Text as `YYYY-MM-DD` only (lax parsing would read `0` as 1970-01-01)."""
-        return date.fromisoformat(value) if isinstance(value, str) else value
+        return report_date(value)
 
     @model_validator(mode="after")
     def _ordered(self) -> KpiQuery:
@@ -180,7 +214,9 @@ class QueueQuery(BaseModel):
     commune: str | None = Field(default=None, pattern=r"^\d{5}$")
     overdue: bool = False
     closed: bool = False
-    q: str | None = Field(default=None, max_length=200, description="text search; diacritics optional")
+    q: str | None = Field(
+        default=None, max_length=200, pattern=NO_NUL, description="text search; diacritics optional"
+    )
     limit: int = Field(default=50, ge=1, le=200)
     next: str | None = Field(default=None, max_length=200)
 

@@ -1,4 +1,4 @@
-"""Administrators' pages (issue 7): the audit log with filters, keyset pages and a CSV
+"""Administrators' pages: the audit log with filters, keyset pages and a CSV
 download (`/staff/audit`, `/staff/audit.csv`), and the accounts (`/staff/officers`) with
 activate/deactivate buttons. Others get 403. Reading the log is audited (`audit_read`),
 downloading it too (`export`), and so is each (de)activation.

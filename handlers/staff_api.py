@@ -25,6 +25,7 @@ from core.routing import AgencyKind, RoutingPolicy
 from core.services import TransitionRequest
 from core.staff import SignedIn, StaffContext
 from core.tips import StaffNote
+from handlers.clients import source_of
 from handlers.i18n import language
 from handlers.keys import METRICS, SERVICES, SETTINGS
 from handlers.labels import stage_label
@@ -88,7 +89,9 @@ def tip_id_of(request: web.Request) -> int:
 async def sign_in(request: web.Request) -> web.Response:
     """Username, password and the authenticator's code in; a session cookie out."""
     body = await read_json(request, SessionIn)
-    signed = await request.app[SERVICES].staff.sign_in(body.username, body.password, body.otp)
+    signed = await request.app[SERVICES].staff.sign_in(
+        body.username, body.password, body.otp, source=await source_of(request)
+    )
     response = web.json_response(officer_json(signed), status=201, headers=NO_STORE)
     set_session_cookie(request, response, signed.token)
     return response

@@ -1,9 +1,9 @@
-"""KPI dashboard charts (issue 7): the chart data as JSON for the page's script
+"""KPI dashboard charts: the chart data as JSON for the page's script
 (`static/staff_kpi.js`, drawn with the vendored Chart.js) and as CSV, within the officer's
 jurisdiction. Category and stage names come in words from the Babel catalogues.
 
 `GET /api/v1/staff/dashboard?from=&to=` → `{"period", "kpi", "weeks", "on_time", "open_by_age",
-"workload", "words"}`; `GET /api/v1/staff/dashboard.csv?from=&to=` (and `/staff/dashboard.csv`)
+"workload", "words", "by_channel"}`; `GET /api/v1/staff/dashboard.csv?from=&to=` (and `/staff/dashboard.csv`)
 → one row per number: `chart, key, key_label, series, series_label, value` (audited as an export).
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.calendar import VN_TZ
+from core.channel_kpi import ChannelKpi
 from core.dashboard import AGE_BOUNDS_DAYS, Dashboard
 from core.errors import NotSignedIn
 from core.kpi import Period
@@ -25,7 +27,8 @@ from core.staff import StaffContext
 from core.stages import Stage
 from handlers.i18n import language
 from handlers.keys import SERVICES
-from handlers.labels import category_label, gettext, stage_label
+from handlers.labels import category_label, channel_label, gettext, stage_label
+from handlers.schemas import report_date
 from handlers.staff_api import NO_STORE, require_staff
 
 routes = web.RouteTableDef()
@@ -43,9 +46,9 @@ class DashboardQuery(BaseModel):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _iso_date(cls, value: Any) -> Any:
-        """A query string carries text: `YYYY-MM-DD` (not `0`, which lax parsing reads as
-        1970, nor an empty value: leave the parameter out for the default)."""
-        return date.fromisoformat(value) if isinstance(value, str) else value
+        """A query string carries text: `YYYY-MM-DD` between 2000 and 2100 (not `0`, which
+        lax parsing reads as 1970, nor an empty value: leave it out for the default)."""
+        return report_date(value)
 
     @model_validator(mode="after")
     def _short_enough(self) -> DashboardQuery:
@@ -117,6 +120,18 @@ def chart_json(dash: Dashboard, period: Period, lang: str) -> dict[str, Any]:
     }
 
 
+def channel_json(rows: Sequence[ChannelKpi], lang: str) -> list[dict[str, Any]]:
+    """The KPI per channel with the channel's and stages' names in words."""
+    return [
+        {
+            **row.to_dict(),
+            "label": channel_label(lang, row.channel.value),
+            "stage_labels": [stage_label(lang, s.stage.value) for s in row.stages],
+        }
+        for row in rows
+    ]
+
+
 def csv_rows(charts: dict[str, Any]) -> list[list[Any]]:
     """Every number of the charts, one per row (long format: easy to pivot)."""
     rows: list[list[Any]] = []
@@ -134,6 +149,14 @@ def csv_rows(charts: dict[str, Any]) -> list[list[Any]]:
     for i, agency in enumerate(load["labels"]):
         for series, word in names.items():
             rows.append(["workload", agency, agency, series, charts["words"][word], load[series][i]])
+    for row in charts.get("by_channel", []):
+        rows.append(["received_by_channel", row["channel"], row["label"], "", "", row["received"]])
+        for stage, label in zip(row["stages"], row["stage_labels"], strict=True):
+            share = stage["on_time_share"]
+            rows.append(
+                ["on_time_share_by_channel", row["channel"], row["label"], stage["stage"], label,
+                 "" if share is None else share]
+            )  # fmt: skip
     return rows
 
 
@@ -147,7 +170,10 @@ async def charts_for(
     dash = await services.charts.dashboard(
         period, now, staff.jurisdiction, exported_by=staff.actor if exported else None
     )
-    return chart_json(dash, period, language(request)), period
+    charts = chart_json(dash, period, language(request))
+    by_channel = await services.channel_kpi(period, now, staff.jurisdiction)
+    charts["by_channel"] = channel_json(by_channel, language(request))
+    return charts, period
 
 
 @routes.get("/api/v1/staff/dashboard")

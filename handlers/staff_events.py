@@ -1,4 +1,4 @@
-"""Live queue: urgent tips arriving, as Server-Sent Events (issue 7).
+"""Live queue: urgent tips arriving, as Server-Sent Events.
 
 `GET /api/v1/staff/events` streams `event: urgent` messages, one per new urgent tip within
 the officer's jurisdiction (`id:` is the tip id, so a reconnecting EventSource resumes from

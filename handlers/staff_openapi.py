@@ -1,4 +1,4 @@
-"""The staff API in the OpenAPI document (issue 7): every `/api/v1/staff/` route with its
+"""The staff API in the OpenAPI document: every `/api/v1/staff/` route with its
 query, body and answers, and two security schemes — the session cookie `hotline_staff`
 (every route but sign-in) and the `X-CSRF-Token` header (every write).
 
@@ -28,6 +28,13 @@ from handlers.schemas import (
 )
 from handlers.staff_api import CSRF_HEADER, SESSION_COOKIE, AuditFilterQuery, AuditQuery, RouteIn
 from handlers.staff_charts import DashboardQuery
+from handlers.staff_register import (
+    ChannelsOut,
+    InformantOut,
+    RegisteredOut,
+    RegisterIn,
+    RegistrationOut,
+)
 
 SESSION = "staffSession"
 CSRF = "csrfToken"
@@ -327,6 +334,33 @@ OPERATIONS: tuple[StaffOp, ...] = (
         (200, "CSV", CSV),
         query=AuditFilterQuery,
         errors=(401, 403, 422),
+    ),
+    StaffOp(
+        "post",
+        "/api/v1/staff/tips",
+        "Register a tip received by phone, in person, by letter, from a tip box or forwarded",
+        (201, "Registered: the receipt code and passphrase, shown this once", RegisteredOut),
+        body=RegisterIn,
+        errors=(401, 403, 404, 422),
+    ),
+    StaffOp(
+        "get",
+        f"{TIP}/registration",
+        "How a registered tip came in",
+        (200, "The registration", RegistrationOut),
+    ),
+    StaffOp(
+        "get",
+        f"{TIP}/informant",
+        "A named informant's identity, for the owning unit only (audited)",
+        (200, "The identity", InformantOut),
+    ),
+    StaffOp(
+        "get",
+        "/api/v1/staff/kpi/channels",
+        "The KPI per channel within the jurisdiction",
+        (200, "Every channel", ChannelsOut),
+        query=KpiQuery,
     ),
 )
 

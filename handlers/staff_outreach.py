@@ -1,4 +1,4 @@
-"""Staff workspace pages for youth outreach (issue 8): the content library (write, review,
+"""Staff workspace pages for youth outreach: the content library (write, review,
 publish, retire), campaigns (create, pause, resume, cancel, progress), reach against the
 plan's targets with the population denominators, and the knowledge base's "did this help?"
 counts.

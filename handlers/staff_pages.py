@@ -31,11 +31,12 @@ from core.staff import StaffContext
 from core.stages import Stage, allowed_moves
 from core.triage import explain
 from handlers import staff_names
+from handlers.clients import source_of
 from handlers.establishment_context import kpi_indicators, tip_establishments
 from handlers.i18n import language
 from handlers.keys import SERVICES
 from handlers.pages import CSRF_COOKIE, CSRF_FIELD, render
-from handlers.schemas import QueueQuery
+from handlers.schemas import QueueQuery, report_date
 from handlers.staff_api import (
     SESSION_COOKIE,
     send_attachment,
@@ -43,7 +44,7 @@ from handlers.staff_api import (
     set_session_cookie,
     tip_id_of,
 )
-from handlers.staff_charts import chart_json
+from handlers.staff_charts import channel_json, chart_json
 
 routes = web.RouteTableDef()
 #: Who sees the reach section on the KPI page (and manages outreach: handlers/staff_outreach.py).
@@ -136,7 +137,9 @@ async def login(request: web.Request) -> web.Response:
         return page(request, "staff_login.html", None, status=403, problem="csrf")
     try:
         form = LoginForm.model_validate(fields)
-        signed = await request.app[SERVICES].staff.sign_in(form.username, form.password, form.otp)
+        signed = await request.app[SERVICES].staff.sign_in(
+            form.username, form.password, form.otp, source=await source_of(request)
+        )
     except EnrolmentRequired as exc:
         # Our own SVG from segno (no text of the user's in it), so it is safe to inline.
         qr = Markup(segno.make(exc.uri, error="m").svg_inline(scale=4, title="QR"))  # noqa: S704
@@ -210,6 +213,7 @@ async def tip_page(
     attachments = await services.tips.attachments(tip_id, staff.jurisdiction)
     notes = await services.tips.notes(tip_id, staff.jurisdiction)
     badge = deadline_badge(tip.next_due(), None, services.tips.clock()).value
+    registration = await services.registrations.record(tip_id, staff.jurisdiction)
     return page(
         request,
         "staff_tip.html",
@@ -221,6 +225,7 @@ async def tip_page(
         attachments=attachments,
         notes=notes,
         badge=badge,
+        registration=registration,
         error=error,
         stages=list(Stage),
         categories=list(Category),
@@ -327,7 +332,12 @@ class KpiForm(BaseModel):
     start: date | None = Field(default=None, alias="from")
     end: date | None = Field(default=None, alias="to")
 
-    _blanks = field_validator("start", "end", mode="before")(_blank)
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _dates(cls, value: Any) -> Any:
+        """Blank is the default period; otherwise a date between 2000 and 2100."""
+        value = _blank(value)
+        return None if value is None else report_date(value)
 
 
 @routes.get("/staff/kpi.csv")
@@ -351,7 +361,9 @@ async def kpi(request: web.Request) -> web.Response:
     # One query set for the table and the charts: the same numbers by construction.
     dash = await services.charts.dashboard(period, services.tips.clock(), staff.jurisdiction)
     charts = chart_json(dash, period, language(request))
-    # Reach of the prevention news (issue 8): province-wide, for those who manage outreach.
+    by_channel = await services.channel_kpi(period, services.tips.clock(), staff.jurisdiction)
+    charts["by_channel"] = channel_json(by_channel, language(request))
+    # Reach of the prevention news: province-wide, for those who manage outreach.
     reach = None
     if staff.officer.role in REACH_ROLES:
         reach = await services.reach.report(period, area_for(staff.officer))
@@ -367,6 +379,7 @@ async def kpi(request: web.Request) -> web.Response:
         reach=reach,
         corrections=corrections,
         indicators=await kpi_indicators(request, staff, period),
+        by_channel=charts["by_channel"],
     )
     response.headers["Content-Security-Policy"] = SCRIPT_PAGE_CSP
     return response

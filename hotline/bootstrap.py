@@ -24,17 +24,23 @@ from core.live import UrgentFeed
 from core.notifications import NotificationService
 from core.outreach.service import OutreachService
 from core.passphrases import PassphraseHasher, pepper_from
-from core.ports import SessionRepository, UnitOfWork
+from core.ports import SessionRepository
 from core.ratelimits import AbusePolicy, Limit, MemoryRateLimiter, RateLimiter, Throttle
 from core.reach import ReachService
+from core.receipts import new_receipt_code
 from core.reference_cache import ReferenceCache
+from core.registration import RegistrationService
 from core.services import Clock, TipService, utc_now
 from core.sessions import SessionPolicy
 from core.signin_limits import LockBox, MemoryLockBox, SignInLimits, SignInThrottle
+from core.sources import MemorySourceKeys, SourceHasher, SourceKeys
 from core.staff import StaffService
+from core.tip_import import ImportService
 from hotline.chatkeys import chat_secret
+from hotline.masterkey import MasterKeySource
 from hotline.settings import Settings
 from hotline.triage_worker import TriageWorker
+from storage.channel_kpi_query import SqlChannelKpi
 from storage.charts_query import SqlCharts
 from storage.chat_directory import SqlChatDirectory
 from storage.db import create_engine, session_factory
@@ -47,6 +53,7 @@ from storage.reach import SqlFeedbackStore, SqlReachRepository, SqlSubscriberAre
 from storage.redis_limits import FallbackRateLimiter, RedisRateLimiter
 from storage.redis_sessions import RedisSessionCache
 from storage.redis_signin import RedisLockBox
+from storage.redis_sources import RedisSourceKeys
 from storage.repositories import SqlUnitOfWork
 
 
@@ -64,9 +71,9 @@ class Services:
     # Chat channels (Telegram): the chat-id key and the encrypted directory of chats.
     chat_keys: ChatKeys
     chats: SqlChatDirectory
-    # Youth outreach (issue 8): content library and campaigns; delivery is `hotline worker`.
+    # Youth outreach: content library and campaigns; delivery is `hotline worker`.
     outreach: OutreachService
-    # Answers from the knowledge base, reach against the plan, subscribers' areas (issue 8).
+    # Answers from the knowledge base, reach against the plan, subscribers' areas.
     answers: AnswerService
     reach: ReachService
     subscriber_areas: SqlSubscriberAreas
@@ -74,6 +81,14 @@ class Services:
     learn: LearnService
     # The establishments register, inspections, hotspots and their plan indicators.
     establishments: EstablishmentService
+    # Tips officers register for someone, and named informants' sealed identities.
+    registrations: RegistrationService
+    # The KPI per channel (web, bots and the channels officers register).
+    channel_kpi: SqlChannelKpi
+    # Registers officers kept outside the system, imported (`hotline tips import`).
+    imports: ImportService
+    # Client addresses to rate-limit sources: keyed hashes, never stored (core.sources).
+    sources: SourceHasher
 
 
 def attachment_policy(settings: Settings) -> AttachmentPolicy:
@@ -82,17 +97,24 @@ def attachment_policy(settings: Settings) -> AttachmentPolicy:
         max_file_bytes=settings.max_file_bytes,
         max_request_bytes=settings.max_upload_bytes,
         max_pixels=settings.max_image_pixels,
+        max_decoded_bytes=settings.max_image_decoded_bytes,
+        decode_budget_bytes=settings.image_decode_budget_bytes,
     )
 
 
 def abuse_policy(settings: Settings) -> AbusePolicy:
     return AbusePolicy(
         submissions=Limit(settings.submissions_per_minute, 60),
+        submissions_per_source=Limit(settings.submissions_per_source_per_minute, 60),
+        urgent_over_limit_per_source=Limit(settings.urgent_over_limit_per_source_per_minute, 60),
         failed_checks_per_receipt=Limit(
             settings.failed_checks_per_receipt, settings.failed_checks_window_seconds
         ),
+        receipt_pace_seconds=settings.receipt_pace_seconds,
         failed_checks_global=Limit(settings.failed_checks_per_minute, 60),
+        failed_checks_per_source=Limit(settings.failed_checks_per_source_per_minute, 60),
         answers=Limit(settings.answers_per_minute, 60),
+        answers_per_source=Limit(settings.answers_per_source_per_minute, 60),
     )
 
 
@@ -130,9 +152,18 @@ def rate_limiter(redis: Redis | None) -> RateLimiter:
 def sign_in_limits(settings: Settings) -> SignInLimits:
     return SignInLimits(
         failures_global=Limit(settings.staff_failed_logins_per_5_minutes, 300),
+        failures_per_source=Limit(settings.staff_failed_logins_per_source_per_5_minutes, 300),
         max_failures=settings.staff_max_failed_logins,
         lockout=timedelta(minutes=settings.staff_lockout_minutes),
     )
+
+
+def source_hasher(redis: Redis | None, settings: Settings) -> SourceHasher:
+    """Client addresses to sources (core.sources), under a key shared through Redis (so
+    every worker counts a client alike) or drawn in this process."""
+    rotate = settings.source_key_hours * 3600
+    keys: SourceKeys = MemorySourceKeys() if redis is None else RedisSourceKeys(redis, rotate_seconds=rotate)
+    return SourceHasher(keys, rotate_seconds=rotate)
 
 
 def lock_box(redis: Redis | None) -> LockBox:
@@ -156,7 +187,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
     engine = create_engine(settings.effective_database_url)
     sessions = session_factory(engine)
 
-    def uow() -> UnitOfWork:
+    def uow() -> SqlUnitOfWork:
         return SqlUnitOfWork(sessions)
 
     async with AsyncExitStack() as stack:
@@ -229,4 +260,8 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             establishments=EstablishmentService(
                 establishment_store(sessions), clock=clock, province_code=settings.province_code
             ),
+            registrations=RegistrationService(tips, uow, MasterKeySource(settings)),
+            channel_kpi=SqlChannelKpi(sessions),
+            imports=ImportService(tips, uow, new_receipt_code),
+            sources=source_hasher(redis, settings),
         )

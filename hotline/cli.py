@@ -1,4 +1,4 @@
-"""The `hotline` command line (SPEC 7)."""
+"""The `hotline` command line."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from core.kpi import KpiReport, KpiScope, Period
 from core.officers import Officer, Role
 from core.reach import ReachReport
 from core.text import fold
-from hotline import config_cli, establishments_cli, logs, outreach_cli, reach_cli, tables, zalo_cli
+from hotline import config_cli, establishments_cli, logs, outreach_cli, reach_cli, tables, tips_cli, zalo_cli
 from hotline.bootstrap import open_services
 from hotline.settings import Settings, SettingsError, load_settings
 from storage import gazetteer
@@ -145,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     reach_cli.register(sub)
     establishments_cli.register(sub)
     zalo_cli.register(sub)
+    tips_cli.register(sub)
 
     files = sub.add_parser("files", help="the attachment store")
     files_sub = files.add_subparsers(dest="files_command", required=True)
@@ -156,17 +157,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from aiohttp import web
-
     from handlers.app import create_app
-    from hotline.runtime import freeze_after_startup
+    from hotline.runtime import freeze_after_startup, serve
 
-    web.run_app(
+    # SIGTERM: stop accepting, let requests in flight finish within the grace period, then
+    # the app's cleanup flushes the intake writer and closes the database. A request the web
+    # library cannot parse gets a plain 400 with the security headers (hotline/runtime.py).
+    serve(
         freeze_after_startup(with_broadcast(create_app(settings), settings)),
         host=args.host or settings.host,
         port=args.port or settings.port,
+        shutdown_timeout=settings.shutdown_grace_seconds,
         access_log_class=logs.PrivacyAccessLogger,
-        print=lambda msg: print(msg, flush=True),
     )
     return 0
 
@@ -195,7 +197,7 @@ def cmd_files_sweep(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def with_broadcast(app: Any, settings: Settings) -> Any:
-    """`hotline serve` also runs the broadcast worker (issue 8) when a bot is configured."""
+    """`hotline serve` also runs the broadcast worker when a bot is configured."""
     from hotline.broadcast import broadcast_ctx
 
     app.cleanup_ctx.append(broadcast_ctx(settings))

@@ -1,4 +1,4 @@
-"""`hotline content …`, `hotline campaign …` and `hotline worker` (issue 8)."""
+"""`hotline content …`, `hotline campaign …` and `hotline worker`."""
 
 from __future__ import annotations
 

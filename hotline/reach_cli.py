@@ -1,4 +1,4 @@
-"""`hotline qr`, `hotline reach …` and `hotline knowledge …` (issue 8): poster QR codes,
+"""`hotline qr`, `hotline reach …` and `hotline knowledge …`: poster QR codes,
 reach against the plan's targets with its population denominators, and the knowledge base."""
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""The one settings object, read from `HOTLINE_*` environment variables (SPEC 7)."""
+"""The one settings object, read from `HOTLINE_*` environment variables."""
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -33,7 +34,7 @@ class Settings(BaseSettings):
     telegram_mode: Literal["webhook", "polling"] = "webhook"
     # The bot's @username, for the links printed as QR codes on posters (`hotline qr`).
     telegram_bot_username: str | None = None
-    # Broadcast engine (issue 8): messages/s for the whole bot (raise it for a paid-broadcast
+    # Broadcast engine: messages/s for the whole bot (raise it for a paid-broadcast
     # bot), the lease of a row being sent, and how often an idle worker looks for work.
     telegram_rate: float = Field(default=30.0, gt=0, le=10_000)
     broadcast_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
@@ -54,30 +55,58 @@ class Settings(BaseSettings):
     # The bot's public Zalo link (https://zalo.me/...), printed on posters by `hotline qr`.
     zalo_bot_url: str | None = None
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
-    # Web intake (issue 4): attachments, abuse control, passphrase hashing.
+    # Web intake: attachments, abuse control, passphrase hashing.
     attachments_dir: Path | None = None  # default: data_dir / "attachments"
     max_files: int = Field(default=5, ge=0, le=20)
     max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=40_000_000, ge=10_000)
-    submissions_per_minute: int = Field(default=120, ge=1)
+    # Bytes one picture may decode to (width x height x bytes per pixel, 16-bit samples
+    # counted double), checked from its header before decoding: 40 MP of 8-bit RGBA.
+    max_image_decoded_bytes: int = Field(default=160 * 1024 * 1024, ge=1024 * 1024)
+    # Decoded bytes of all pictures being cleaned at once in one worker: a burst waits its
+    # turn rather than taking the machine's memory.
+    image_decode_budget_bytes: int = Field(default=384 * 1024 * 1024, ge=16 * 1024 * 1024)
+    # Abuse control per source (a keyed hash of the client address, never stored) under a
+    # global ceiling well above one source's share: one client cannot spend everyone's budget.
+    # Submissions per minute per form (tip, question, message), all sources together.
+    submissions_per_minute: int = Field(default=600, ge=1)
+    # Submissions per minute per form from one source: a person reports a handful at most.
+    submissions_per_source_per_minute: int = Field(default=10, ge=1)
+    # Urgent tips per minute one source may still file past its limit ("someone is in
+    # danger now" is never refused for a busy shared address, yet is no way to flood).
+    urgent_over_limit_per_source_per_minute: int = Field(default=20, ge=0)
     failed_checks_per_receipt: int = Field(default=5, ge=1)
     failed_checks_window_seconds: int = Field(default=900, ge=1)
+    # Seconds between the attempts still let through on a receipt past its failure limit:
+    # a guesser slows the real informant down but cannot lock them out.
+    receipt_pace_seconds: int = Field(default=60, ge=1, le=3600)
+    # Failed receipt checks per minute, all sources together / from one source.
     failed_checks_per_minute: int = Field(default=300, ge=1)
-    # Knowledge-base look-ups (POST /api/v1/answers) per minute, all askers together.
-    answers_per_minute: int = Field(default=240, ge=1)
+    failed_checks_per_source_per_minute: int = Field(default=20, ge=1)
+    # Knowledge-base look-ups (POST /api/v1/answers) per minute, all askers together / one source.
+    answers_per_minute: int = Field(default=600, ge=1)
+    answers_per_source_per_minute: int = Field(default=60, ge=1)
+    # Reverse proxies (IP addresses or CIDR networks, comma-separated) whose X-Forwarded-For
+    # and X-Forwarded-Proto are believed; from any other peer they are ignored (spoofable).
+    trusted_proxies: str = ""
+    # Hours a source-hash key lives before a new one is drawn (at most a day: sources must
+    # not be linkable across days).
+    source_key_hours: int = Field(default=24, ge=1, le=24)
     # Triage reads new tips' texts in a helper process (hotline/triage_worker.py); off, on
     # the event loop.
     triage_worker: bool = True
     passphrase_argon2_time_cost: int = Field(default=1, ge=1, le=10)
     passphrase_argon2_memory_kib: int = Field(default=1024, ge=256, le=1024 * 1024)
-    # Staff workspace (issue 7): session lifetimes and sign-in lockout.
+    # Staff workspace: session lifetimes and sign-in lockout.
     staff_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     staff_session_hours: int = Field(default=12, ge=1, le=7 * 24)
     staff_max_failed_logins: int = Field(default=5, ge=1, le=100)
     staff_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # Failed sign-ins of all accounts together per 5 minutes before every sign-in waits.
-    staff_failed_logins_per_5_minutes: int = Field(default=50, ge=1)
+    staff_failed_logins_per_5_minutes: int = Field(default=200, ge=1)
+    # Failed sign-ins from one source per 5 minutes before that source waits (only it).
+    staff_failed_logins_per_source_per_5_minutes: int = Field(default=10, ge=1)
     # Live queue (SSE): how often each stream asks the database, streams per session.
     staff_events_poll_seconds: float = Field(default=3.0, gt=0, le=60)
     staff_events_per_session: int = Field(default=3, ge=1, le=20)
@@ -92,10 +121,19 @@ class Settings(BaseSettings):
     learn_max_age_seconds: int = Field(default=300, ge=0, le=86_400)
     learn_stamp_seconds: float = Field(default=2.0, ge=0, le=300)
     learn_views_flush_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Seconds `hotline serve` gives requests in flight after SIGTERM (it has stopped
+    # accepting), before the intake writer is flushed and it exits; systemd's
+    # TimeoutStopSec (deploy/hotline@.service) must exceed it.
+    shutdown_grace_seconds: float = Field(default=20.0, ge=1, le=300)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # The days the government moves each year (bridge days off, Saturdays worked), as a CSV
     # `date,kind,name`, on top of the statutory holidays that working-day deadlines skip.
     holidays_file: Path | None = None
+    # Master key of the envelope encryption of named informants' identities (64 hex
+    # characters), or a file holding it; neither set: a key file is created once outside the
+    # data directory (hotline/masterkey.py says where). Never stored in the database.
+    master_key: str | None = Field(default=None, repr=False)
+    master_key_file: Path | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -110,6 +148,28 @@ class Settings(BaseSettings):
         if value and (not value.startswith(("https://", "http://")) or any(c in value for c in " ?#\"'<>")):
             raise ValueError("must be an http(s) address without query, like https://tinbao.example.vn")
         return value.rstrip("/")
+
+    @field_validator("master_key")
+    @classmethod
+    def _master_key_hex(cls, value: str | None) -> str | None:
+        if value:
+            from core.envelope import parse_master_key
+
+            parse_master_key(value)  # ValueError says what is wrong, never the value
+        return value or None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            ipaddress.ip_network(part, strict=False)  # ValueError names the bad entry
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """HOTLINE_TRUSTED_PROXIES parsed: the peers whose forwarding headers we believe."""
+        parts = filter(None, (p.strip() for p in self.trusted_proxies.split(",")))
+        return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
 
     @field_validator("redis_url")
     @classmethod

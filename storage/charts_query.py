@@ -1,4 +1,4 @@
-"""The KPI dashboard's chart data for the staff API and pages (issue 7).
+"""The KPI dashboard's chart data for the staff API and pages.
 
 The aggregates themselves — tips per week by category, on-time share per stage, open
 tips by age, workload per agency — are `storage.dashboard_query.dashboard`, tuned for a

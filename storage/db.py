@@ -63,7 +63,9 @@ def _ping_when_idle(engine: AsyncEngine, after: float) -> None:
 
 
 def create_engine(url: str, *, echo: bool = False, ping_after_idle: float = PING_AFTER_IDLE) -> AsyncEngine:
-    """SQLite gets one connection (its single writer would otherwise queue behind locks,
+    """Parameters are never rendered into errors (`hide_parameters`): they are tips' texts,
+    receipt codes, passphrase hashes and notes, and an error's text reaches the log.
+    SQLite gets one connection (its single writer would otherwise queue behind locks,
     see docs/benchmarks.md); PostgreSQL a small pool per worker, its idle connections
     checked before use (`_ping_when_idle`)."""
     url = async_url(url)
@@ -71,13 +73,25 @@ def create_engine(url: str, *, echo: bool = False, ping_after_idle: float = PING
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60)
+        engine = create_async_engine(
+            url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60, hide_parameters=True
+        )
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=5)
+    engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=5, hide_parameters=True)
     _ping_when_idle(engine, ping_after_idle)
     return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def describe_error(exc: BaseException) -> str:
+    """What a log may say of a database error: its driver-level type and SQLSTATE, never its
+    message (drivers quote the offending row's values in it)."""
+    orig = getattr(exc, "orig", None) or exc
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate is None and type(orig).__module__.startswith("sqlite3"):
+        sqlstate = getattr(orig, "sqlite_errorname", None)
+    return f"{type(orig).__name__}, SQLSTATE {sqlstate or 'unknown'}"

@@ -73,7 +73,7 @@ class StaffSessionRow(Base):
 
 
 class RoutingRuleRow(Base):
-    """Which agency kind owns tips of a category (the routing policy table, issue 7)."""
+    """Which agency kind owns tips of a category (the routing policy table)."""
 
     __tablename__ = "routing_rules"
     category: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
@@ -178,7 +178,7 @@ sa.Index(
     postgresql_ops={"search_text": "gin_trgm_ops"},
     sqlite_where=sa.false(),
 )
-#: Tips not closed: the only ones whose KPI counts depend on the moment asked (issue 7).
+#: Tips not closed: the only ones whose KPI counts depend on the moment asked.
 OPEN_TIPS_SQL = "stage NOT IN ('duplicate', 'processed', 'spam', 'unfounded')"
 OPEN_KPI_COLUMNS = (
     "received_at", "agency_code", "commune_code", "province_code", "category", "stage",
@@ -318,7 +318,7 @@ class AuditRow(Base):
 
 
 class ChatSubscriberRow(Base):
-    """A chat subscribed to prevention news (SPEC 6). The chat is known by a keyed hash;
+    """A chat subscribed to prevention news. The chat is known by a keyed hash;
     its id is kept only encrypted (AES-GCM, key outside the database), never in clear."""
 
     __tablename__ = "chat_subscribers"
@@ -366,7 +366,7 @@ class TriageDecisionRow(Base):
 
 
 class OutreachItemRow(Base):
-    """A content item of the prevention library (issue 8); vi/en versions share `group_key`."""
+    """A content item of the prevention library; vi/en versions share `group_key`."""
 
     __tablename__ = "outreach_items"
     __table_args__ = (
@@ -483,3 +483,37 @@ class LearnViewRow(Base):
     views: Mapped[int] = mapped_column(sa.BigInteger)
 # The establishments register keeps its tables in its own module, on this metadata.
 import storage.establishment_tables  # noqa: E402, F401
+
+
+class TipRegistrationRow(Base):
+    """A tip an officer registered for someone (phone, in person, letter, tip box,
+    forwarded) or imported from a register: who entered it, when, and why late if it was
+    (migration 0012). `external_ref` is the register's own number, unique per unit, so an
+    import run twice adds nothing."""
+
+    __tablename__ = "tip_registrations"
+    __table_args__ = (
+        sa.UniqueConstraint("unit", "external_ref", name="uq_tip_registrations_unit_external_ref"),
+    )
+    tip_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tips.id"), primary_key=True)
+    unit: Mapped[str] = mapped_column(sa.String(40))
+    registered_by: Mapped[str] = mapped_column(sa.String(80))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    late_reason: Mapped[str | None] = mapped_column(sa.Text)
+    forwarded_by: Mapped[str | None] = mapped_column(sa.String(200))
+    external_ref: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class TipInformantRow(Base):
+    """A named informant's identity, only encrypted (core.envelope): a data key per tip,
+    wrapped by the master key that lives outside the database; each value bound to
+    (table, tip id, column). Deleting the row forgets the person (migration 0012)."""
+
+    __tablename__ = "tip_informants"
+    tip_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tips.id"), primary_key=True)
+    key_id: Mapped[str] = mapped_column(sa.String(16))
+    wrapped_key: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    name: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    phone: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    address: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,6 +1,6 @@
-"""Staff sessions in Redis, written through to the database (issue 7).
+"""Staff sessions in Redis, written through to the database.
 
-Redis never holds the only copy (SPEC: the database is the source of truth):
+Redis never holds the only copy (the database is the source of truth):
 
 * **sign-in** writes the row to `staff_sessions` (in the unit of work's transaction) and
   caches it in Redis;

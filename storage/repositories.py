@@ -38,6 +38,7 @@ from storage.dashboard_query import (
     kpi_report,
     week_totals,
 )
+from storage.db import describe_error
 from storage.kpi_query import DUE, REACHED
 from storage.models import (
     AgencyRow,
@@ -57,7 +58,9 @@ from storage.models import (
 )
 from storage.new_tips import insert_new_tips
 from storage.notifications import SqlNotificationRepository
+from storage.registrations import SqlRegistrationRepository
 from storage.scoping import within_where
+from storage.tip_import import SqlImportWriter
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +174,10 @@ class SqlTipRepository:
         except IntegrityError as exc:
             if "receipt_code" in str(exc.orig):
                 raise DuplicateKey("receipt code taken") from None
-            raise
+            # A constraint one tip breaks (an owner that does not exist): that tip fails
+            # alone, found as a refused value is, by writing the batch tip by tip.
+            log.error("a batch of new tips broke a constraint (%s)", describe_error(exc))
+            raise Unstorable("a value in this tip could not be stored") from None
         except (DBAPIError, ValueError, OverflowError) as exc:
             if isinstance(exc, DBAPIError) and not _refused_value(exc):
                 raise  # the connection or the server: the whole batch fails and is retried
@@ -825,6 +831,8 @@ class SqlUnitOfWork:
     sessions: SqlSessionRepository
     routing: SqlRoutingRepository
     notifications: SqlNotificationRepository
+    registrations: SqlRegistrationRepository
+    imports: SqlImportWriter
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -841,6 +849,8 @@ class SqlUnitOfWork:
         self.sessions = SqlSessionRepository(self.session)
         self.routing = SqlRoutingRepository(self.session)
         self.notifications = SqlNotificationRepository(self.session)
+        self.registrations = SqlRegistrationRepository(self.session)
+        self.imports = SqlImportWriter(self.session, self.registrations, self.notifications)
         return self
 
     async def __aexit__(

@@ -6,6 +6,7 @@ configured. Like every public limit it is keyed on the form, never on the asker.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -109,7 +110,13 @@ async def test_two_workers_share_the_budget_through_redis(
         keys = [k.decode() if isinstance(k, bytes) else k for k in await redis.keys("*")]
     finally:
         await redis.aclose()
-    assert keys and all(k.startswith("hotline:rl:60:") and k.endswith(":form:answers") for k in keys), keys
+    counters = [k for k in keys if k.startswith("hotline:rl:")]
+    assert counters and all(k.startswith("hotline:rl:60:") for k in counters), keys
+    # The form's ceiling, and the share of one source: a keyed hash, never the address.
+    assert {re.sub(r"src:[0-9a-f]{24}$", "src:H", k.split(":", 4)[4]) for k in counters} == {
+        "form:answers",
+        "form:answers:src:H",
+    }
     assert not any("127.0.0.1" in k or "::1" in k for k in keys)
 
 

@@ -1,4 +1,4 @@
-"""The privacy check (THREATS.md): after a realistic Telegram session, the Telegram user
+"""The privacy check: after a realistic Telegram session, the Telegram user
 id, username, first name and phone number appear nowhere — not in any table, not in the
 database files, not in the data directory, not in Redis, not in the logs."""
 

@@ -44,7 +44,7 @@ async def test_429_is_waited_out_and_the_message_resent(settings: Settings, cloc
 
 
 async def test_nothing_lost_against_a_strict_server_limit(settings: Settings, clock: FakeClock) -> None:
-    """BASELINES.md: a limiter that drops on 429 lost messages; this one must not."""
+    """A limiter that drops on 429 loses messages; this one must not."""
     api = FakeBotApi(max_sends_per_second=10)
     limiter = HotlineRateLimiter(overall_per_second=30, per_chat_per_second=1, per_chat_burst=1)
     async with telegram_rig(settings, clock, api=api, limiter=limiter) as rig:

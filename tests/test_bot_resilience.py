@@ -103,7 +103,7 @@ async def test_a_failing_send_loses_neither_the_report_nor_privacy(
 
 
 async def test_redis_down_still_takes_the_report(settings: Settings, clock: FakeClock) -> None:
-    """THREATS.md: a Redis outage must not stop intake (state and ledger degrade)."""
+    """A Redis outage must not stop intake (state and ledger degrade)."""
     down = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
     user = TelegramUser(language_code="en")
     async with telegram_rig(down, clock) as rig:

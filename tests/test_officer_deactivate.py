@@ -1,4 +1,4 @@
-"""Deactivating an account (issue 7): from the CLI (`hotline officer deactivate|activate`)
+"""Deactivating an account: from the CLI (`hotline officer deactivate|activate`)
 and from the administrators' `/staff/officers` page. A deactivated officer is refused at
 sign-in exactly like wrong credentials (no username oracle), every session of theirs ends
 at once (database and Redis sessions alike), and each change is audited."""

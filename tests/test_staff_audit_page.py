@@ -1,4 +1,4 @@
-"""The audit log for administrators (issue 7): the `/staff/audit` page with filters (dates,
+"""The audit log for administrators: the `/staff/audit` page with filters (dates,
 actor, action, tip) and keyset pages newest first, the same filters on the JSON API, and
 the CSV download (`/api/v1/staff/audit.csv`, `/staff/audit.csv`), streamed page by page
 and itself recorded as an `export`. Only administrators; nothing edits or deletes rows."""

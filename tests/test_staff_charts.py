@@ -59,7 +59,16 @@ async def test_dashboard_csv_has_every_number_and_is_audited(client: Any, servic
     assert 'filename="dashboard-2026-02-01-2026-03-31.csv"' in resp.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(await resp.text())))
     charts = {r["chart"] for r in rows}
-    assert charts == {"tips_per_week", "on_time_share", "open_by_age_days", "workload"}
+    assert charts == {
+        "tips_per_week",
+        "on_time_share",
+        "open_by_age_days",
+        "workload",
+        "received_by_channel",
+        "on_time_share_by_channel",
+    }
+    by_channel = {r["key"]: r for r in rows if r["chart"] == "received_by_channel"}
+    assert by_channel["web"]["value"] == "1" and by_channel["phone"]["key_label"] == "Điện thoại"
     weekly = [r for r in rows if r["chart"] == "tips_per_week"]
     assert [(r["series"], r["series_label"], r["value"]) for r in weekly] == [
         ("minor", "Có người chưa thành niên", "1")

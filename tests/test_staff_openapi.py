@@ -28,7 +28,7 @@ from tests.builders import submit
 from tests.conftest import ADMIN_PASSWORD, PROVINCE, TOTP_SECRET
 from tests.live_server import serve_in_thread
 
-OURS = {"handlers.staff_api", "handlers.staff_events", "handlers.staff_charts"}
+OURS = {"handlers.staff_api", "handlers.staff_events", "handlers.staff_charts", "handlers.staff_register"}
 
 
 async def test_every_staff_route_is_described_with_its_security(client: Any) -> None:
@@ -83,6 +83,8 @@ def staff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         data_dir=root,
         province=PROVINCE,
         staff_failed_logins_per_5_minutes=100_000,
+        master_key="3c" * 32,  # registered tips may name an informant
+        staff_failed_logins_per_source_per_5_minutes=100_000,
     )
 
     async def prepare() -> dict[str, str]:

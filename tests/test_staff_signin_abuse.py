@@ -30,6 +30,7 @@ def settings(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> Set
         province=PROVINCE,
         redis_url=redis,
         staff_failed_logins_per_5_minutes=12,
+        staff_failed_logins_per_source_per_5_minutes=12,  # one client here: the budget is under test
     )
 
 

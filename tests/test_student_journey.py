@@ -1,4 +1,4 @@
-"""Issue 8's "done when", end to end through the real bot and the real broadcast worker: a
+"""Youth outreach end to end, through the real bot and the real broadcast worker: a
 student subscribes from a poster's QR code, receives a campaign scheduled for later (and
 not before), asks a question and gets an answer or a counsellor, and leaves with the
 button under the broadcast — after which no campaign reaches them."""

@@ -83,6 +83,7 @@ async def test_receipt_status_and_conversation_round_trip(client: Any, services:
         "received_at",
         "urgent",
         "emergency_numbers",
+        "accepted_over_limit",
     }
     assert receipt["stage"] == "received" and receipt["emergency_numbers"]["police"] == "113"
     words = receipt["passphrase"].split()
@@ -104,7 +105,7 @@ async def test_receipt_status_and_conversation_round_trip(client: Any, services:
     }
 
     resp = await client.post("/api/v1/tips/messages", json={**creds, "text": "Thêm\u0000"})
-    assert resp.status == 422 and (await resp.json())["error"]["code"] == "invalid_input"
+    assert resp.status == 422 and (await resp.json())["error"]["code"] == "invalid_fields"
     resp = await client.post("/api/v1/tips/messages", json={**creds, "text": "Thêm: có 3 cô gái trẻ"})
     assert resp.status == 201
     assert (await resp.json())["author"] == "reporter"
@@ -218,13 +219,13 @@ async def test_wrong_passphrase_100_times_is_rate_limited(client: Any, services:
         statuses.append(resp.status)
     limit = services.settings.failed_checks_per_receipt
     assert statuses[:limit] == [404] * limit
-    assert set(statuses[limit:]) == {429}
+    # Past the receipt's limit one attempt a minute still goes through (tests/test_abuse.py).
+    assert statuses.count(404) <= limit + 1 and set(statuses[limit + 1 :]) == {429}
     assert int(resp.headers["Retry-After"]) > 0
-    # Locked now even with the right passphrase, and adding a message is refused too...
     right = {"receipt_code": receipt["receipt_code"], "passphrase": receipt["passphrase"]}
     assert (await client.post("/api/v1/tips/status", json=right)).status == 429
     assert (await client.post("/api/v1/tips/messages", json={**right, "text": "x"})).status == 429
-    # ...while another receipt still works.
+    # Another receipt still works.
     ok = {"receipt_code": other["receipt_code"], "passphrase": other["passphrase"]}
     assert (await client.post("/api/v1/tips/status", json=ok)).status == 200
 
@@ -274,8 +275,8 @@ def _real_bomb() -> bytes:
         ("fifty_files", 422, "attachment_refused"),
         ("file_too_big", 413, "request_entity_too_large"),
         ("truncated_multipart", 400, "bad_request"),
-        ("nul_in_text", 422, "invalid_input"),
-        ("nul_in_place", 422, "invalid_input"),
+        ("nul_in_text", 422, "invalid_fields"),
+        ("nul_in_place", 422, "invalid_fields"),
         ("occurred_at_year_one", 422, "invalid_input"),
         ("occurred_at_future", 422, "invalid_input"),
     ],

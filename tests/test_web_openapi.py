@@ -64,8 +64,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         data_dir=root,
         province=PROVINCE,
         submissions_per_minute=100_000,
+        submissions_per_source_per_minute=100_000,
         failed_checks_per_minute=100_000,
+        failed_checks_per_source_per_minute=100_000,
         answers_per_minute=100_000,
+        answers_per_source_per_minute=100_000,
     )
     asyncio.run(upgrade_database(conf.effective_database_url, PROVINCE))
     with serve_in_thread(create_app(conf)) as url:

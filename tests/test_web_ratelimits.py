@@ -41,8 +41,9 @@ async def exercise(limiters: list[RateLimiter], tick: Tick) -> None:
     await throttles[0].check_allowed("AAAA")
     await throttles[0].check_failed("AAAA")
     await throttles[-1].check_failed("AAAA")
+    await throttles[0].check_allowed("AAAA")  # past its limit, one attempt a minute goes through
     with pytest.raises(RateLimited):
-        await throttles[0].check_allowed("AAAA")
+        await throttles[-1].check_allowed("AAAA")
     await throttles[-1].check_allowed("BBBB")
     for code in ("C1", "C2", "C3"):
         await throttles[0].check_failed(code)
@@ -52,9 +53,11 @@ async def exercise(limiters: list[RateLimiter], tick: Tick) -> None:
     tick.now += 60
     await throttles[0].submission("tip")  # a new window
     await throttles[0].check_allowed("DDDD")
+    await throttles[0].check_allowed("AAAA")  # paced for the receipt's 15-minute window
     with pytest.raises(RateLimited):
-        await throttles[0].check_allowed("AAAA")  # the receipt window is 15 minutes
+        await throttles[0].check_allowed("AAAA")
     tick.now += 900
+    await throttles[0].check_allowed("AAAA")
     await throttles[0].check_allowed("AAAA")
 
 
@@ -126,4 +129,6 @@ async def test_app_limits_through_redis(
         (await (one if i % 2 else two).post("/api/v1/tips/status", json=wrong)).status for i in range(8)
     ]
     limit = settings.failed_checks_per_receipt
-    assert statuses[:limit] == [404] * limit and set(statuses[limit:]) == {429}
+    # Past the receipt's limit one attempt a minute still goes through (then 404 again).
+    assert statuses[:limit] == [404] * limit and statuses[-1] == 429
+    assert statuses.count(404) <= limit + 1

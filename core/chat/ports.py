@@ -16,7 +16,7 @@ from core.messages import Message
 from core.services import Receipt
 from core.tips import TipDraft
 
-#: SPEC 6: who prevention content is written for.
+#: Who prevention content is written for.
 AUDIENCES: tuple[str, ...] = ("student", "worker", "service_worker", "parent", "general")
 
 

@@ -1,4 +1,4 @@
-"""Answers from a knowledge base of question → answer pairs (issue 8): the bot's and the web
+"""Answers from a knowledge base of question → answer pairs: the bot's and the web
 page's "ask a question" offer the best answer first, and a counsellor gets the rest."""
 
 from core.knowledge.base import Entry, KnowledgeBase, load_knowledge

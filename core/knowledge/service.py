@@ -85,21 +85,25 @@ class AnswerService:
             return []
         return self.matcher.best(cut, lang=question_language(cut), hint=hint, limit=limit)
 
-    async def answer(self, text: str, hint: str = "vi", limit: int = 3) -> list[Match]:
-        """`suggest` under the answers rate limit (RateLimited past it). A blank question
-        matches nothing and costs nothing, so it is not counted."""
+    async def answer(
+        self, text: str, hint: str = "vi", limit: int = 3, *, source: str | None = None
+    ) -> list[Match]:
+        """`suggest` under the answers rate limits of `source` and of everyone (RateLimited
+        past them). A blank question matches nothing and costs nothing: not counted."""
         if not text.strip():
             return []
         if self.throttle is not None:
-            await self.throttle.answers()
+            await self.throttle.answers(source)
         return self.suggest(text, hint=hint, limit=limit)
 
-    async def answer_if_allowed(self, text: str, hint: str = "vi", limit: int = 3) -> list[Match]:
+    async def answer_if_allowed(
+        self, text: str, hint: str = "vi", limit: int = 3, *, source: str | None = None
+    ) -> list[Match]:
         """`answer`, or no answers past the answers limit: the ask page and the bot then file
         the question for a counsellor as when nothing fits (filing has its own limit), so a
         flood through them cannot spend the matcher's time beyond the API's budget."""
         try:
-            return await self.answer(text, hint=hint, limit=limit)
+            return await self.answer(text, hint=hint, limit=limit, source=source)
         except RateLimited:
             return []
 

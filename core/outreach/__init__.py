@@ -1,4 +1,4 @@
-"""Youth outreach (SPEC 6): the content library, campaigns and the broadcast engine.
+"""Youth outreach: the content library, campaigns and the broadcast engine.
 
 Plain Python: storage implements `core.outreach.ports`, the Telegram adapter the `Sender`.
 """

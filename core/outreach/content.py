@@ -1,4 +1,4 @@
-"""Content items of the prevention library and the rules of their review (SPEC 6).
+"""Content items of the prevention library and the rules of their review.
 
 An item is one text (Telegram HTML), optionally an image and a link, written for one
 audience in one language. Items that say the same thing in vi and en share a `group`, so
@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from core.errors import IllegalTransition, InvalidInput
 
-#: SPEC 6: who prevention content is written for (the same list as core.chat.ports).
+#: Who prevention content is written for (the same list as core.chat.ports).
 AUDIENCES: tuple[str, ...] = ("student", "worker", "service_worker", "parent", "general")
 LANGUAGES: tuple[str, ...] = ("vi", "en")
 #: Telegram's limits: a message's text, and the caption under a photo.

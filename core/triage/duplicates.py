@@ -21,7 +21,7 @@ from core.text import fold
 
 from .normalise import Normalised
 
-#: Only open tips received within this window are compared (issue 6).
+#: Only open tips received within this window are compared.
 WINDOW = timedelta(days=90)
 NEAR_JACCARD = 0.6
 NEAR_RATIO = 90.0

@@ -1,4 +1,4 @@
-"""Youth outreach (issue 8): content library, campaigns, per-recipient deliveries.
+"""Youth outreach: content library, campaigns, per-recipient deliveries.
 
 Revision ID: 0006
 Revises: 0005

@@ -1,4 +1,4 @@
-"""Outreach reach (issue 8): subscriber areas, population denominators, knowledge-base feedback.
+"""Outreach reach: subscriber areas, population denominators, knowledge-base feedback.
 
 Revision ID: 0007
 Revises: 0006

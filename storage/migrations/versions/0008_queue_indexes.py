@@ -1,4 +1,4 @@
-"""Queue at 1,000,000 tips (issue 7): indexes for the default order and the text search.
+"""Queue at 1,000,000 tips: indexes for the default order and the text search.
 
 - `ix_tips_queue_unit` (agency_code, urgent DESC, next_due_at, id) and `ix_tips_queue_all`
   (urgent DESC, next_due_at, id) replace `ix_tips_queue` (agency_code, urgent,

@@ -1,4 +1,4 @@
-"""Staff workspace (issue 7): notifications of tips to agencies that do not own them
+"""Staff workspace: notifications of tips to agencies that do not own them
 (the Department of Health of trafficking and minor tips).
 
 Revision ID: 0009

@@ -1,4 +1,4 @@
-"""Audit log filters (issue 7): indexes for the audit page's actor and action filters.
+"""Audit log filters: indexes for the audit page's actor and action filters.
 
 `/staff/audit` (and `GET /api/v1/staff/audit`, `audit.csv`) lists the log newest first by
 id, keyset on `id < before`, filtered by date, actor, action and tip (storage/repositories.py
