@@ -28,6 +28,7 @@ from aiohttp import web
 from core.live import ArrivedTip
 from core.queue import deadline_badge
 from core.staff import StaffContext
+from handlers import staff_names
 from handlers.i18n import language, vn_time
 from handlers.keys import SERVICES, SETTINGS
 from handlers.labels import badge_label, category_label, stage_label
@@ -83,7 +84,7 @@ def setup(app: web.Application) -> None:
     app.add_routes(routes)
 
 
-def arrived_json(tip: ArrivedTip, lang: str, now: datetime) -> dict[str, Any]:
+def arrived_json(tip: ArrivedTip, lang: str, now: datetime, place: str = "") -> dict[str, Any]:
     badge = deadline_badge(tip.next_due_at, None, now).value
     return {
         "id": tip.id,
@@ -93,6 +94,7 @@ def arrived_json(tip: ArrivedTip, lang: str, now: datetime) -> dict[str, Any]:
         "category_label": category_label(lang, tip.category.value if tip.category else None),
         "urgent": tip.urgent,
         "commune_code": tip.commune_code,
+        "place": place or tip.commune_code,
         "received_at": tip.received_at.isoformat(),
         "received": vn_time(tip.received_at),
         "deadline": vn_time(tip.next_due_at),
@@ -158,7 +160,8 @@ async def _stream(
             await response.write(b"event: ended\ndata: {}\n\n")
             break
         for tip in await services.live.urgent_after(staff.jurisdiction, after, BATCH):
-            data = json.dumps(arrived_json(tip, lang, services.tips.clock()), ensure_ascii=False)
+            place = (await staff_names.names(request)).place(tip.commune_code)
+            data = json.dumps(arrived_json(tip, lang, services.tips.clock(), place), ensure_ascii=False)
             await response.write(f"event: urgent\nid: {tip.id}\ndata: {data}\n\n".encode())
             after = tip.id
         await response.write(b": ping\n\n")

@@ -28,14 +28,14 @@ from core.queue import deadline_badge
 from core.reach import area_for
 from core.services import TransitionRequest
 from core.staff import StaffContext
-from core.stages import Stage, allowed_moves
+from core.stages import TERMINAL, Stage, allowed_moves
 from core.triage import explain
 from handlers import staff_names
 from handlers.clients import source_of
 from handlers.establishment_context import kpi_indicators, tip_establishments
 from handlers.i18n import language
 from handlers.keys import SERVICES
-from handlers.pages import CSRF_COOKIE, CSRF_FIELD, render
+from handlers.pages import CSRF_COOKIE, CSRF_FIELD, communes, render
 from handlers.schemas import QueueQuery, report_date
 from handlers.staff_api import (
     SESSION_COOKIE,
@@ -187,7 +187,13 @@ async def queue(request: web.Request) -> web.Response:
         params = {k: v for k, v in request.query.items() if k != "next" and v != ""}
         params["next"] = result.next.encode()
         next_query = urlencode(params)
-    notified = await services.notifications.inbox(staff.jurisdiction, limit=20)
+    notified = [
+        n
+        for n in await services.notifications.inbox(staff.jurisdiction, limit=200)
+        if (query.stage == n.stage if query.stage else n.stage not in TERMINAL)
+        and (query.category is None or n.category == query.category)
+        and (not query.urgent or n.urgent)
+    ][:20]
     response = page(
         request,
         "staff_queue.html",
@@ -198,6 +204,7 @@ async def queue(request: web.Request) -> web.Response:
         stages=list(Stage),
         categories=list(Category),
         notified=notified,
+        communes=await communes(request),
     )
     response.headers["Content-Security-Policy"] = SCRIPT_PAGE_CSP
     return response
