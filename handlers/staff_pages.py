@@ -368,6 +368,12 @@ async def kpi(request: web.Request) -> web.Response:
     # One query set for the table and the charts: the same numbers by construction.
     dash = await services.charts.dashboard(period, services.tips.clock(), staff.jurisdiction)
     charts = chart_json(dash, period, language(request))
+    known = request.get(staff_names.NAMES_KEY) or staff_names.Names()
+    charts["workload"]["labels"] = [known.agency(code) for code in charts["workload"]["labels"]]
+    # The page writes weeks as a Vietnamese reader does (the API keeps ISO dates).
+    charts["weeks"]["labels"] = [
+        date.fromisoformat(w).strftime("%d/%m/%Y") for w in charts["weeks"]["labels"]
+    ]
     by_channel = await services.channel_kpi(period, services.tips.clock(), staff.jurisdiction)
     charts["by_channel"] = channel_json(by_channel, language(request))
     # Reach of the prevention news: province-wide, for those who manage outreach.
