@@ -22,6 +22,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from core.calendar import VN_TZ
+from handlers.previews import preview
 
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
@@ -82,6 +83,8 @@ def renderer() -> Renderer:
         env.filters["vn_time"] = vn_time
         env.filters["vn_date"] = vn_date
         env.filters["percent"] = percent
+        env.filters["telegram_preview"] = lambda text: preview(text, formatted=True)
+        env.filters["plain_preview"] = lambda text: preview(text, formatted=False)
         env.filters["decimal"] = decimal
         environments[lang] = env
     return Renderer(environments)

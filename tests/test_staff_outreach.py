@@ -48,6 +48,10 @@ async def test_content_review_publish_and_campaign(client: Any, services: Servic
     item_id = int(item_path.rsplit("/", 1)[1])
     page = await (await fetch(client, "GET", item_path, cookie(admin))).text()
     assert "&lt;b&gt;việc nhẹ lương cao&lt;/b&gt;" in page and "officer:sup" in page  # escaped, author shown
+    # the preview per channel: Telegram shows the bold, Zalo and the library plain text
+    assert "<b>việc nhẹ lương cao</b>" in page and "Cẩn thận với lời mời việc nhẹ lương cao ở" in page
+    form_page = await (await fetch(client, "GET", "/staff/content", cookie(supervisor))).text()
+    assert "định dạng Telegram: &lt;b&gt;, &lt;i&gt;, &lt;a href&gt;)" in form_page  # the label is text
 
     # publishing a draft is refused: it needs a review first
     resp = await fetch(client, "POST", f"{item_path}/publish", cookie(admin), data=form(admin))

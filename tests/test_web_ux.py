@@ -169,3 +169,15 @@ def test_vietnamese_order_puts_d_stroke_after_d_and_tones_last() -> None:
         "Đông Hòa",
     ]
     assert clean_name("  Phường   Bến  Thành ") == "Phường Bến Thành"
+
+
+def test_a_channel_preview_keeps_only_telegrams_tags_and_escapes_the_rest() -> None:
+    from handlers.previews import preview
+
+    hostile = '<b>Đậm</b> <script>alert(1)</script> <a href="javascript:alert(1)">x</a> <a href="https://a.vn">y</a> <i>'
+    telegram = str(preview(hostile, formatted=True))
+    assert telegram.startswith("<b>Đậm</b>") and "<script" not in telegram and "javascript" not in telegram
+    assert '<a href="https://a.vn" rel="noopener noreferrer">y</a>' in telegram and telegram.endswith(
+        "<i></i>"
+    )
+    assert str(preview("<b>A</b> & <i>B</i>", formatted=False)) == "A &amp; B"
