@@ -422,7 +422,13 @@ def queue_where(query: QueueFilter, now: datetime) -> list[sa.ColumnElement[bool
     if query.text:
         # `search_text` is folded (lower case, no diacritics) like the words searched for;
         # on PostgreSQL the trigram index `ix_tips_search_trgm` answers this LIKE.
-        where.append(TipRow.search_text.contains(fold(query.text), autoescape=True))
+        # The place field ("số 5 đường X", a venue's name) is searched too, case-insensitively.
+        where.append(
+            sa.or_(
+                TipRow.search_text.contains(fold(query.text), autoescape=True),
+                TipRow.place.icontains(query.text.strip(), autoescape=True),
+            )
+        )
     return where
 
 

@@ -181,3 +181,16 @@ def test_a_channel_preview_keeps_only_telegrams_tags_and_escapes_the_rest() -> N
         "<i></i>"
     )
     assert str(preview("<b>A</b> & <i>B</i>", formatted=False)) == "A &amp; B"
+
+
+async def test_the_queue_search_finds_the_place_as_well_as_the_text(services: Services) -> None:
+    from core.queue import QueueFilter
+    from tests.builders import draft
+
+    by_place = await services.tips.submit(draft("Có hoạt động đáng ngờ", place="Khách sạn Sao Mai, số 5"))
+    by_text = await services.tips.submit(draft("Khách sạn Sao Mai có môi giới"))
+    await services.tips.submit(draft("Không liên quan", place="Quán cà phê"))
+    found = await services.tips.queue(None, QueueFilter(text="Sao Mai"))
+    assert {item.id for item in found.items} == {by_place.tip_id, by_text.tip_id}
+    found = await services.tips.queue(None, QueueFilter(text="100%_"))  # LIKE wildcards are text
+    assert not found.items
