@@ -87,6 +87,9 @@ class QueueItem:
     received_at: datetime
     next_due_at: datetime | None
     at_risk_at: datetime | None
+    #: Triage's proposal, until an officer classifies the tip.
+    proposed_category: Category | None = None
+    proposed_urgent: bool = False
 
     @property
     def cursor(self) -> Cursor:

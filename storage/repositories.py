@@ -280,6 +280,8 @@ class SqlTipRepository:
                 received_at=r.received_at,
                 next_due_at=r.next_due_at,
                 at_risk_at=r.at_risk_at,
+                proposed_category=_category_or_none(r.proposed_category),
+                proposed_urgent=bool(r.proposed_urgent),
             )
             for r in rows[: query.limit]
         )
@@ -393,6 +395,14 @@ class SqlTipRepository:
         return await dashboard(self.session, period, now, within)
 
 
+def _category_or_none(value: str | None) -> Category | None:
+    """A category triage proposed, if it is one we know (old proposals may name others)."""
+    try:
+        return Category(value) if value else None
+    except ValueError:
+        return None
+
+
 QUEUE_COLUMNS = (
     TipRow.id,
     TipRow.stage,
@@ -403,6 +413,9 @@ QUEUE_COLUMNS = (
     TipRow.received_at,
     TipRow.next_due_at,
     TipRow.at_risk_at,
+    # Triage's proposal, shown as proposed until an officer classifies the tip.
+    TipRow.triage["category"].as_string().label("proposed_category"),
+    TipRow.triage["urgent"].as_boolean().label("proposed_urgent"),
 )
 
 

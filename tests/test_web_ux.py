@@ -194,3 +194,26 @@ async def test_the_queue_search_finds_the_place_as_well_as_the_text(services: Se
     assert {item.id for item in found.items} == {by_place.tip_id, by_text.tip_id}
     found = await services.tips.queue(None, QueueFilter(text="100%_"))  # LIKE wildcards are text
     assert not found.items
+
+
+async def test_the_queue_shows_triages_proposal_until_an_officer_classifies(
+    client: Any, services: Services
+) -> None:
+    from core.categories import Category
+    from core.queue import QueueFilter
+    from core.stages import Stage
+    from tests.builders import draft, move
+    from tests.conftest import COMMUNE, add_staff
+
+    receipt = await services.tips.submit(
+        draft("Có bé gái 14 tuổi bị ép bán dâm ở nhà nghỉ", commune_code=COMMUNE)
+    )
+    item = (await services.tips.queue(None, QueueFilter())).items[0]
+    assert item.proposed_category is Category.MINOR and item.category is None
+    officer = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
+    html = await (await client.get("/staff/", headers={"Cookie": officer["Cookie"]})).text()
+    assert "(đề xuất)" in html
+    await services.tips.transition(receipt.tip_id, move(Stage.VERIFIED))
+    await services.tips.transition(receipt.tip_id, move(Stage.CLASSIFIED, category=Category.VENUE))
+    html = await (await client.get("/staff/", headers={"Cookie": officer["Cookie"]})).text()
+    assert "(đề xuất)" not in html
