@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from core.collation import clean_name, vietnamese_key
+from core.jurisdiction import Jurisdiction
 from handlers import receipt_once
 from hotline.bootstrap import Services
 from storage.models import TipRow
@@ -190,9 +191,11 @@ async def test_the_queue_search_finds_the_place_as_well_as_the_text(services: Se
     by_place = await services.tips.submit(draft("Có hoạt động đáng ngờ", place="Khách sạn Sao Mai, số 5"))
     by_text = await services.tips.submit(draft("Khách sạn Sao Mai có môi giới"))
     await services.tips.submit(draft("Không liên quan", place="Quán cà phê"))
-    found = await services.tips.queue(None, QueueFilter(text="Sao Mai"))
+    found = await services.tips.queue(Jurisdiction(everything=True), QueueFilter(text="Sao Mai"))
     assert {item.id for item in found.items} == {by_place.tip_id, by_text.tip_id}
-    found = await services.tips.queue(None, QueueFilter(text="100%_"))  # LIKE wildcards are text
+    found = await services.tips.queue(
+        Jurisdiction(everything=True), QueueFilter(text="100%_")
+    )  # LIKE wildcards are text
     assert not found.items
 
 
@@ -208,7 +211,7 @@ async def test_the_queue_shows_triages_proposal_until_an_officer_classifies(
     receipt = await services.tips.submit(
         draft("Có bé gái 14 tuổi bị ép bán dâm ở nhà nghỉ", commune_code=COMMUNE)
     )
-    item = (await services.tips.queue(None, QueueFilter())).items[0]
+    item = (await services.tips.queue(Jurisdiction(everything=True), QueueFilter())).items[0]
     assert item.proposed_category is Category.MINOR and item.category is None
     officer = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
     html = await (await client.get("/staff/", headers={"Cookie": officer["Cookie"]})).text()
