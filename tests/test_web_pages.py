@@ -56,7 +56,9 @@ async def test_pages_are_small_scriptless_and_strict(client: Any, path: str) -> 
     assert not re.search(r"\son[a-z]+=", html) and 'style="' not in html
     # no third-party assets; the one outside link is the quick exit to a neutral site
     outside = re.findall(r'<[^>]+(?:src|href)="(?:https?:)?//[^>]*>', html)
-    assert outside == ['<a class="quick-exit" id="quick-exit" href="https://www.google.com.vn/" rel="noreferrer">']
+    assert outside == [
+        '<a class="quick-exit" id="quick-exit" href="https://www.google.com.vn/" rel="noreferrer">'
+    ]
     assert '<meta name="viewport" content="width=device-width' in html
     csp = resp.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
