@@ -21,9 +21,8 @@ from tests.test_web_pages import post_form, token
 
 def _receipt_from(text: str) -> tuple[str, str]:
     lines = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
-    return lines.get("Receipt code") or lines["Mã tiếp nhận"], lines.get("Passphrase") or lines[
-        "Cụm mật khẩu"
-    ]
+    code = lines.get("Receipt code") or lines["Mã tiếp nhận"]
+    return code, lines.get("Passphrase") or lines["Cụm mật khẩu"]
 
 
 async def feedback(services: Services) -> dict[tuple[str, str], tuple[int, int]]:
@@ -85,9 +84,7 @@ async def test_bot_no_files_the_question_for_a_counsellor_whose_reply_is_deliver
         assert "bạn ở phường nào?" in rig.last_text(user.chat_id)
 
 
-async def test_bot_without_a_good_match_goes_straight_to_a_counsellor(
-    settings: Settings, clock: FakeClock
-) -> None:
+async def test_bot_without_a_good_match_goes_straight_to_a_counsellor(settings: Settings, clock: FakeClock) -> None:
     user = TelegramUser(user_id=6_100_003)
     async with telegram_rig(settings, clock) as rig:
         await rig.send(user.text("❓ Đặt câu hỏi"), user.text("Giá vàng hôm nay bao nhiêu?"))
@@ -117,13 +114,8 @@ async def test_web_page_shows_the_answer_and_counts_helped(client: Any, services
     assert "Trung tâm Kiểm soát bệnh tật" in html and 'name="entry" value="hiv-test-where"' in html
     assert 'value="helped"' in html and 'value="counsellor"' in html
     assert await info_requests(services) == []
-    fields = {
-        "csrf_token": csrf,
-        "text": "Xét nghiệm HIV ở đâu?",
-        "entry": "hiv-test-where",
-        "answer_lang": "vi",
-        "action": "helped",
-    }
+    fields = {"csrf_token": csrf, "text": "Xét nghiệm HIV ở đâu?", "entry": "hiv-test-where",
+              "answer_lang": "vi", "action": "helped"}
     resp = await post_form(client, "/ask", fields)
     assert resp.status == 200 and "Cảm ơn bạn" in await resp.text()
     assert await feedback(services) == {("hiv-test-where", "vi"): (1, 0)}
@@ -132,13 +124,8 @@ async def test_web_page_shows_the_answer_and_counts_helped(client: Any, services
 
 async def test_web_page_escalates_to_a_counsellor(client: Any, services: Services) -> None:
     csrf = await token(client, "/ask")
-    fields = {
-        "csrf_token": csrf,
-        "text": "Xét nghiệm HIV ở đâu?",
-        "entry": "hiv-test-where",
-        "answer_lang": "vi",
-        "action": "counsellor",
-    }
+    fields = {"csrf_token": csrf, "text": "Xét nghiệm HIV ở đâu?", "entry": "hiv-test-where",
+              "answer_lang": "vi", "action": "counsellor"}
     resp = await post_form(client, "/ask", fields)
     html = await resp.text()
     assert resp.url.path == "/ask/received" and "Câu hỏi của bạn đã được tiếp nhận" in html
@@ -156,17 +143,8 @@ async def test_web_page_without_a_match_files_at_once_and_keeps_csrf(client: Any
     resp = await post_form(client, "/ask", {"csrf_token": csrf, "text": "Cách nấu phở bò ngon"})
     assert resp.status == 200 and resp.url.path == "/ask/received"
     assert await info_requests(services) == ["Cách nấu phở bò ngon"]
-    forged = await post_form(
-        client,
-        "/ask",
-        {
-            "csrf_token": "x" * 43,
-            "text": "Xét nghiệm HIV ở đâu?",
-            "entry": "hiv-test-where",
-            "answer_lang": "vi",
-            "action": "helped",
-        },
-    )
+    forged = await post_form(client, "/ask", {"csrf_token": "x" * 43, "text": "Xét nghiệm HIV ở đâu?",
+                                               "entry": "hiv-test-where", "answer_lang": "vi", "action": "helped"})
     assert forged.status == 403 and await feedback(services) == {}
 
 
@@ -175,9 +153,7 @@ async def test_web_page_in_english(client: Any) -> None:
     csrf = await token(client, "/ask")
     resp = await post_form(client, "/ask", {"csrf_token": csrf, "text": "Where can I get free legal aid?"})
     html = await resp.text()
-    assert (
-        resp.status == 200 and "State Legal Aid Centre" in html and "send my question to a counsellor" in html
-    )
+    assert resp.status == 200 and "State Legal Aid Centre" in html and "send my question to a counsellor" in html
 
 
 async def test_api_answers_and_questions(client: Any, services: Services) -> None:
