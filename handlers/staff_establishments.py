@@ -38,6 +38,7 @@ from core.staff import StaffContext
 from handlers.establishment_context import staff_scope
 from handlers.keys import SERVICES
 from handlers.parsing import path_number, read_json
+from handlers.schemas import NO_NUL
 from handlers.staff_api import NO_STORE, require_staff, tip_id_of
 from handlers.staff_pages import page, posted, staff_or_login, tip_page
 
@@ -50,17 +51,25 @@ def _blank(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
+def _date_text(value: Any) -> Any:
+    """A date comes as YYYY-MM-DD text, never as a number of seconds."""
+    if value is None or isinstance(value, str | date):
+        return value
+    raise ValueError("a date is written YYYY-MM-DD")
+
+
 class EstablishmentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: str = Field(min_length=1, max_length=200)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
     kind: Kind
-    address: str = Field(default="", max_length=300)
+    address: str = Field(default="", max_length=300, pattern=NO_NUL)
     commune_code: str = Field(pattern=COMMUNE)
-    licence: str | None = Field(default=None, max_length=60)
+    licence: str | None = Field(default=None, max_length=60, pattern=NO_NUL)
     status: Status = Status.LISTED
-    commitment_date: date | None = None
+    commitment_date: date | None = Field(default=None, strict=False)  # ISO text, or blank
 
     _blanks = field_validator("licence", "commitment_date", mode="before")(_blank)
+    _dates = field_validator("commitment_date", mode="before")(_date_text)
 
     def draft(self) -> EstablishmentDraft:
         return EstablishmentDraft(
@@ -75,60 +84,71 @@ class EstablishmentIn(BaseModel):
 
 
 class EstablishmentForm(EstablishmentIn):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, strict=False)
 
 
 class InspectionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
-    on: date = Field(alias="date")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True, strict=True)
+    on: date = Field(alias="date", strict=False)
     outcome: Outcome
-    team: str = Field(default="", max_length=300)
-    violation: str | None = Field(default=None, max_length=300)
+    team: str = Field(default="", max_length=300, pattern=NO_NUL)
+    violation: str | None = Field(default=None, max_length=300, pattern=NO_NUL)
     fine_vnd: int | None = Field(default=None, ge=0, le=MAX_FINE_VND)
-    notes: str = Field(default="", max_length=4000)
+    notes: str = Field(default="", max_length=4000, pattern=NO_NUL)
 
     _blanks = field_validator("violation", "fine_vnd", mode="before")(_blank)
+    _dates = field_validator("on", mode="before")(_date_text)
 
     def draft(self) -> InspectionDraft:
         return InspectionDraft(self.on, self.outcome, self.team, self.violation, self.fine_vnd, self.notes)
 
 
 class InspectionForm(InspectionIn):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, populate_by_name=True, strict=False)
 
 
 class ListIn(BaseModel):
+    """The API's filters, exactly as documented: a value given must be a valid one."""
+
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
     commune: str | None = Field(default=None, pattern=COMMUNE)
     kind: Kind | None = None
-    q: str | None = Field(default=None, max_length=200)
+    q: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
     due: bool = False
     after: int | None = Field(default=None, ge=0, le=2**62)
     limit: int = Field(default=50, ge=1, le=200)
-
-    _blanks = field_validator("commune", "kind", "q", "after", mode="before")(_blank)
-
-    @field_validator("due", mode="before")
-    @classmethod
-    def _flag(cls, value: Any) -> bool:
-        return value in ("1", "true", "yes", "on", True)
 
     def query(self) -> ListQuery:
         kind = self.kind.value if self.kind else None
         return ListQuery(self.commune, kind, self.q, self.due, self.after, self.limit)
 
 
+class ListForm(ListIn):
+    """The page's filter form: a box left empty means no filter."""
+
+    _blanks = field_validator("commune", "kind", "q", "after", mode="before")(_blank)
+
+    @field_validator("due", mode="before")
+    @classmethod
+    def _unticked(cls, value: Any) -> Any:
+        return False if value in ("", None) else value
+
+
 class LinkIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     establishment_id: int = Field(ge=1, le=2**62)
 
 
+class LinkForm(LinkIn):
+    model_config = ConfigDict(extra="ignore", strict=False)
+
+
 class HotspotIn(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-    name: str = Field(min_length=1, max_length=200)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, strict=True)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
     kind: HotspotKind
     commune_code: str = Field(pattern=COMMUNE)
-    description: str = Field(default="", max_length=4000)
+    description: str = Field(default="", max_length=4000, pattern=NO_NUL)
     establishment_id: int | None = Field(default=None, ge=1, le=2**62)
 
     _blanks = field_validator("establishment_id", mode="before")(_blank)
@@ -137,14 +157,22 @@ class HotspotIn(BaseModel):
         return HotspotDraft(self.name, self.kind, self.commune_code, self.description, self.establishment_id)
 
 
+class HotspotForm(HotspotIn):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, strict=False)
+
+
 class HotspotTipIn(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
     tip_id: int = Field(ge=1, le=2**62)
 
 
 class MoveIn(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-    note: str = Field(default="", max_length=4000)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, strict=True)
+    note: str = Field(default="", max_length=4000, pattern=NO_NUL)
+
+
+class MoveForm(MoveIn):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, strict=False)
 
 
 def _problem(exc: Exception) -> str:
@@ -325,17 +353,31 @@ async def api_add_hotspot(request: web.Request) -> web.Response:
     return web.json_response(hotspot_json(spot, service.clock()), status=201, headers=NO_STORE)
 
 
-@routes.post("/api/v1/staff/hotspots/{hotspot_id}/{move:deal|eliminate|return}")
-async def api_move_hotspot(request: web.Request) -> web.Response:
-    """Being dealt with, eliminated (then watched for 12 months), or returned by hand."""
+async def _move_hotspot(request: web.Request, move: str) -> web.Response:
     staff = await require_staff(request, write=True)
     hotspot_id = path_number(request, "hotspot_id", "hotspot")
     body = await read_json(request, MoveIn)
     service = request.app[SERVICES].establishments
-    spot = await service.move_hotspot(
-        hotspot_id, request.match_info["move"], staff_scope(staff), actor=staff.actor, note=body.note
-    )
+    spot = await service.move_hotspot(hotspot_id, move, staff_scope(staff), actor=staff.actor, note=body.note)
     return web.json_response(hotspot_json(spot, service.clock()), headers=NO_STORE)
+
+
+@routes.post("/api/v1/staff/hotspots/{hotspot_id}/deal")
+async def api_deal_with_hotspot(request: web.Request) -> web.Response:
+    """Being dealt with."""
+    return await _move_hotspot(request, "deal")
+
+
+@routes.post("/api/v1/staff/hotspots/{hotspot_id}/eliminate")
+async def api_eliminate_hotspot(request: web.Request) -> web.Response:
+    """Eliminated, then watched for 12 months."""
+    return await _move_hotspot(request, "eliminate")
+
+
+@routes.post("/api/v1/staff/hotspots/{hotspot_id}/return")
+async def api_return_hotspot(request: web.Request) -> web.Response:
+    """Returned, by an officer's hand (a tip about the place also reopens it)."""
+    return await _move_hotspot(request, "return")
 
 
 # --- pages --------------------------------------------------------------------------------
@@ -351,9 +393,9 @@ async def _list_page(
 ) -> web.Response:
     service = request.app[SERVICES].establishments
     try:
-        filters = ListIn.model_validate(dict(request.query))
+        filters = ListForm.model_validate(dict(request.query))
     except ValidationError:
-        filters = ListIn()
+        filters = ListForm()
     rows = await service.find(staff_scope(staff), filters.query(), actor=staff.actor)
     communes = await service.communes(staff_scope(staff))
     following = rows[-1].id if len(rows) == filters.limit else None
@@ -465,7 +507,7 @@ async def link_page(request: web.Request) -> web.Response:
     fields = await posted(request, staff)
     tip_id = tip_id_of(request)
     try:
-        link = LinkIn.model_validate(fields)
+        link = LinkForm.model_validate(fields)
     except ValidationError:
         raise web.HTTPUnprocessableEntity(text="choose an establishment") from None
     await request.app[SERVICES].establishments.link(
@@ -561,7 +603,7 @@ async def add_hotspot_page(request: web.Request) -> web.Response:
     fields = await posted(request, staff)
     try:
         await request.app[SERVICES].establishments.add_hotspot(
-            HotspotIn.model_validate(fields).draft(), staff_scope(staff), actor=staff.actor
+            HotspotForm.model_validate(fields).draft(), staff_scope(staff), actor=staff.actor
         )
     except (ValidationError, DomainError) as exc:
         if isinstance(exc, NotFound):
@@ -584,7 +626,7 @@ async def move_hotspot_page(request: web.Request) -> web.Response:
                 hotspot_id, tip.tip_id, staff_scope(staff), staff.jurisdiction, actor=staff.actor
             )
         else:
-            note = MoveIn.model_validate(fields).note
+            note = MoveForm.model_validate(fields).note
             await service.move_hotspot(hotspot_id, action, staff_scope(staff), actor=staff.actor, note=note)
     except (ValidationError, DomainError) as exc:
         if isinstance(exc, NotFound):

@@ -28,6 +28,14 @@ from handlers.schemas import (
 )
 from handlers.staff_api import CSRF_HEADER, SESSION_COOKIE, AuditFilterQuery, AuditQuery, RouteIn
 from handlers.staff_charts import DashboardQuery
+from handlers.staff_establishments import (
+    EstablishmentIn,
+    HotspotIn,
+    InspectionIn,
+    LinkIn,
+    ListIn,
+    MoveIn,
+)
 from handlers.staff_register import (
     ChannelsOut,
     InformantOut,
@@ -186,6 +194,8 @@ class StaffOp:
     body: type[BaseModel] | None = None
     signed_in: bool = True
     errors: tuple[int, ...] = field(default=(401, 404, 422))
+    #: Other success answers, with the same body as `ok` (e.g. 200 for "already done").
+    also_ok: tuple[tuple[int, str], ...] = ()
 
     @property
     def write(self) -> bool:
@@ -193,6 +203,8 @@ class StaffOp:
 
 
 TIP = "/api/v1/staff/tips/{tip_id}"
+ESTABLISHMENT = "/api/v1/staff/establishments/{establishment_id}"
+HOTSPOT = "/api/v1/staff/hotspots/{hotspot_id}"
 CSV = "text/csv"
 OPERATIONS: tuple[StaffOp, ...] = (
     StaffOp(
@@ -362,11 +374,89 @@ OPERATIONS: tuple[StaffOp, ...] = (
         (200, "Every channel", ChannelsOut),
         query=KpiQuery,
     ),
+    StaffOp(
+        "get",
+        "/api/v1/staff/establishments",
+        "The establishments register within the jurisdiction (due: not inspected in 12 months)",
+        (200, "A page of establishments and the next cursor", None),
+        query=ListIn,
+        errors=(401, 422),
+    ),
+    StaffOp(
+        "post",
+        "/api/v1/staff/establishments",
+        "Add an establishment to the register",
+        (201, "The establishment as stored", None),
+        body=EstablishmentIn,
+        errors=(401, 403, 404, 409, 422),
+    ),
+    StaffOp(
+        "get",
+        "/api/v1/staff/establishments/needs-inspection",
+        "Establishments with two or more tips in 90 days (supervisors and administrators)",
+        (200, "The establishments and their recent tips", None),
+        errors=(401, 403),
+    ),
+    StaffOp(
+        "get",
+        f"{ESTABLISHMENT}",
+        "One establishment with its inspections, tips, hotspots and history",
+        (200, "The establishment", None),
+    ),
+    StaffOp(
+        "post",
+        f"{ESTABLISHMENT}/inspections",
+        "Record an inspection",
+        (201, "The inspection as stored", None),
+        body=InspectionIn,
+        errors=(401, 403, 404, 422),
+    ),
+    StaffOp(
+        "post",
+        f"{TIP}/establishments",
+        "Confirm that a tip is about an establishment (201 linked, 200 already linked)",
+        (201, "Linked", None),
+        body=LinkIn,
+        also_ok=((200, "It was already linked"),),
+        errors=(401, 403, 404, 422),
+    ),
+    StaffOp(
+        "get",
+        "/api/v1/staff/hotspots",
+        "Hotspots within the jurisdiction, with counts per commune",
+        (200, "The hotspots", None),
+        errors=(401,),
+    ),
+    StaffOp(
+        "post",
+        "/api/v1/staff/hotspots",
+        "Record a hotspot",
+        (201, "The hotspot as stored", None),
+        body=HotspotIn,
+        errors=(401, 403, 404, 422),
+    ),
+    *(
+        StaffOp(
+            "post",
+            f"{HOTSPOT}/{move}",
+            summary,
+            (200, "The hotspot after the move", None),
+            body=MoveIn,
+            errors=(401, 403, 404, 409, 422),
+        )
+        for move, summary in (
+            ("deal", "Mark a hotspot as being dealt with"),
+            ("eliminate", "Mark a hotspot eliminated (then watched for 12 months)"),
+            ("return", "Mark an eliminated hotspot as returned"),
+        )
+    ),
 )
 
 FILE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif", "application/pdf")
 PATH_PARAMS: dict[str, dict[str, Any]] = {
     "tip_id": {"type": "integer", "minimum": 1},
+    "establishment_id": {"type": "integer", "minimum": 1},
+    "hotspot_id": {"type": "integer", "minimum": 1},
     "number": {"type": "integer", "minimum": 1, "maximum": 999},
     "category": {"type": "string", "enum": [c.value for c in Category]},
 }
@@ -411,6 +501,8 @@ def add_staff_paths(doc: dict[str, Any]) -> None:
         elif isinstance(answer, str):
             ok["content"] = {answer: {"schema": {"type": "string"}}}
         responses: dict[str, Any] = {str(status): ok}
+        for other, words in op.also_ok:
+            responses[str(other)] = {**ok, "description": words}
         for code in sorted({*op.errors, 400, 413, 415, 503}):
             responses[str(code)] = {
                 "description": ERRORS.get(code, STAFF_ERRORS.get(code, "")),

@@ -17,7 +17,9 @@ from core.errors import InvalidInput
 from core.group_commit import GroupCommit, WriterStopped
 from handlers.keys import SERVICES
 from hotline.bootstrap import Services
+from hotline.settings import Settings
 from storage.models import TipRow, TransitionRow
+from tests.conftest import PROVINCE
 
 
 async def settle() -> None:
@@ -132,6 +134,17 @@ async def test_stopping_the_writer_answers_everyone_who_waits() -> None:
     outcomes = await asyncio.gather(*waiting, return_exceptions=True)
     assert all(isinstance(o, (WriterStopped, str)) for o in outcomes)
     assert any(isinstance(o, WriterStopped) for o in outcomes)
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Any) -> Settings:
+    """The bursts below come from one test client: its per-source share is raised."""
+    return Settings(
+        database_url=db_url,
+        data_dir=tmp_path / "var",
+        province=PROVINCE,
+        submissions_per_source_per_minute=1000,
+    )
 
 
 def test_a_batch_needs_room_for_one() -> None:

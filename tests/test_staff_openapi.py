@@ -28,7 +28,13 @@ from tests.builders import submit
 from tests.conftest import ADMIN_PASSWORD, PROVINCE, TOTP_SECRET
 from tests.live_server import serve_in_thread
 
-OURS = {"handlers.staff_api", "handlers.staff_events", "handlers.staff_charts", "handlers.staff_register"}
+OURS = {
+    "handlers.staff_api",
+    "handlers.staff_events",
+    "handlers.staff_charts",
+    "handlers.staff_register",
+    "handlers.staff_establishments",
+}
 
 
 async def test_every_staff_route_is_described_with_its_security(client: Any) -> None:

@@ -108,7 +108,13 @@ async def test_tips_through_the_app_are_triaged_by_the_helper(
     shortens its deadlines, and the repeat points at the original."""
     from handlers.app import create_app
 
-    settings = Settings(database_url=db_url, data_dir=tmp_path / "var", province=PROVINCE, triage_worker=True)
+    settings = Settings(
+        database_url=db_url,
+        data_dir=tmp_path / "var",
+        province=PROVINCE,
+        triage_worker=True,
+        submissions_per_source_per_minute=1000,  # one test client sends the whole burst
+    )
     client = await aiohttp_client(create_app(settings))
     services = client.app[SERVICES]
     worker = services.tips.analyser
