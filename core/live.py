@@ -39,28 +39,3 @@ class UrgentFeed(Protocol):
     async def urgent_after(self, within: Jurisdiction, after_id: int, limit: int) -> Sequence[ArrivedTip]:
         """Open urgent tips with an id above `after_id`, oldest first."""
         ...
-
-
-class StreamLimiter:
-    """At most `per_session` open streams per staff session, in this worker (a browser
-    opens one per queue tab; more are refused with 429)."""
-
-    def __init__(self, per_session: int) -> None:
-        self.per_session = per_session
-        self._open: dict[str, int] = {}
-
-    def acquire(self, session_hash: str) -> bool:
-        if self._open.get(session_hash, 0) >= self.per_session:
-            return False
-        self._open[session_hash] = self._open.get(session_hash, 0) + 1
-        return True
-
-    def release(self, session_hash: str) -> None:
-        left = self._open.get(session_hash, 0) - 1
-        if left > 0:
-            self._open[session_hash] = left
-        else:
-            self._open.pop(session_hash, None)
-
-    def open_streams(self, session_hash: str) -> int:
-        return self._open.get(session_hash, 0)

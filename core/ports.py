@@ -96,6 +96,10 @@ class TipRepository(Protocol):
 class AreaRepository(Protocol):
     async def get(self, code: str) -> Area | None: ...
 
+    async def names(self) -> dict[str, str]:
+        """Every area's name by its code (provinces, communes and wards)."""
+        ...
+
     async def communes(self, province_code: str) -> Sequence[Area]:
         """The province's communes, wards and special zones, in name order."""
         ...
@@ -117,6 +121,10 @@ class RoutingRepository(Protocol):
 
 class AgencyRepository(Protocol):
     async def exists(self, code: str) -> bool: ...
+
+    async def names(self) -> dict[str, str]:
+        """Every agency's name by its code, for pages that show names instead of codes."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -209,6 +217,10 @@ class OfficerRepository(Protocol):
 
     async def set_active(self, officer_id: int, active: bool) -> bool:
         """Activate or deactivate; False if the officer already was so."""
+        ...
+
+    async def set_password(self, officer_id: int, password_hash: str) -> None:
+        """A new password, and any lockout lifted (the old failures were against the old one)."""
         ...
 
 

@@ -68,7 +68,7 @@ class QueueFilter:
     urgent: bool | None = None
     commune_code: str | None = None
     overdue: bool = False
-    #: Words to find in the tip's text, with or without diacritics, in any case.
+    #: Words to find in the tip's text (with or without diacritics, in any case) or its place.
     text: str | None = None
     #: Without a stage filter the queue shows open tips (not closed, not processed).
     include_closed: bool = False
@@ -87,6 +87,9 @@ class QueueItem:
     received_at: datetime
     next_due_at: datetime | None
     at_risk_at: datetime | None
+    #: Triage's proposal, until an officer classifies the tip.
+    proposed_category: Category | None = None
+    proposed_urgent: bool = False
 
     @property
     def cursor(self) -> Cursor:

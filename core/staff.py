@@ -144,6 +144,39 @@ class StaffService:
             )
             await uow.commit()
 
+    async def directory(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Names by code of every area and every agency, so that pages show names."""
+        async with self._uow() as uow:
+            return await uow.areas.names(), await uow.agencies.names()
+
+    async def reset_password(self, username: str, password: str, *, actor: str) -> None:
+        """A forgotten password: set a new one (at least 12 characters), lift any lockout and
+        end every session of that officer, so whoever held the old password is signed out.
+        Audited as `password_reset`; the second factor is kept."""
+        try:
+            password_hash = hash_password(password)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+        now = self.clock()
+        async with self._uow() as uow:
+            officer = await uow.officers.by_username(username)
+            if officer is None:
+                raise NotFound(f"no officer {username}")
+            await uow.officers.set_password(officer.id, password_hash)
+            await self._sessions(uow).delete_for(officer.id)
+            await uow.audit.record(
+                actor=actor, action="password_reset", tip_id=None, at=now, detail=officer.actor
+            )
+            await uow.commit()
+
+    async def reset_password_by(self, staff: StaffContext, username: str, password: str) -> None:
+        """An administrator sets a new password for another officer (their own is changed
+        through the command line, so that an open session cannot lock its owner out)."""
+        _admin_only(staff, "only administrators manage accounts")
+        if username == staff.officer.username:
+            raise InvalidInput("you cannot reset your own password here")
+        await self.reset_password(username, password, actor=staff.actor)
+
     async def set_active(self, username: str, active: bool, *, actor: str) -> bool:
         """Deactivate an officer (they cannot sign in — refused like wrong credentials —
         and every session of theirs ends at once) or activate them again. Audited as

@@ -15,11 +15,13 @@ from handlers import (
     learn,
     pages,
     public_api,
+    receipt_once,
     staff_admin,
     staff_api,
     staff_charts,
     staff_establishments,
     staff_events,
+    staff_names,
     staff_openapi,
     staff_outreach,
     staff_pages,
@@ -96,12 +98,14 @@ def create_app(
     (and the Telegram bot, when a token is configured, starts and stops in between)."""
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[close_when_stopping, security_headers, json_errors, body_limits],
+        middlewares=[close_when_stopping, security_headers, pages.html_errors, json_errors, body_limits],
     )
     app[SETTINGS] = settings
     app[STOPPING] = asyncio.Event()
     app.on_shutdown.append(_stopping)
     app[METRICS] = Metrics()
+    receipt_once.setup(app, settings)
+    staff_names.setup(app)
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_services(settings, clock) as services:

@@ -22,6 +22,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from core.calendar import VN_TZ
+from handlers.previews import preview
 
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
@@ -80,6 +81,11 @@ def renderer() -> Renderer:
         )
         env.install_gettext_translations(catalogue(lang), newstyle=True)  # type: ignore[attr-defined]
         env.filters["vn_time"] = vn_time
+        env.filters["vn_date"] = vn_date
+        env.filters["percent"] = percent
+        env.filters["telegram_preview"] = lambda text: preview(text, formatted=True)
+        env.filters["plain_preview"] = lambda text: preview(text, formatted=False)
+        env.filters["decimal"] = decimal
         environments[lang] = env
     return Renderer(environments)
 
@@ -87,6 +93,28 @@ def renderer() -> Renderer:
 def vn_time(moment: datetime | None) -> str:
     """Staff read times as the clock on their wall shows them (Viet Nam, UTC+7)."""
     return "–" if moment is None else moment.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
+
+
+def vn_date(moment: datetime | None) -> str:
+    """A day as Vietnamese readers write it (dd/mm/yyyy), on Viet Nam's calendar."""
+    return "–" if moment is None else moment.astimezone(VN_TZ).strftime("%d/%m/%Y")
+
+
+@jinja2.pass_context
+def decimal(context: Any, value: float | None, digits: int = 1) -> str:
+    """A number with the reader's decimal mark: 12,5 in Vietnamese, 12.5 in English."""
+    if value is None:
+        return "–"
+    text = f"{value:,.{digits}f}"
+    if context.get("lang") == "vi":  # Vietnamese: dot between thousands, comma for decimals
+        text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
+    return text
+
+
+@jinja2.pass_context
+def percent(context: Any, share: float | None, digits: int = 1) -> str:
+    """A share (0..1) as a percentage written one way on every page: 12,5% / 12.5%."""
+    return "–" if share is None else decimal(context, share * 100, digits) + "%"
 
 
 def language(request: web.Request) -> str:

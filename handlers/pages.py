@@ -12,21 +12,25 @@ import logging
 import re
 import secrets
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy.exc import DBAPIError
 
 from core.areas import Area
 from core.attachments import AttachmentRefused
 from core.categories import Category, Channel
+from core.collation import clean_name, vietnamese_key
 from core.errors import DomainError, InvalidInput, NotFound
 from core.ratelimits import RateLimited
 from core.receipts import display
 from core.services import Receipt
 from core.tips import TipDraft
+from handlers import receipt_once
 from handlers.clients import is_https, source_of
 from handlers.forms import Submitted, is_multipart, read_multipart
 from handlers.i18n import LANG_COOKIE, LANGUAGES, language, renderer
@@ -43,6 +47,18 @@ HONEYPOT = "website"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 _LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 PAGES = ("/", "/report", "/status", "/ask")
+REPORT_RECEIVED = "/report/received"
+ASK_RECEIVED = "/ask/received"
+STATIC = Path(__file__).parent / "static"
+#: The public pages' policy: our own stylesheet and our own small script files (the
+#: commune search and the quick exit); no inline script, nothing from elsewhere.
+PUBLIC_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+#: Set on a request once its report or question is stored, so that an error page shown
+#: after that point says the report was received rather than asking to send it again.
+SAVED: web.RequestKey[bool] = web.RequestKey("report_saved", bool)
 #: Categories a reporter may pick; `info_request` and `spam` are not theirs to choose.
 REPORTER_CATEGORIES = tuple(c for c in Category if c not in (Category.INFO_REQUEST, Category.SPAM))
 CSRF_TOKEN: web.RequestKey[str] = web.RequestKey("csrf_token", str)
@@ -127,6 +143,8 @@ def render(
     response.set_cookie(
         CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=is_https(request), path="/"
     )
+    if not template.startswith("staff_"):
+        response.headers["Content-Security-Policy"] = PUBLIC_CSP
     if no_store:
         response.headers["Cache-Control"] = "no-store"
     return response
@@ -179,6 +197,8 @@ def refusal(exc: BaseException) -> FormRefused:
             return FormRefused("text", 422)
         return FormRefused("fields", 422, ",".join(sorted(fields)))
     if isinstance(exc, InvalidInput):
+        if "occurred_at" in str(exc):
+            return FormRefused("fields", 422, "occurred_on")
         return FormRefused("text" if "text" in str(exc) else "fields", 422)
     if isinstance(exc, web.HTTPRequestEntityTooLarge):
         return FormRefused("attachment", 413, "total_too_big")
@@ -192,17 +212,67 @@ def refusal(exc: BaseException) -> FormRefused:
     raise exc
 
 
-async def communes(request: web.Request) -> tuple[Area, ...]:
-    return await request.app[SERVICES].reporters.communes()
+async def communes(request: web.Request) -> list[Area]:
+    """The province's communes and wards by name in Vietnamese alphabetical order."""
+    areas = await request.app[SERVICES].reporters.communes()
+    cleaned = [
+        Area(a.code, clean_name(a.name), a.level, a.division_type, a.province_code, a.remote) for a in areas
+    ]
+    return sorted(cleaned, key=lambda a: vietnamese_key(a.name))
 
 
-def receipt_context(receipt: Receipt) -> dict[str, Any]:
-    return {
-        "code": display(receipt.receipt_code),
-        "passphrase": receipt.passphrase,
-        "urgent": receipt.urgent,
-        "over_limit": receipt.over_limit,
-    }
+def local_today(request: web.Request) -> str:
+    """Today on Viet Nam's calendar, the latest day a reporter may give."""
+    return request.app[SERVICES].tips.clock().astimezone(_LOCAL).date().isoformat()
+
+
+def received(request: web.Request, receipt: Receipt, path: str, *, question: bool) -> web.Response:
+    """After the commit: redirect to the page that shows the receipt once (POST/redirect/GET)."""
+    request[SAVED] = True
+    once = receipt_once.OnceReceipt(
+        display(receipt.receipt_code), receipt.passphrase, receipt.urgent, question, receipt.over_limit
+    )
+    return receipt_once.redirect_with(request, once, path, request.app[SERVICES].tips.clock())
+
+
+async def show_receipt(request: web.Request, path: str) -> web.Response:
+    """The receipt the redirect carried, once; a refresh or a later visit explains instead."""
+    once = receipt_once.opened(request, path, request.app[SERVICES].tips.clock())
+    if once is None:
+        response = render(request, "receipt_gone.html", no_store=True, question=path == ASK_RECEIVED)
+    else:
+        context: dict[str, Any] = {
+            "code": once.code,
+            "passphrase": once.passphrase,
+            "urgent": once.urgent,
+            "over_limit": once.over_limit,
+        }
+        if once.question:
+            context["question"] = True
+        response = render(request, "receipt.html", no_store=True, **context)
+    receipt_once.forget(request, response, path)
+    return response
+
+
+@routes.get("/report/received")
+async def report_received(request: web.Request) -> web.Response:
+    return await show_receipt(request, REPORT_RECEIVED)
+
+
+@routes.get("/ask/received")
+async def ask_received(request: web.Request) -> web.Response:
+    return await show_receipt(request, ASK_RECEIVED)
+
+
+FAVICON = (STATIC / "favicon.ico").read_bytes()
+
+
+@routes.get("/favicon.ico")
+async def favicon(request: web.Request) -> web.Response:
+    """The tab's icon, from memory (under a kilobyte): browsers ask for it on every site."""
+    return web.Response(
+        body=FAVICON, content_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"}
+    )
 
 
 @routes.get("/")
@@ -214,7 +284,12 @@ async def home(request: web.Request) -> web.Response:
 @routes.get("/report")
 async def report_form(request: web.Request) -> web.Response:
     return render(
-        request, "report.html", form={}, communes=await communes(request), categories=REPORTER_CATEGORIES
+        request,
+        "report.html",
+        form={},
+        communes=await communes(request),
+        categories=REPORTER_CATEGORIES,
+        today=local_today(request),
     )
 
 
@@ -241,9 +316,10 @@ async def report_submit(request: web.Request) -> web.Response:
             reason=refused.reason,
             communes=await communes(request),
             categories=REPORTER_CATEGORIES,
+            today=local_today(request),
         )
     request.app[METRICS].tips_received.labels(Channel.WEB.value).inc()
-    return render(request, "receipt.html", status=201, no_store=True, **receipt_context(receipt))
+    return received(request, receipt, REPORT_RECEIVED, question=False)
 
 
 @routes.get("/ask")
@@ -290,9 +366,7 @@ async def ask_submit(request: web.Request) -> web.Response:
         return render(
             request, "ask.html", status=refused.status, no_store=True, form=fields, problem=refused.problem
         )
-    return render(
-        request, "receipt.html", status=201, no_store=True, question=True, **receipt_context(receipt)
-    )
+    return received(request, receipt, ASK_RECEIVED, question=True)
 
 
 @routes.get("/status")
@@ -391,3 +465,34 @@ async def switch_language(request: web.Request) -> web.Response:
         path="/",
     )
     return response
+
+
+def _wants_page(request: web.Request) -> bool:
+    """Browsers get pages; the JSON API, the webhooks and the probes keep JSON."""
+    path = request.path
+    if path.startswith(("/api/", "/telegram", "/healthz", "/readyz", "/metrics", "/static/")):
+        return False
+    accept = request.headers.get("Accept", "")
+    return "application/json" not in accept or "text/html" in accept
+
+
+@web.middleware
+async def html_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A friendly page in the visitor's language instead of a JSON error outside /api/:
+    404 for a mistyped address, and for a failure on our side a page that says whether the
+    report was stored and what to do now."""
+    response = await handler(request)
+    if response.status not in (404, 405) and response.status < 500:
+        return response
+    if response.content_type != "application/json" or not _wants_page(request):
+        return response
+    status = response.status
+    if status >= 500:
+        kind = "saved" if request.get(SAVED) else ("not_saved" if request.method == "POST" else "error")
+    else:
+        kind = "not_found"
+    page = render(request, "error.html", status=status, no_store=True, kind=kind)
+    for name in ("Retry-After", "Allow"):
+        if name in response.headers:
+            page.headers[name] = response.headers[name]
+    return page

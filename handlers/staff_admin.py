@@ -83,16 +83,36 @@ async def audit_csv_page(request: web.Request) -> web.StreamResponse:
 
 
 async def officers_page(
-    request: web.Request, staff: StaffContext, *, status: int = 200, error: str = ""
+    request: web.Request, staff: StaffContext, *, status: int = 200, error: str = "", done: str = ""
 ) -> web.Response:
     officers = await request.app[SERVICES].staff.officers(staff)
-    return page(request, "staff_officers.html", staff, status=status, error=error, officers=officers)
+    return page(
+        request, "staff_officers.html", staff, status=status, error=error, officers=officers, done=done
+    )
 
 
 @routes.get("/staff/officers")
 async def officers(request: web.Request) -> web.Response:
     """Every account with its agency, area, role and whether it may sign in."""
-    return await officers_page(request, await admin_or_login(request))
+    staff = await admin_or_login(request)
+    done = request.query.get("password_reset", "")
+    known = {o.username for o in await request.app[SERVICES].staff.officers(staff)}
+    return await officers_page(request, staff, done=done if done in known else "")
+
+
+@routes.post("/staff/officers/{username}/password")
+async def reset_password(request: web.Request) -> web.Response:
+    """A new password for a forgotten one; that officer's sessions end at once (audited)."""
+    staff = await admin_or_login(request)
+    fields = await posted(request, staff)
+    username = request.match_info["username"]
+    password = fields.get("password", "")
+    if username == staff.officer.username:
+        return await officers_page(request, staff, status=422, error="own_account")
+    if not 12 <= len(password) <= 200:
+        return await officers_page(request, staff, status=422, error="password_short")
+    await request.app[SERVICES].staff.reset_password_by(staff, username, password)
+    raise web.HTTPSeeOther("/staff/officers?" + urlencode({"password_reset": username}))
 
 
 async def set_active(request: web.Request, active: bool) -> web.Response:

@@ -28,13 +28,14 @@ from core.queue import deadline_badge
 from core.reach import area_for
 from core.services import TransitionRequest
 from core.staff import StaffContext
-from core.stages import Stage
+from core.stages import TERMINAL, Stage, allowed_moves
 from core.triage import explain
+from handlers import staff_names
 from handlers.clients import source_of
 from handlers.establishment_context import kpi_indicators, tip_establishments
 from handlers.i18n import language
 from handlers.keys import SERVICES
-from handlers.pages import CSRF_COOKIE, CSRF_FIELD, render
+from handlers.pages import CSRF_COOKIE, CSRF_FIELD, communes, render
 from handlers.schemas import QueueQuery, report_date
 from handlers.staff_api import (
     SESSION_COOKIE,
@@ -97,9 +98,11 @@ class ReplyForm(BaseModel):
 async def staff_or_login(request: web.Request) -> StaffContext:
     """The signed-in officer, or a redirect to the sign-in page."""
     try:
-        return await request.app[SERVICES].staff.session(request.cookies.get(SESSION_COOKIE, ""))
+        staff = await request.app[SERVICES].staff.session(request.cookies.get(SESSION_COOKIE, ""))
     except NotSignedIn:
         raise web.HTTPSeeOther(LOGIN) from None
+    await staff_names.names(request)  # pages show communes and agencies by name
+    return staff
 
 
 async def posted(request: web.Request, staff: StaffContext) -> dict[str, str]:
@@ -116,7 +119,8 @@ def page(
     request: web.Request, template: str, staff: StaffContext | None, *, status: int = 200, **context: Any
 ) -> web.Response:
     """Staff pages are never cached: they show tips, and the enrolment page a secret."""
-    return render(request, template, status=status, no_store=True, staff=staff, **context)
+    known = request.get(staff_names.NAMES_KEY) or staff_names.Names()
+    return render(request, template, status=status, no_store=True, staff=staff, names=known, **context)
 
 
 @routes.get(LOGIN)
@@ -183,7 +187,13 @@ async def queue(request: web.Request) -> web.Response:
         params = {k: v for k, v in request.query.items() if k != "next" and v != ""}
         params["next"] = result.next.encode()
         next_query = urlencode(params)
-    notified = await services.notifications.inbox(staff.jurisdiction, limit=20)
+    notified = [
+        n
+        for n in await services.notifications.inbox(staff.jurisdiction, limit=200)
+        if (query.stage == n.stage if query.stage else n.stage not in TERMINAL)
+        and (query.category is None or n.category == query.category)
+        and (not query.urgent or n.urgent)
+    ][:20]
     response = page(
         request,
         "staff_queue.html",
@@ -194,6 +204,7 @@ async def queue(request: web.Request) -> web.Response:
         stages=list(Stage),
         categories=list(Category),
         notified=notified,
+        communes=await communes(request),
     )
     response.headers["Content-Security-Policy"] = SCRIPT_PAGE_CSP
     return response
@@ -225,6 +236,7 @@ async def tip_page(
         error=error,
         stages=list(Stage),
         categories=list(Category),
+        moves={m.value for m in allowed_moves(tip.stage, [h.to_stage for h in history])},
         triage_reasons=explain.render(tip.triage, language(request)),
         triage_language=explain.word(f"language.{(tip.triage or {}).get('language')}", language(request)),
         establishment_links=await tip_establishments(request, staff, tip),
@@ -284,16 +296,17 @@ async def act(request: web.Request, action: str) -> web.Response:
             reply = ReplyForm.model_validate(fields)
             await tips.reply(tip_id, actor=staff.actor, text=reply.text, within=staff.jurisdiction)
     except ValidationError as exc:
-        names = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
-        return await tip_page(request, staff, status=422, error=names)
+        names = ",".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
+        return await tip_page(request, staff, status=422, error="fields:" + names)
     except DomainError as exc:
         if exc.code == "not_found":
             raise
+        # The page explains the refusal in words by its code; the English message is for the API.
         return await tip_page(
             request,
             staff,
             status=409 if exc.code in ("illegal_transition", "conflict") else 422,
-            error=str(exc),
+            error=exc.code,
         )
     raise web.HTTPSeeOther(f"/staff/tips/{tip_id}")
 
@@ -355,6 +368,12 @@ async def kpi(request: web.Request) -> web.Response:
     # One query set for the table and the charts: the same numbers by construction.
     dash = await services.charts.dashboard(period, services.tips.clock(), staff.jurisdiction)
     charts = chart_json(dash, period, language(request))
+    known = request.get(staff_names.NAMES_KEY) or staff_names.Names()
+    charts["workload"]["labels"] = [known.agency(code) for code in charts["workload"]["labels"]]
+    # The page writes weeks as a Vietnamese reader does (the API keeps ISO dates).
+    charts["weeks"]["labels"] = [
+        date.fromisoformat(w).strftime("%d/%m/%Y") for w in charts["weeks"]["labels"]
+    ]
     by_channel = await services.channel_kpi(period, services.tips.clock(), staff.jurisdiction)
     charts["by_channel"] = channel_json(by_channel, language(request))
     # Reach of the prevention news: province-wide, for those who manage outreach.

@@ -104,6 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--username", required=True)
     reset.set_defaults(run=cmd_officer_reset_totp)
 
+    password = officer_sub.add_parser(
+        "reset-password",
+        help="set a new password (read from stdin) and end all that officer's sessions",
+    )
+    password.add_argument("--username", required=True)
+    password.add_argument("--password-stdin", action="store_true", required=True)
+    password.set_defaults(run=cmd_officer_reset_password)
+
     for verb, words in (
         ("deactivate", "stop an officer signing in and end all their sessions at once"),
         ("activate", "let a deactivated officer sign in again"),
@@ -337,6 +345,18 @@ def cmd_officer_reset_totp(settings: Settings, args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     print(f"second factor of {args.username} reset; sessions ended; a QR code is shown at the next sign-in")
+    return 0
+
+
+def cmd_officer_reset_password(settings: Settings, args: argparse.Namespace) -> int:
+    password = sys.stdin.readline().rstrip("\n")
+
+    async def run() -> None:
+        async with open_services(settings) as services:
+            await services.staff.reset_password(args.username, password, actor="cli")
+
+    asyncio.run(run())
+    print(f"password of {args.username} changed; all their sessions ended")
     return 0
 
 

@@ -107,7 +107,8 @@ class Settings(BaseSettings):
     staff_failed_logins_per_5_minutes: int = Field(default=200, ge=1)
     # Failed sign-ins from one source per 5 minutes before that source waits (only it).
     staff_failed_logins_per_source_per_5_minutes: int = Field(default=10, ge=1)
-    # Live queue (SSE): how often each stream asks the database, streams per session.
+    # Live queue (SSE): how often each stream asks the database; streams kept per session
+    # in a worker (a newer one ends the oldest).
     staff_events_poll_seconds: float = Field(default=3.0, gt=0, le=60)
     staff_events_per_session: int = Field(default=3, ge=1, le=20)
     # The site's public address as readers type it: canonical links, feeds, QR codes and the

@@ -280,6 +280,8 @@ class SqlTipRepository:
                 received_at=r.received_at,
                 next_due_at=r.next_due_at,
                 at_risk_at=r.at_risk_at,
+                proposed_category=_category_or_none(r.proposed_category),
+                proposed_urgent=bool(r.proposed_urgent),
             )
             for r in rows[: query.limit]
         )
@@ -393,6 +395,14 @@ class SqlTipRepository:
         return await dashboard(self.session, period, now, within)
 
 
+def _category_or_none(value: str | None) -> Category | None:
+    """A category triage proposed, if it is one we know (old proposals may name others)."""
+    try:
+        return Category(value) if value else None
+    except ValueError:
+        return None
+
+
 QUEUE_COLUMNS = (
     TipRow.id,
     TipRow.stage,
@@ -403,6 +413,9 @@ QUEUE_COLUMNS = (
     TipRow.received_at,
     TipRow.next_due_at,
     TipRow.at_risk_at,
+    # Triage's proposal, shown as proposed until an officer classifies the tip.
+    TipRow.triage["category"].as_string().label("proposed_category"),
+    TipRow.triage["urgent"].as_boolean().label("proposed_urgent"),
 )
 
 
@@ -422,7 +435,13 @@ def queue_where(query: QueueFilter, now: datetime) -> list[sa.ColumnElement[bool
     if query.text:
         # `search_text` is folded (lower case, no diacritics) like the words searched for;
         # on PostgreSQL the trigram index `ix_tips_search_trgm` answers this LIKE.
-        where.append(TipRow.search_text.contains(fold(query.text), autoescape=True))
+        # The place field ("số 5 đường X", a venue's name) is searched too, case-insensitively.
+        where.append(
+            sa.or_(
+                TipRow.search_text.contains(fold(query.text), autoescape=True),
+                TipRow.place.icontains(query.text.strip(), autoescape=True),
+            )
+        )
     return where
 
 
@@ -465,6 +484,10 @@ def queue_segments(query: QueueFilter) -> list[list[sa.ColumnElement[bool]]]:
 class SqlAreaRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def names(self) -> dict[str, str]:
+        rows = await self.session.execute(sa.select(AreaRow.code, AreaRow.name))
+        return {code: " ".join(name.split()) for code, name in rows}
 
     async def get(self, code: str) -> Area | None:
         row = await self.session.get(AreaRow, code)
@@ -533,6 +556,10 @@ class SqlAgencyRepository:
 
     async def exists(self, code: str) -> bool:
         return await self.session.get(AgencyRow, code) is not None
+
+    async def names(self) -> dict[str, str]:
+        rows = await self.session.execute(sa.select(AgencyRow.code, AgencyRow.name))
+        return {code: name for code, name in rows}
 
 
 class SqlAuditLog:
@@ -650,6 +677,13 @@ class SqlOfficerRepository:
             .values(active=active)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def set_password(self, officer_id: int, password_hash: str) -> None:
+        await self.session.execute(
+            sa.update(OfficerRow)
+            .where(OfficerRow.id == officer_id)
+            .values(password_hash=password_hash, failed_logins=0, locked_until=None)
+        )
 
     async def add(
         self,

@@ -30,8 +30,8 @@ async def _tips(rig_settings: Settings) -> list[sa.Row[tuple[object, ...]]]:
 
 def _receipt_from(text: str) -> tuple[str, str]:
     lines = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
-    code = lines.get("Mã tin") or lines.get("Receipt code") or lines["Mã"]
-    passphrase = lines.get("Mật khẩu") or lines["Passphrase"]
+    code = lines.get("Mã tiếp nhận") or lines["Receipt code"]
+    passphrase = lines.get("Cụm mật khẩu") or lines["Passphrase"]
     return code, passphrase
 
 

@@ -82,7 +82,7 @@ async def test_no_telegram_identity_is_stored_or_logged(
             user.text("cho em hoi muon nghi viec thi lam sao"),
             user.tap("intent:ask"),
         )
-        assert any("Mã tin" in t for t in rig.api.texts(user.chat_id))
+        assert any("Mã tiếp nhận" in t for t in rig.api.texts(user.chat_id))
         assert rig.bot.counters.get("errors", 0) == 0
         assert rig.api.calls_to("download")  # the photo was really fetched and stored
 

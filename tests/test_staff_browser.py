@@ -103,17 +103,20 @@ async def test_officer_works_a_tip_and_the_reporter_reads_the_reply(
             await row.click()
 
             async def move(to: str, **selects: str) -> None:
-                await page.select_option("#to", to)
+                # only the steps the stage allows are offered, each as its own button
+                form = page.locator(f"form.move:has(input[name=to][value={to}])")
                 for field, value in selects.items():
                     await page.select_option(f"#{field}", value)
-                await page.click("form[action$='/transition'] button")
+                await form.locator("button").click()
                 await page.wait_for_load_state()
                 assert await page.locator(".problem").count() == 0, await page.inner_text("main")
 
+            assert await page.locator("form.move input[name=to][value=processed]").count() == 0
             await move("verified")
             await move("classified", category="minor", urgent="true")
-            await page.fill("#reason", "Đã kiểm tra, xử phạt hành chính")
+            await page.fill("#processed-reason", "Đã kiểm tra, xử phạt hành chính")
             await move("processed")
+            assert await page.locator("form.move").count() == 0  # a closed tip: no actions
             facts = await page.inner_text("dl.facts")
             # Stage and category in words, as the Vietnamese UI names them.
             assert "Đã xử lý" in facts and "Có người chưa thành niên" in facts and "minor" not in facts

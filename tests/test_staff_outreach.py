@@ -35,14 +35,23 @@ async def test_roles_and_sign_in(client: Any, services: Services) -> None:
 
 async def test_content_review_publish_and_campaign(client: Any, services: Services) -> None:
     admin, supervisor, _ = await manager_headers(services)
-    fields = form(supervisor, audience="student", language="vi", title="Việc nhẹ lương cao?",
-                  text="Cẩn thận với lời mời <b>việc nhẹ lương cao</b> ở nước ngoài.")
+    fields = form(
+        supervisor,
+        audience="student",
+        language="vi",
+        title="Việc nhẹ lương cao?",
+        text="Cẩn thận với lời mời <b>việc nhẹ lương cao</b> ở nước ngoài.",
+    )
     resp = await fetch(client, "POST", "/staff/content", cookie(supervisor), data=fields)
     assert resp.status == 303
     item_path = resp.headers["Location"]
     item_id = int(item_path.rsplit("/", 1)[1])
     page = await (await fetch(client, "GET", item_path, cookie(admin))).text()
     assert "&lt;b&gt;việc nhẹ lương cao&lt;/b&gt;" in page and "officer:sup" in page  # escaped, author shown
+    # the preview per channel: Telegram shows the bold, Zalo and the library plain text
+    assert "<b>việc nhẹ lương cao</b>" in page and "Cẩn thận với lời mời việc nhẹ lương cao ở" in page
+    form_page = await (await fetch(client, "GET", "/staff/content", cookie(supervisor))).text()
+    assert "định dạng Telegram: &lt;b&gt;, &lt;i&gt;, &lt;a href&gt;)" in form_page  # the label is text
 
     # publishing a draft is refused: it needs a review first
     resp = await fetch(client, "POST", f"{item_path}/publish", cookie(admin), data=form(admin))
@@ -81,7 +90,9 @@ async def test_content_review_publish_and_campaign(client: Any, services: Servic
     resp = await fetch(client, "POST", "/staff/campaigns", cookie(admin), data=bad)
     assert resp.status == 422 and "audience" in await resp.text()
     assert (await fetch(client, "GET", "/staff/content/999999", cookie(admin))).status == 404
-    assert (await fetch(client, "POST", f"{item_path}/explode", cookie(admin), data=form(admin))).status == 404
+    assert (
+        await fetch(client, "POST", f"{item_path}/explode", cookie(admin), data=form(admin))
+    ).status == 404
 
 
 async def test_every_form_wants_the_session_csrf_token(client: Any, services: Services) -> None:
@@ -101,25 +112,32 @@ async def test_reach_page_populations_and_kpi_section(client: Any, services: Ser
     data = form(admin, audience="worker", count="500", area_code=COMMUNE)
     assert (await fetch(client, "POST", "/staff/reach/population", cookie(admin), data=data)).status == 303
     data = form(supervisor, audience="student", count="1")
-    assert (await fetch(client, "POST", "/staff/reach/population", cookie(supervisor), data=data)).status == 403
+    assert (
+        await fetch(client, "POST", "/staff/reach/population", cookie(supervisor), data=data)
+    ).status == 403
     data = form(admin, audience="student", count="0")
     assert (await fetch(client, "POST", "/staff/reach/population", cookie(admin), data=data)).status == 422
     populations = {(p.audience, p.area_code): p.population for p in await services.reach.populations()}
     assert populations == {("student", PROVINCE): 120000, ("worker", COMMUNE): 500}
 
-    page = await (await fetch(client, "GET", "/staff/reach?from=2026-03-01&to=2026-03-31", cookie(supervisor))).text()
-    assert "120000" in page and "Dưới chỉ tiêu" in page and "50–60 %" in page
+    page = await (
+        await fetch(client, "GET", "/staff/reach?from=2026-03-01&to=2026-03-31", cookie(supervisor))
+    ).text()
+    assert "120.000" in page and "Dưới chỉ tiêu" in page and "50%–60%" in page
     assert 'action="/staff/reach/population"' not in page  # supervisors read, administrators edit
     commune = await (await fetch(client, "GET", f"/staff/reach?area={COMMUNE}", cookie(admin))).text()
     assert re.search(r"Công nhân khu công nghiệp</td><td>0</td><td>500</td>", commune)
 
     local = await add_staff(services, "phuong", f"police:{COMMUNE}", COMMUNE, Role.SUPERVISOR)
     page = await (await fetch(client, "GET", f"/staff/reach?area={PROVINCE}", cookie(local))).text()
-    assert f"Địa bàn: {COMMUNE}" in page  # a commune's supervisor sees their commune only
-    assert f"Địa bàn: {PROVINCE}" in await (await fetch(client, "GET", "/staff/reach", cookie(admin))).text()
+    assert f'Địa bàn: <span title="{COMMUNE}">Phường Bến Thành</span>' in page  # their commune only
+    assert (
+        f'Địa bàn: <span title="{PROVINCE}">'
+        in await (await fetch(client, "GET", "/staff/reach", cookie(admin))).text()
+    )
 
     kpi = await (await fetch(client, "GET", "/staff/kpi", cookie(admin))).text()
-    assert "Độ bao phủ của tin phòng ngừa" in kpi and "120000" in kpi
+    assert "Độ bao phủ của tin phòng ngừa" in kpi and "120.000" in kpi
     kpi = await (await fetch(client, "GET", "/staff/kpi", cookie(officer))).text()
     assert "Độ bao phủ của tin phòng ngừa" not in kpi
 

@@ -94,7 +94,7 @@ async def test_every_action_from_the_tip_page(client: Any, services: Services) -
     assert resp.status == 403  # no CSRF token in the form
     resp = await post("transition", to="processed")
     assert resp.status == 409
-    assert "allowed" in await resp.text()  # the core's explanation, shown on the page
+    assert "không thực hiện được ở giai đoạn hiện tại" in await resp.text()  # explained in words
     resp = await post("transition", to="verified", expected_stage="received")
     assert resp.status == 303 and resp.headers["Location"] == base
     resp = await post("transition", to="classified", category="online", urgent="false")

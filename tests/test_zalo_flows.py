@@ -30,8 +30,8 @@ async def _rows(settings: Settings, sql: str) -> list[dict[str, object]]:
 
 def _receipt(text: str) -> tuple[str, str]:
     lines = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
-    code = lines.get("Mã tin") or lines.get("Receipt code") or lines["Mã"]
-    return code, lines.get("Mật khẩu") or lines["Passphrase"]
+    code = lines.get("Mã tiếp nhận") or lines["Receipt code"]
+    return code, lines.get("Cụm mật khẩu") or lines["Passphrase"]
 
 
 def _numbered(text: str) -> list[str]:

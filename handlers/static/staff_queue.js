@@ -35,7 +35,7 @@
     cell(row, tip.stage_label);
     cell(row, tip.category_label);
     cell(row, urgentWord);
-    cell(row, tip.commune_code);
+    cell(row, tip.place || tip.commune_code);
     cell(row, tip.received);
     var due = cell(row, tip.deadline);
     if (typeof tip.badge === "string" && tip.badge !== "none") {
