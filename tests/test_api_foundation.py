@@ -158,7 +158,8 @@ async def test_staff_errors(client: Any, admin: dict[str, str]) -> None:
 
 
 async def test_unknown_route_and_method_are_json(client: Any) -> None:
-    resp = await client.get("/nope")
+    """Under /api/ a miss stays JSON; elsewhere a person gets a page (tests/test_web_ux.py)."""
+    resp = await client.get("/api/v1/nope")
     assert resp.status == 404
     assert (await resp.json())["error"]["code"] == "not_found"
     resp = await client.delete("/api/v1/tips")
