@@ -125,7 +125,7 @@ async def test_status_shows_replies_deletes_passphrase_and_window_closes() -> No
     reporter, now = FakeReporter(), Now()
     engine, _ = _engine(reporter, now)
     await engine.handle(CHAT, Incoming(Kind.COMMAND, command="start", language_hint="vi"))
-    await engine.handle(CHAT, text("🔎 Kiểm tra tin đã gửi"))
+    await engine.handle(CHAT, text("🔎 Tra cứu tin báo"))
     bad = await engine.handle(CHAT, text("not a code"))
     assert "không đúng dạng" in bad.replies[0].text
     await engine.handle(CHAT, text(reporter.code.lower()))
