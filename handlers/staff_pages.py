@@ -53,6 +53,10 @@ LOGIN = "/staff/login"
 #: The queue and the KPI page load our own scripts (live urgent tips, charts): same-origin
 #: files only, never inline; the stream and chart data come from us too.
 #: (handlers.app.PAGE_CSP plus those two; tests compare them.)
+TIP_PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; script-src 'self'"
+)
 SCRIPT_PAGE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; script-src 'self'; connect-src 'self'"
@@ -221,7 +225,7 @@ async def tip_page(
     notes = await services.tips.notes(tip_id, staff.jurisdiction)
     badge = deadline_badge(tip.next_due(), None, services.tips.clock()).value
     registration = await services.registrations.record(tip_id, staff.jurisdiction)
-    return page(
+    response = page(
         request,
         "staff_tip.html",
         staff,
@@ -241,6 +245,9 @@ async def tip_page(
         triage_language=explain.word(f"language.{(tip.triage or {}).get('language')}", language(request)),
         establishment_links=await tip_establishments(request, staff, tip),
     )
+    # The referral list's search box is a same-origin script (the page works without it).
+    response.headers["Content-Security-Policy"] = TIP_PAGE_CSP
+    return response
 
 
 @routes.get("/staff/tips/{tip_id}")

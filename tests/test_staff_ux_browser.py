@@ -114,5 +114,18 @@ async def test_staff_pages_in_vietnamese_on_a_phone_and_a_desktop(
                 bad = [v for v in violations if v["impact"] in ("serious", "critical")]
                 assert bad == [], (path, bad)
             await context.close()
+
+            # Referral: typing part of an agency's name, without tone marks, narrows the list.
+            context = await browser.new_context(viewport={"width": 360, "height": 900}, locale="vi-VN")
+            await context.add_cookies([{"name": "hotline_staff", "value": signed.token, "url": base}])
+            page = await context.new_page()
+            await page.goto(base + pages["tip"])
+            await page.locator("details:has(#to_agency) summary").click()
+            everyone = await page.locator("#to_agency option").count()
+            await page.fill("#to_agency_search", "y te")
+            names = await page.eval_on_selector_all("#to_agency option", "os => os.slice(1).map(o => o.text)")
+            assert names and len(names) < everyone - 1, (everyone, names)
+            assert all("y tế" in n.lower() for n in names), names
+            await context.close()
         finally:
             await browser.close()
