@@ -197,7 +197,7 @@ async def test_corrections_are_exported_and_counted_in_the_kpi(
     assert shares["online"]["changed"] == 0 and shares["online"]["changed_share"] == 0.0
     page = await client.get(f"/staff/kpi?{PERIOD}", headers={"Cookie": admin["Cookie"]})
     html = await page.text()
-    assert "Đề xuất phân loại tự động bị cán bộ sửa" in html and "100.0 %" in html
+    assert "Đề xuất phân loại tự động bị cán bộ sửa" in html and "100,0%" in html
 
 
 async def test_the_staff_tip_page_shows_the_reasons_in_vietnamese(client: Any, services: Services) -> None:
