@@ -10,7 +10,6 @@ accepted over the limits (within a separate allowance per source) and says so.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -75,7 +74,7 @@ def window_start(now: float, window: int) -> int:
 class MemoryRateLimiter:
     """Counters in this process: right for one worker, and the fallback when Redis is down."""
 
-    def __init__(self, clock: Callable[[], float] = time.time, max_keys: int = 100_000) -> None:
+    def __init__(self, clock: Callable[[], float], max_keys: int = 100_000) -> None:
         self._clock = clock
         self._counts: dict[tuple[str, int, int], int] = {}
         self._max_keys = max_keys
@@ -101,7 +100,7 @@ class MemoryRateLimiter:
 class Throttle:
     """The abuse rules, applied to one limiter."""
 
-    def __init__(self, limiter: RateLimiter, policy: AbusePolicy, clock: Callable[[], float] = time.time):
+    def __init__(self, limiter: RateLimiter, policy: AbusePolicy, clock: Callable[[], float]):
         self.limiter = limiter
         self.policy = policy
         self._clock = clock

@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -77,8 +76,8 @@ class SignInThrottle:
         limiter: RateLimiter,
         limits: SignInLimits,
         key: bytes,
-        locks: LockBox | None = None,
-        clock: Callable[[], float] = time.time,
+        locks: LockBox | None,
+        clock: Callable[[], float],
     ) -> None:
         self.limiter = limiter
         self.limits = limits

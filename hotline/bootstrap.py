@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -146,11 +145,18 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis | None]:
         await redis.aclose()
 
 
-def rate_limiter(redis: Redis | None) -> RateLimiter:
+def epoch_seconds(clock: Clock) -> Callable[[], float]:
+    """The service clock as seconds since the epoch: what the limiters' windows count in,
+    so every limit follows the same (injectable) clock as the rest of the app."""
+    return lambda: clock().timestamp()
+
+
+def rate_limiter(redis: Redis | None, clock: Clock = utc_now) -> RateLimiter:
     """Redis-backed counters shared by all workers when configured, in-process otherwise."""
+    seconds = epoch_seconds(clock)
     if redis is None:
-        return MemoryRateLimiter()
-    return FallbackRateLimiter(RedisRateLimiter(redis), MemoryRateLimiter())
+        return MemoryRateLimiter(seconds)
+    return FallbackRateLimiter(RedisRateLimiter(redis, seconds), MemoryRateLimiter(seconds))
 
 
 def sign_in_limits(settings: Settings) -> SignInLimits:
@@ -197,10 +203,10 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
     async with AsyncExitStack() as stack:
         stack.push_async_callback(engine.dispose)
         redis = await stack.enter_async_context(open_redis(settings))
-        limiter = rate_limiter(redis)
+        limiter = rate_limiter(redis, clock)
         secret = chat_secret(settings)  # read once: it keys chats, sign-in names and the pepper
         keys = ChatKeys(secret)
-        throttle = Throttle(limiter, abuse_policy(settings), time.time)
+        throttle = Throttle(limiter, abuse_policy(settings), epoch_seconds(clock))
         reference = ReferenceCache()
         analyser = TriageWorker() if settings.triage_worker else None
         if analyser is not None:
@@ -232,7 +238,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
                 clock=clock,
                 policy=session_policy(settings),
                 throttle=SignInThrottle(
-                    limiter, sign_in_limits(settings), secret, lock_box(redis), time.time
+                    limiter, sign_in_limits(settings), secret, lock_box(redis), epoch_seconds(clock)
                 ),
                 sessions=session_cache(redis, settings, clock),
                 reference=reference,

@@ -179,6 +179,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         host=args.host or settings.host,
         port=args.port or settings.port,
         shutdown_timeout=settings.shutdown_grace_seconds,
+        drain_seconds=settings.shutdown_drain_seconds,
         access_log_class=logs.PrivacyAccessLogger,
     )
     return 0

@@ -78,21 +78,69 @@ class _PlainErrorServer(web.Server):
 
 
 class PlainErrorRunner(web.AppRunner):
-    """The app's runner, serving connections through `_PlainErrors`."""
+    """The app's runner, serving connections through `_PlainErrors`, and draining kept-alive
+    connections on the way out.
+
+    The web library closes idle kept-alive connections as soon as it stops listening; a
+    client that had just written a request on one then gets no answer, and cannot know
+    whether its tip arrived. Instead, for up to `drain_seconds` after the listener closes,
+    every answer says `Connection: close` and requests still arriving on open connections
+    are served; only what is still open after that is closed.
+    """
+
+    def __init__(self, app: web.Application, *, drain_seconds: float = 0.0, **kwargs: Any) -> None:
+        self.drain_seconds = drain_seconds
+        self.draining = False
+        app.on_response_prepare.append(self._close_when_draining)
+        super().__init__(app, **kwargs)
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
         server.__class__ = _PlainErrorServer
         return server
 
+    async def _close_when_draining(self, request: web.Request, response: StreamResponse) -> None:
+        del request
+        if self.draining:
+            # The headers are already prepared when this hook runs: say it in them too.
+            response.force_close()
+            response.headers["Connection"] = "close"
 
-def serve(app: web.Application, *, host: str, port: int, shutdown_timeout: float, **runner_args: Any) -> None:
+    async def cleanup(self) -> None:
+        for site in list(self.sites):
+            await site.stop()  # no new connections from here on
+        self.draining = True
+        server = self.server
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.drain_seconds
+        # Connections close themselves after a `Connection: close` answer; the web library
+        # announces no such event, so its list is looked at every 50 ms.
+        while server is not None and server.connections and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        await super().cleanup()
+
+
+def serve(
+    app: web.Application,
+    *,
+    host: str,
+    port: int,
+    shutdown_timeout: float,
+    drain_seconds: float = 0.0,
+    **runner_args: Any,
+) -> None:
     """Serve until SIGTERM or SIGINT, as `web.run_app` does (the same order on the way out:
-    stop accepting, let requests in flight finish within `shutdown_timeout`, then the app's
-    cleanup), with `PlainErrorRunner`."""
+    stop accepting, drain kept-alive connections for up to `drain_seconds`, let requests in
+    flight finish within `shutdown_timeout`, then the app's cleanup), with `PlainErrorRunner`."""
 
     async def main() -> None:
-        runner = PlainErrorRunner(app, handle_signals=True, shutdown_timeout=shutdown_timeout, **runner_args)
+        runner = PlainErrorRunner(
+            app,
+            handle_signals=True,
+            shutdown_timeout=shutdown_timeout,
+            drain_seconds=drain_seconds,
+            **runner_args,
+        )
         await runner.setup()
         try:
             await web.TCPSite(runner, host, port).start()

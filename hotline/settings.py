@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     # accepting), before the intake writer is flushed and it exits; systemd's
     # TimeoutStopSec (deploy/hotline@.service) must exceed it.
     shutdown_grace_seconds: float = Field(default=20.0, ge=1, le=300)
+    # Seconds after SIGTERM during which requests still arriving on open kept-alive
+    # connections are served (each answer closing its connection), so a client that wrote a
+    # request just as the listener closed still gets its answer; counted within the grace.
+    shutdown_drain_seconds: float = Field(default=2.0, ge=0, le=60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # The days the government moves each year (bridge days off, Saturdays worked), as a CSV
     # `date,kind,name`, on top of the statutory holidays that working-day deadlines skip.

@@ -19,7 +19,7 @@ PREFIX = "hotline:rl:"
 class RedisRateLimiter:
     """Fixed windows: one INCR and one EXPIRE per event, in one round trip."""
 
-    def __init__(self, redis: Redis, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, redis: Redis, clock: Callable[[], float]) -> None:
         self.redis = redis
         self._clock = clock
 

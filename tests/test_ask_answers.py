@@ -179,13 +179,11 @@ async def test_the_page_and_the_bot_share_the_answers_limit(
     base, like the API, and file the question for a counsellor instead: nothing is refused
     or lost, and the matcher is not spent beyond the budget."""
     from handlers.app import create_app
-    from tests.test_answers_limit import fresh_window
 
     client = await aiohttp_client(
         create_app(settings.model_copy(update={"answers_per_minute": 2}), clock=clock)
     )
     services = client.app[SERVICES]
-    await fresh_window()
     csrf = await token(client, "/ask")
     for _ in range(2):
         resp = await post_form(client, "/ask", {"csrf_token": csrf, "text": "Xét nghiệm HIV ở đâu?"})

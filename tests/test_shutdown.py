@@ -5,6 +5,7 @@ client is left with a request sent on a kept-alive connection that closed unansw
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -136,3 +137,75 @@ async def malformed(port: int) -> bytes:
     answer = await reader.read(65536)
     writer.close()
     return answer
+
+
+def test_a_request_on_a_kept_alive_connection_after_sigterm_is_answered(tmp_path: Path) -> None:
+    """The listener is closed, but a client that writes its request on a connection it already
+    holds still gets its answer, told to close the connection, and the tip is stored."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "HOTLINE_DATA_DIR": str(tmp_path),
+        "HOTLINE_DATABASE_URL": "",
+        "HOTLINE_REDIS_URL": "",
+        "HOTLINE_PROVINCE": "79",
+        "HOTLINE_PORT": str(port),
+        "HOTLINE_TRIAGE_WORKER": "false",
+        "HOTLINE_SHUTDOWN_DRAIN_SECONDS": "30",
+        "HOTLINE_LOG_LEVEL": "WARNING",
+    }
+    cli = [sys.executable, "-m", "hotline.cli"]
+    subprocess.run(
+        [*cli, "db", "upgrade"], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, timeout=120
+    )
+    server = subprocess.Popen(
+        [*cli, "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        first, second = asyncio.run(two_tips_around_sigterm(port, server))
+        assert server.wait(timeout=60) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert first.startswith(b"HTTP/1.1 201 ") and b"Connection: close" not in first
+    assert second.startswith(b"HTTP/1.1 201 ") and b"Connection: close" in second
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'hotline.db'}")
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM tips")) == 2
+    engine.dispose()
+
+
+def raw_tip(text: str) -> bytes:
+    body = json.dumps({"text": text}).encode()
+    head = b"POST /api/v1/tips HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    return head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+async def read_answer(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = int(next(line for line in head.split(b"\r\n") if line.startswith(b"Content-Length:")).split(b":")[1])
+    return head + await reader.readexactly(length)
+
+
+async def two_tips_around_sigterm(port: int, server: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+    for _ in range(600):
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            break
+        except OSError:
+            await asyncio.sleep(0.1)
+    writer.write(raw_tip("tin trước khi dừng"))
+    first = await read_answer(reader)
+    server.send_signal(signal.SIGTERM)
+    while True:  # until the listener is closed: the server is draining
+        try:
+            _, probe = await asyncio.open_connection("127.0.0.1", port)
+            probe.close()
+            await asyncio.sleep(0.05)
+        except OSError:
+            break
+    writer.write(raw_tip("tin ngay khi dừng"))
+    second = await read_answer(reader)
+    writer.close()
+    return first, second
