@@ -258,7 +258,6 @@ def compare(path: str | Path, short: str | Path | None) -> list[tuple[str, dict[
     """The figures of the rule-only engine, raw langdetect and the engine, side by side."""
     rules = Triage(model=None)
     engine = Triage()
-    ld = langdetect_language()
     table: list[tuple[str, dict[str, Any]]] = []
     for name, triage in (("rules only", rules), ("engine", engine)):
         figures = evaluate(path, triage).figures()
@@ -266,6 +265,10 @@ def compare(path: str | Path, short: str | Path | None) -> list[tuple[str, dict[
             s = evaluate_short(short, _detector(triage))
             figures["short"] = {k: s.accuracy(k) for k in sorted(s.total)}
         table.append((name, figures))
+    try:
+        ld = langdetect_language()
+    except ImportError:  # the old baseline is a model-work extra (`.[train]`), not served
+        return table
     raw: dict[str, Any] = {"language_accuracy": evaluate_language(path, ld)}
     if short is not None:
         s = evaluate_short(short, ld)
