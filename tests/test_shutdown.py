@@ -12,13 +12,15 @@ import socket
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -27,7 +29,59 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def load_then_sigterm(url: str, server: subprocess.Popen[bytes]) -> Counter[Any]:
+def server_env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
+    """`hotline serve` on the embedded default in `tmp_path`, on `port`."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "HOTLINE_DATA_DIR": str(tmp_path),
+        "HOTLINE_DATABASE_URL": "",
+        "HOTLINE_REDIS_URL": "",
+        "HOTLINE_PROVINCE": "79",
+        "HOTLINE_PORT": str(port),
+        **extra,
+    }
+
+
+CLI = [sys.executable, "-m", "hotline.cli"]
+
+
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run(
+        [*CLI, "db", "upgrade"], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, timeout=120
+    )
+
+
+def serve_through(
+    tmp_path: Path, scenario: Callable[[int, subprocess.Popen[bytes]], Coroutine[Any, Any, T]], **extra: str
+) -> T:
+    """Migrate, start `hotline serve`, play `scenario` (which sends SIGTERM), and check the
+    server then exits cleanly."""
+    port = free_port()
+    env = server_env(tmp_path, port, HOTLINE_LOG_LEVEL="WARNING", **extra)
+    migrate(env)
+    server = subprocess.Popen(
+        [*CLI, "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        result = asyncio.run(scenario(port, server))
+        assert server.wait(timeout=60) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+    return result
+
+
+def stored_tips(tmp_path: Path) -> int:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'hotline.db'}")
+    with engine.connect() as conn:
+        count = int(conn.scalar(sa.text("SELECT count(*) FROM tips")) or 0)
+    engine.dispose()
+    return count
+
+
+async def load_then_sigterm(port: int, server: subprocess.Popen[bytes]) -> Counter[Any]:
+    url = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as session:
         for _ in range(600):
             try:
@@ -54,60 +108,24 @@ async def load_then_sigterm(url: str, server: subprocess.Popen[bytes]) -> Counte
 
 
 def test_sigterm_under_load_answers_or_refuses_every_request(tmp_path: Path) -> None:
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "HOTLINE_DATA_DIR": str(tmp_path),
-        "HOTLINE_DATABASE_URL": "",
-        "HOTLINE_REDIS_URL": "",
-        "HOTLINE_PROVINCE": "79",
-        "HOTLINE_PORT": str(port),
-        "HOTLINE_SUBMISSIONS_PER_MINUTE": "1000000",
-        "HOTLINE_SUBMISSIONS_PER_SOURCE_PER_MINUTE": "1000000",
-        "HOTLINE_LOG_LEVEL": "WARNING",
-    }
-    cli = [sys.executable, "-m", "hotline.cli"]
-    subprocess.run(
-        [*cli, "db", "upgrade"], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, timeout=120
+    outcomes = serve_through(
+        tmp_path,
+        load_then_sigterm,
+        HOTLINE_SUBMISSIONS_PER_MINUTE="1000000",
+        HOTLINE_SUBMISSIONS_PER_SOURCE_PER_MINUTE="1000000",
     )
-    server = subprocess.Popen(
-        [*cli, "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        outcomes = asyncio.run(load_then_sigterm(f"http://127.0.0.1:{port}", server))
-        assert server.wait(timeout=60) == 0
-    finally:
-        if server.poll() is None:
-            server.kill()
     # Answered, or refused before anything was sent: never dropped once sent.
     assert set(outcomes) <= {201, "ClientConnectorError"}, outcomes
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'hotline.db'}")
-    with engine.connect() as conn:
-        stored = conn.scalar(sa.text("SELECT count(*) FROM tips"))
-    engine.dispose()
-    assert stored == outcomes[201] >= 1
+    assert stored_tips(tmp_path) == outcomes[201] >= 1
 
 
 def test_a_malformed_request_gets_a_plain_400_with_the_security_headers(tmp_path: Path) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "HOTLINE_DATA_DIR": str(tmp_path),
-        "HOTLINE_DATABASE_URL": "",
-        "HOTLINE_REDIS_URL": "",
-        "HOTLINE_PROVINCE": "79",
-        "HOTLINE_PORT": str(port),
-        "HOTLINE_TRIAGE_WORKER": "false",
-    }
-    cli = [sys.executable, "-m", "hotline.cli"]
-    subprocess.run(
-        [*cli, "db", "upgrade"], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, timeout=120
-    )
+    env = server_env(tmp_path, port, HOTLINE_TRIAGE_WORKER="false")
+    migrate(env)
     log = tmp_path / "server.log"
     with log.open("wb") as out:
-        server = subprocess.Popen([*cli, "serve"], env=env, cwd=ROOT, stdout=out, stderr=out)
+        server = subprocess.Popen([*CLI, "serve"], env=env, cwd=ROOT, stdout=out, stderr=out)
         try:
             answer = asyncio.run(malformed(port))
         finally:
@@ -123,13 +141,18 @@ def test_a_malformed_request_gets_a_plain_400_with_the_security_headers(tmp_path
         assert secret not in logged
 
 
-async def malformed(port: int) -> bytes:
+async def connect_when_up(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection to the server once it listens (it is starting in another process)."""
     for _ in range(600):
         try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            break
+            return await asyncio.open_connection("127.0.0.1", port)
         except OSError:
             await asyncio.sleep(0.1)
+    raise TimeoutError("the server did not start listening")
+
+
+async def malformed(port: int) -> bytes:
+    reader, writer = await connect_when_up(port)
     writer.write(
         b"GET /report HTTP/1.1\r\nHost: x\r\nUser-Agent: Hoa's\x01phone\r\nX-Forwarded-For: 203.0.113.77\r\n\r\n"
     )
@@ -142,38 +165,12 @@ async def malformed(port: int) -> bytes:
 def test_a_request_on_a_kept_alive_connection_after_sigterm_is_answered(tmp_path: Path) -> None:
     """The listener is closed, but a client that writes its request on a connection it already
     holds still gets its answer, told to close the connection, and the tip is stored."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "HOTLINE_DATA_DIR": str(tmp_path),
-        "HOTLINE_DATABASE_URL": "",
-        "HOTLINE_REDIS_URL": "",
-        "HOTLINE_PROVINCE": "79",
-        "HOTLINE_PORT": str(port),
-        "HOTLINE_TRIAGE_WORKER": "false",
-        "HOTLINE_SHUTDOWN_DRAIN_SECONDS": "30",
-        "HOTLINE_LOG_LEVEL": "WARNING",
-    }
-    cli = [sys.executable, "-m", "hotline.cli"]
-    subprocess.run(
-        [*cli, "db", "upgrade"], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, timeout=120
+    first, second = serve_through(
+        tmp_path, two_tips_around_sigterm, HOTLINE_TRIAGE_WORKER="false", HOTLINE_SHUTDOWN_DRAIN_SECONDS="30"
     )
-    server = subprocess.Popen(
-        [*cli, "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        first, second = asyncio.run(two_tips_around_sigterm(port, server))
-        assert server.wait(timeout=60) == 0
-    finally:
-        if server.poll() is None:
-            server.kill()
     assert first.startswith(b"HTTP/1.1 201 ") and b"Connection: close" not in first
     assert second.startswith(b"HTTP/1.1 201 ") and b"Connection: close" in second
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'hotline.db'}")
-    with engine.connect() as conn:
-        assert conn.scalar(sa.text("SELECT count(*) FROM tips")) == 2
-    engine.dispose()
+    assert stored_tips(tmp_path) == 2
 
 
 def raw_tip(text: str) -> bytes:
@@ -189,12 +186,7 @@ async def read_answer(reader: asyncio.StreamReader) -> bytes:
 
 
 async def two_tips_around_sigterm(port: int, server: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
-    for _ in range(600):
-        try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            break
-        except OSError:
-            await asyncio.sleep(0.1)
+    reader, writer = await connect_when_up(port)
     writer.write(raw_tip("tin trước khi dừng"))
     first = await read_answer(reader)
     server.send_signal(signal.SIGTERM)
