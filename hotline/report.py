@@ -338,31 +338,31 @@ def write_xlsx(report: Report, out: Path) -> None:
     if report.charts:
         sheet = book.create_sheet("Biểu đồ")
         sheet.column_dimensions["A"].width = 40
-        row = 1
+        at = 1
         for item in report.charts:
-            sheet.cell(row, 1, item.title).font = Font(bold=True)
-            sheet.cell(row + 1, 1, "Mục")
-            sheet.cell(row + 1, 2, item.axis)
+            sheet.cell(at, 1, item.title).font = Font(bold=True)
+            sheet.cell(at + 1, 1, "Mục")
+            sheet.cell(at + 1, 2, item.axis)
             for i, (label, value) in enumerate(zip(item.labels, item.values, strict=True)):
-                sheet.cell(row + 2 + i, 1, label)
-                cell = sheet.cell(row + 2 + i, 2, round(value, 4) if item.share else int(value))
+                sheet.cell(at + 2 + i, 1, label)
+                cell = sheet.cell(at + 2 + i, 2, round(value, 4) if item.share else int(value))
                 if item.share:
                     cell.number_format = "0.0%"
-            last = row + 1 + len(item.labels)
+            last = at + 1 + len(item.labels)
             chart = BarChart()
             chart.type = "bar"
             chart.title = item.title
             chart.legend = None
-            chart.add_data(Reference(sheet, min_col=2, min_row=row + 1, max_row=last), titles_from_data=True)
-            chart.set_categories(Reference(sheet, min_col=1, min_row=row + 2, max_row=last))
+            chart.add_data(Reference(sheet, min_col=2, min_row=at + 1, max_row=last), titles_from_data=True)
+            chart.set_categories(Reference(sheet, min_col=1, min_row=at + 2, max_row=last))
             if item.share:
                 chart.y_axis.scaling.min = 0
                 chart.y_axis.scaling.max = 1
                 chart.y_axis.number_format = "0%"
             chart.height = max(6.0, 1.0 + 0.8 * len(item.labels))
             chart.width = 18
-            sheet.add_chart(chart, f"D{row}")
-            row = max(last + 2, row + int(chart.height * 2) + 2)
+            sheet.add_chart(chart, f"D{at}")
+            at = max(last + 2, at + int(chart.height * 2) + 2)
     book.save(out)
 
 

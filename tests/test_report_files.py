@@ -208,3 +208,31 @@ def test_pdf_without_libreoffice_is_a_clear_error(
     pdf = tmp_path / "r.pdf"
     assert main(["report", "--from", FROM, "--to", TO, "--format", "pdf", "--out", str(pdf)]) == 1
     assert "LibreOffice" in capsys.readouterr().err and not pdf.exists()
+
+
+async def test_the_tips_kpi_per_stage_and_the_reach_are_indicators(services: Services, clock: Any) -> None:
+    from core.kpi import KpiScope
+    from tests.builders import submit
+
+    for _ in range(3):
+        await submit(services.tips)
+    period = Period(date(2026, 1, 1), date(2026, 12, 31))
+    first = await services.tips.kpi(period, KpiScope())
+    assert first.totals.received == 3
+    rows = {i.name: i for i in await services.establishments.indicators(period, None)}
+    kpi = await services.tips.kpi(period, KpiScope())
+    for st in kpi.stages:
+        row = rows[f"tips_{st.stage.value}_on_time"]
+        assert (row.numerator, row.denominator) == (st.on_time, st.on_time + st.late + st.overdue)
+    assert rows["tips_received_on_time"].numerator == 3 and rows["tips_received_on_time"].target == 1.0
+    assert rows["tips_verified_on_time"].target == 0.9
+    reach = await services.reach.report(period, None)
+    for line in reach.lines:
+        if f"reach_{line.audience}" in rows:
+            row = rows[f"reach_{line.audience}"]
+            assert (row.numerator, row.denominator) == (line.reached, line.population or 0)
+    assert rows["reach_student"].target == 0.7 and rows["reach_worker"].target == 0.6
+    # Targets are data: a deployment sets its own, the report and the command line follow.
+    await services.establishments.set_target("tips_verified_on_time", 0.8, None, actor="t")
+    rows = {i.name: i for i in await services.establishments.indicators(period, None)}
+    assert rows["tips_verified_on_time"].target == 0.8
