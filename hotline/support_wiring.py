@@ -12,8 +12,8 @@ from core.envelope import Envelope, Place
 from core.establishment_service import EstablishmentService
 from core.indicators import reach_source, reach_specs, tip_kpi_source, tip_kpi_specs
 from core.kpi import KpiScope, Period
-from core.reach import ReachService
 from core.passphrases import PassphraseHasher, pepper_from
+from core.reach import ReachService
 from core.services import Clock, TipService
 from core.support import Sealer
 from core.support_service import SupportService

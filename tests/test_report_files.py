@@ -163,7 +163,7 @@ def test_the_pdf_is_made_by_libreoffice_and_page_one_is_rendered(settings: Setti
     if shutil.which("pdftoppm") is None:
         pytest.skip("pdftoppm (poppler-utils) is not installed")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    subprocess.run(  # noqa: S603 (our own file names)
+    subprocess.run(
         [
             "pdftoppm",
             "-png",
@@ -181,7 +181,7 @@ def test_the_pdf_is_made_by_libreoffice_and_page_one_is_rendered(settings: Setti
         timeout=60,
     )
     assert (SCREENSHOTS / "report-page1.png").stat().st_size > 5000
-    text = subprocess.run(  # noqa: S603
+    text = subprocess.run(
         ["pdftotext", "-l", "1", str(pdf), "-"], capture_output=True, check=False, timeout=60
     ).stdout.decode()
     if text:
