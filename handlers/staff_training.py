@@ -73,6 +73,7 @@ async def _training_page(request: web.Request, *, status: int = 200, **extra: An
         sessions=await support.trainings(area),
         agencies=_agencies(request, area),
         levels=LEVEL_WORDS,
+        default_level="province" if area is None else "commune",
         rows=range(PARTICIPANT_ROWS),
         **extra,
     )
@@ -141,6 +142,7 @@ async def _counts_page(request: web.Request, *, status: int = 200, **extra: Any)
         counts=counts,
         agencies=_agencies(request, area),
         levels=LEVEL_WORDS,
+        default_level="province" if area is None else "commune",
         **extra,
     )
 
