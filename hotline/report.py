@@ -22,7 +22,7 @@ from core.errors import DomainError, InvalidInput
 from core.indicators import Indicator
 from core.kpi import KpiScope, Period
 from core.support import content
-from handlers.labels import category_label, gettext, stage_label
+from handlers.labels import category_label, channel_label, gettext, stage_label
 from storage.db import session_factory
 from storage.report_query import SqlReportCounts
 
@@ -41,14 +41,6 @@ OUTCOME_WORDS = {
     "declined": "Từ chối",
     "unreachable": "Không liên lạc được",
     "open": "Đang theo dõi",
-}
-CHANNEL_WORDS = {
-    "web": "Trang web",
-    "telegram": "Telegram",
-    "zalo": "Zalo",
-    "phone": "Điện thoại",
-    "walk_in": "Trực tiếp",
-    "letter": "Thư",
 }
 STATUS_WORDS = {"met": "Đạt", "not_met": "Chưa đạt", "no_data": "Chưa có số liệu"}
 LEVEL_WORDS = {"province": "Cấp tỉnh", "commune": "Cấp xã"}
@@ -157,7 +149,7 @@ async def gather(services: Any, period: Period, commune: str | None) -> Report:
         Section(
             "Tin báo theo kênh",
             ("Kênh", "Số tin"),
-            [(CHANNEL_WORDS.get(k, k), n) for k, n in counts["tips_by_channel"]],
+            [(channel_label("vi", k), n) for k, n in counts["tips_by_channel"]],
         )
     )
     s.append(
