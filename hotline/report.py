@@ -142,7 +142,7 @@ async def gather(services: Any, period: Period, commune: str | None) -> Report:
         Section(
             "Tin báo theo loại",
             ("Loại", "Số tin"),
-            [(category_label("vi", k or None), n) for k, n in counts["tips_by_category"]],
+            [(category_label("vi", k) if k else "Chưa phân loại", n) for k, n in counts["tips_by_category"]],
         )
     )
     s.append(
