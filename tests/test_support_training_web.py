@@ -242,3 +242,25 @@ async def test_police_and_another_commune_get_404(client: Any, services: Service
     admin = await add_staff(services, "admin", f"police:{PROVINCE}", PROVINCE, Role.ADMIN)
     assert (await client.get("/staff/support/training", headers={"Cookie": admin["Cookie"]})).status == 200
     assert (await post(client, "/staff/support/training/99999/delete", admin, [])).status == 404
+
+
+def test_the_command_line_deletes_what_was_recorded_by_mistake(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hotline.cli import main
+
+    monkeypatch.setenv("HOTLINE_DATABASE_URL", settings.database_url or "")
+    monkeypatch.setenv("HOTLINE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("HOTLINE_PROVINCE", PROVINCE)
+    monkeypatch.setenv("HOTLINE_MASTER_KEY", "cd" * 32)
+    add = ["training", "add", "--date", "2026-03-01", "--level", "commune", "--agency", OWN, "--topic", "T"]
+    assert main([*add, "--participants", f"{OWN}=3"]) == 0
+    session_id = capsys.readouterr().out.split()[2]
+    act = ["outreach-activity", "add", "--date", "2026-03-01", "--commune", COMMUNE, "--kind", "poster"]
+    assert main([*act, "--audience", "dân", "--reached", "5"]) == 0
+    activity_id = capsys.readouterr().out.split()[2]
+    assert main(["training", "delete", session_id]) == 0
+    assert main(["training", "delete", session_id]) == 1  # gone: said so, exit 1
+    assert main(["outreach-activity", "delete", activity_id]) == 0
+    assert main(["outreach-activity", "delete", "999999"]) == 1
+    assert "no such outreach activity" in capsys.readouterr().err
