@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,10 @@ class ConversionFailed(DomainError):
 #: LibreOffice's conversion may take this long (seconds) before it is stopped: a cold start
 #: with a fresh profile takes a few seconds, a long report a few more.
 PDF_TIMEOUT_SECONDS = 120
+#: At most this many LibreOffice conversions run at once per process (each takes about
+#: 200 MiB); more requests wait their turn in the worker threads.
+PDF_CONCURRENCY = 2
+_PDF_SLOTS = threading.BoundedSemaphore(PDF_CONCURRENCY)
 
 
 @dataclass
@@ -428,22 +433,27 @@ def write_pdf(report: Report, out: Path) -> None:
             str(base),
             str(source),
         ]
-        # Its own process group, so a conversion past its time is stopped with its children.
-        proc = subprocess.Popen(  # noqa: S603 (a fixed argument list: the binary on PATH, our own files)
-            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        with _PDF_SLOTS:
+            _convert(args, base / "report.pdf", out)
+
+
+def _convert(args: list[str], made: Path, out: Path) -> None:
+    """Run LibreOffice in its own process group, so a conversion past its time is stopped
+    with its children; move the PDF it made to `out`."""
+    proc = subprocess.Popen(  # noqa: S603 (a fixed argument list: the binary on PATH, our own files)
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        _, err = proc.communicate(timeout=PDF_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise ConversionFailed(f"LibreOffice took longer than {PDF_TIMEOUT_SECONDS} s") from None
+    if proc.returncode != 0 or not made.is_file():
+        raise ConversionFailed(
+            f"LibreOffice could not convert the report: {err.decode(errors='replace')[:300]}"
         )
-        try:
-            _, err = proc.communicate(timeout=PDF_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise ConversionFailed(f"LibreOffice took longer than {PDF_TIMEOUT_SECONDS} s") from None
-        made = base / "report.pdf"
-        if proc.returncode != 0 or not made.is_file():
-            raise ConversionFailed(
-                f"LibreOffice could not convert the report: {err.decode(errors='replace')[:300]}"
-            )
-        shutil.move(str(made), out)
+    shutil.move(str(made), out)
 
 
 def write(report: Report, fmt: str, out: Path) -> None:

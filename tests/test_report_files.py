@@ -236,3 +236,62 @@ async def test_the_tips_kpi_per_stage_and_the_reach_are_indicators(services: Ser
     await services.establishments.set_target("tips_verified_on_time", 0.8, None, actor="t")
     rows = {i.name: i for i in await services.establishments.indicators(period, None)}
     assert rows["tips_verified_on_time"].target == 0.8
+
+
+def _fake_soffice(tmp_path: Path, body: str) -> str:
+    script = tmp_path / "soffice"
+    script.write_text("#!/bin/sh\n" + body + "\n", encoding="utf-8")
+    script.chmod(0o755)
+    return str(script)
+
+
+def _gone(pid: int) -> bool:
+    """No such process, or only its exit status left (a zombie not yet reaped)."""
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
+def test_a_failed_or_stuck_conversion_is_a_clear_error_and_leaves_nothing_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = report_files.Report(
+        unit="Phường Bến Thành", period=Period(date(2026, 1, 1), date(2026, 6, 30)), indicators=[]
+    )
+    out = tmp_path / "r.pdf"
+    failing = _fake_soffice(tmp_path, 'echo "bad document" >&2; exit 1')
+    monkeypatch.setattr(report_files, "soffice", lambda: failing)
+    with pytest.raises(report_files.ConversionFailed, match="bad document"):
+        report_files.write(found, "pdf", out)
+    assert not out.exists()
+    pidfile = tmp_path / "child.pid"
+    (tmp_path / "stuck").mkdir()
+    stuck = _fake_soffice(tmp_path / "stuck", f'sleep 300 & echo $! > "{pidfile}"; wait')
+    monkeypatch.setattr(report_files, "soffice", lambda: stuck)
+    monkeypatch.setattr(report_files, "PDF_TIMEOUT_SECONDS", 0.5)
+    with pytest.raises(report_files.ConversionFailed, match="longer than"):
+        report_files.write(found, "pdf", out)
+    assert not out.exists() and _gone(int(pidfile.read_text()))  # its whole group was stopped
+
+
+async def test_the_page_says_503_when_the_conversion_fails(
+    client: Any, services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker = await add_staff(services, "ytexa", f"commune:{COMMUNE}", COMMUNE)
+    failing = _fake_soffice(tmp_path, "exit 3")
+    monkeypatch.setattr(report_files, "soffice", lambda: failing)
+    kpi = await (await client.get("/staff/kpi", headers={"Cookie": worker["Cookie"]})).text()
+    assert '<option value="pdf">' in kpi
+    resp = await client.get(
+        f"/staff/report?from={FROM}&to={TO}&format=pdf", headers={"Cookie": worker["Cookie"]}
+    )
+    assert resp.status == 503
+    monkeypatch.setattr(report_files, "soffice", lambda: None)
+    resp = await client.get(
+        f"/staff/report?from={FROM}&to={TO}&format=pdf", headers={"Cookie": worker["Cookie"]}
+    )
+    assert resp.status == 400 and "LibreOffice" in await resp.text()
+    kpi = await (await client.get("/staff/kpi", headers={"Cookie": worker["Cookie"]})).text()
+    assert 'value="pdf"' not in kpi
