@@ -23,7 +23,7 @@ from handlers.staff_support import scope_of
 
 routes = web.RouteTableDef()
 #: A session lists at most this many participating agencies (the form's rows).
-PARTICIPANT_ROWS = 5
+PARTICIPANT_ROWS = 3
 KIND_WORDS = {"meeting": "Meeting", "poster": "Poster drive", "school_talk": "School talk", "other": "Other"}
 LEVEL_WORDS = {"province": "Province level", "commune": "Commune level"}
 

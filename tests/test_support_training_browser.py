@@ -64,7 +64,9 @@ async def test_training_and_outreach_pages_in_a_browser(
         assert overflow <= width + 1, (overflow, page.url)
 
     async def signed_in(browser: Any, who: dict[str, str], width: int) -> Any:
-        context = await browser.new_context(viewport={"width": width, "height": 800}, accept_downloads=True)
+        context = await browser.new_context(
+            viewport={"width": width, "height": 800}, accept_downloads=True, locale="vi-VN"
+        )
         token = who["Cookie"].split("=", 1)[1]
         await context.add_cookies([{"name": "hotline_staff", "value": token, "url": base}])
         return context
