@@ -1,12 +1,15 @@
-"""Report benchmark: the annual provincial report (`hotline report`) over N support cases
-(default 100,000, with referrals), S training sessions (default 5,000) and offline outreach
-activities in every commune, on PostgreSQL. Times the gathering (indicators + counts) and
-the writing of XLSX and DOCX, and the process's peak memory.
+"""Report benchmark: the annual provincial report (`hotline report`) on PostgreSQL over a
+year of 1,000,000 tips (every channel, category and stage), 50,000 establishments with their
+inspections and hotspots, 100,000 support cases with referrals, 5,000 training sessions and
+offline outreach in every commune. The data is made in the database with set-based SQL
+(INSERT ... SELECT generate_series) through the real migration. Times the gathering
+(indicators + counts + KPI + reach), the writing of XLSX, DOCX and PDF (where LibreOffice
+is), and the process's peak memory.
 
 Baseline in the same run: the indicators alone (`hotline indicators` for the same period).
-Tips and establishments are NOT generated at scale here (see docs/benchmarks.md).
 
-    PYTHONPATH=. .venv/bin/python bench/report.py [--cases 100000] [--sessions 5000] [--pg URL]
+    PYTHONPATH=. .venv/bin/python bench/report.py [--tips 1000000] [--establishments 50000]
+        [--cases 100000] [--sessions 5000] [--formats xlsx docx pdf] [--pg URL]
 """
 
 from __future__ import annotations
@@ -14,16 +17,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import platform
-import random
 import resource
+import shutil
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import asyncpg
-import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,19 +35,14 @@ from core.kpi import Period
 from hotline import report as report_files
 from hotline.bootstrap import open_services
 from hotline.settings import Settings
+from storage.dashboard_query import rebuild
+from storage.db import create_engine
 from storage.maintenance import upgrade_database
-from storage.models import AgencyRow, AreaRow
-from storage.support_tables import (
-    OutreachActivityRow,
-    StaffCountRow,
-    SupportCaseRow,
-    SupportProviderRow,
-    SupportReferralRow,
-    TrainingAttendanceRow,
-    TrainingSessionRow,
-)
 
 PROVINCE = "79"
+CHANNELS = ["web", "telegram", "zalo", "phone", "in_person", "letter", "tip_box", "forwarded"]
+CATEGORIES = ["venue", "online", "trafficking", "minor", "street", "official_misconduct", "complaint",
+              "obscene_material", "info_request", "spam"]  # fmt: skip
 KINDS = ("health", "violence", "counselling", "legal", "vocational", "job", "loan", "other")
 STATES = ("received", "assessed", "referred", "service_received", "declined", "unreachable", "closed")
 CHUNK = 5000
@@ -60,118 +57,169 @@ async def _admin(url: str, sql: str) -> None:
         await conn.close()
 
 
-async def load(settings: Settings, cases: int, sessions: int) -> float:
-    started = time.perf_counter()
-    rng = random.Random(7)
-    async with open_services(settings) as services:
-        async with services.engine.begin() as conn:
-            communes = list(
-                await conn.scalars(sa.select(AreaRow.code).where(AreaRow.province_code == PROVINCE))
+async def load(settings: Settings, args: argparse.Namespace) -> dict[str, float]:
+    """Set-based generation (INSERT ... SELECT generate_series) in the database itself;
+    returns the seconds each part took."""
+    from bench.establishments import generate as register
+
+    took: dict[str, float] = {}
+    url = settings.effective_database_url
+    u = make_url(url)
+    conn = await asyncpg.connect(host=u.host, port=u.port, user=u.username, database=u.database)
+    try:
+        communes = [
+            r["code"]
+            for r in await conn.fetch(
+                "SELECT code FROM areas WHERE province_code = $1 AND level = 'commune' ORDER BY code",
+                PROVINCE,
             )
-            agencies = list(await conn.execute(sa.select(AgencyRow.code, AgencyRow.area_code)))
-            await conn.execute(
-                sa.insert(SupportProviderRow),
-                [
-                    {
-                        "name": f"Nơi hỗ trợ {i}",
-                        "kinds": "health",
-                        "communes": "",
-                        "contact": "",
-                        "free": True,
-                    }
-                    for i in range(50)
-                ],
-            )
-            year = datetime(2026, 1, 1, tzinfo=UTC)
-            for start in range(0, cases, CHUNK):
-                rows = []
-                for i in range(start, min(cases, start + CHUNK)):
-                    at = year + timedelta(minutes=rng.randint(0, 365 * 24 * 60 - 1))
-                    state = rng.choice(STATES)
-                    rows.append(
-                        {
-                            "id": i + 1,
-                            "receipt_code": f"B{i:09d}",
-                            "passphrase_hash": "x",
-                            "commune_code": rng.choice(communes),
-                            "province_code": PROVINCE,
-                            "kinds": ",".join(sorted(rng.sample(KINDS, rng.randint(1, 2)))),
-                            "state": state,
-                            "assessed": state != "received",
-                            "served": state == "service_received",
-                            "received_at": at,
-                            "first_contact_due": at + timedelta(days=2),
-                        }
-                    )
-                await conn.execute(sa.insert(SupportCaseRow), rows)
-                await conn.execute(
-                    sa.insert(SupportReferralRow),
-                    [
-                        {
-                            "case_id": r["id"],
-                            "provider_id": rng.randint(1, 50),
-                            "kinds": r["kinds"],
-                            "at": r["received_at"],
-                            "outcome": "received" if r["served"] else None,
-                        }
-                        for r in rows
-                        if r["state"] not in ("received", "assessed")
-                    ],
-                )
-            await conn.execute(
-                sa.insert(StaffCountRow),
-                [
-                    {"agency_code": code, "level": "province" if len(area) == 2 else "commune", "staff": 20}
-                    for code, area in agencies
-                ],
-            )
-            for start in range(0, sessions, CHUNK):
-                ids = range(start + 1, min(sessions, start + CHUNK) + 1)
-                picked = [rng.choice(agencies) for _ in ids]
-                await conn.execute(
-                    sa.insert(TrainingSessionRow),
-                    [
-                        {
-                            "id": i,
-                            "held_on": date(2026, 1, 1) + timedelta(days=rng.randint(0, 364)),
-                            "level": "province" if len(a[1]) == 2 else "commune",
-                            "agency_code": a[0],
-                            "topic": "Tập huấn",
-                            "created_by": "bench",
-                        }
-                        for i, a in zip(ids, picked, strict=True)
-                    ],
-                )
-                await conn.execute(
-                    sa.insert(TrainingAttendanceRow),
-                    [
-                        {"session_id": i, "agency_code": a[0], "participants": rng.randint(1, 5)}
-                        for i, a in zip(ids, picked, strict=True)
-                    ],
-                )
-            await conn.execute(
-                sa.insert(OutreachActivityRow),
-                [
-                    {
-                        "held_on": date(2026, 1, 1) + timedelta(days=rng.randint(0, 364)),
-                        "commune_code": c,
-                        "kind": "meeting",
-                        "audience": "students",
-                        "reached": 100,
-                        "created_by": "bench",
-                    }
-                    for c in communes
-                    for _ in range(5)
-                ],
-            )
-            await conn.execute(
-                sa.text("SELECT setval(pg_get_serial_sequence('support_cases', 'id'), :n)"), {"n": cases}
-            )
-            await conn.execute(sa.text("ANALYZE"))
-    return time.perf_counter() - started
+        ]
+        n = len(communes)
+        started = time.perf_counter()
+        # Establishments, inspections and hotspots as bench/establishments.py makes them (no tips yet).
+        await register(
+            f"postgresql://{u.username}@{u.host}:{u.port}/{u.database}",
+            args.establishments,
+            args.establishments * 2,
+            0,
+            args.establishments // 10,
+        )
+        took["establishments, inspections, hotspots"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        policy = await conn.fetchval("SELECT min(version) FROM deadline_policies")
+        # A year of tips: every channel and category, every stage, reached early or late.
+        await conn.execute(
+            """
+            INSERT INTO tips (receipt_code, text, channel, category, urgent, province_code, commune_code,
+                remote, agency_code, stage, received_at, verified_at, classified_at, processed_at,
+                verified_secs, classified_secs, processed_secs, verified_due_at, classified_due_at,
+                processed_due_at, next_due_at, at_risk_at, extensions, policy_version, version, updated_at)
+            SELECT 'R' || lpad(to_hex(g), 15, '0'), 'Tin báo số ' || g, ($2::text[])[1 + (g / 7) % 8],
+                   CASE WHEN g % 20 = 0 THEN NULL ELSE ($3::text[])[1 + (g / 3) % 10] END, g % 50 = 0,
+                   $4::text, c, false, 'police:' || c, st, t,
+                   CASE WHEN st <> 'received' THEN t + v END,
+                   CASE WHEN st IN ('classified', 'processed', 'referred') THEN t + v * 2 END,
+                   CASE WHEN st = 'processed' THEN t + v * 20 END,
+                   CASE WHEN st <> 'received' THEN extract(epoch FROM v)::int END,
+                   CASE WHEN st IN ('classified', 'processed', 'referred')
+                        THEN extract(epoch FROM v * 2)::int END,
+                   CASE WHEN st = 'processed' THEN extract(epoch FROM v * 20)::int END,
+                   t + interval '1 day', t + interval '3 days', t + interval '30 days',
+                   CASE st WHEN 'received' THEN t + interval '1 day'
+                           WHEN 'verified' THEN t + interval '3 days'
+                           WHEN 'classified' THEN t + interval '30 days' END,
+                   CASE st WHEN 'received' THEN t + interval '18 hours'
+                           WHEN 'verified' THEN t + interval '2 days'
+                           WHEN 'classified' THEN t + interval '25 days' END,
+                   0, $5, 1, t
+            FROM generate_series(1, $1) AS g,
+                 LATERAL (SELECT timestamptz '2026-01-01 00:00+07'
+                                     + make_interval(secs => (g::bigint * 61) % 31536000),
+                                 ($6::text[])[1 + g % $7],
+                                 (ARRAY['received', 'verified', 'classified', 'processed',
+                                        'processed', 'processed', 'processed', 'referred',
+                                        'unfounded', 'duplicate'])[1 + g % 10],
+                                 make_interval(mins => 30 + (g * 37) % 2400)) x(t, c, st, v)
+            """,
+            args.tips,
+            CHANNELS,
+            CATEGORIES,
+            PROVINCE,
+            policy,
+            communes,
+            n,
+        )
+        took["tips"] = time.perf_counter() - started
+        started = time.perf_counter()
+        # The KPI's monthly and daily roll-ups of closed tips, as after any bulk load.
+        engine = create_engine(url)
+        try:
+            await rebuild(engine)
+        finally:
+            await engine.dispose()
+        took["KPI roll-ups"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        await conn.execute(
+            "INSERT INTO support_providers (name, kinds, communes, contact, free) "
+            "SELECT 'Nơi hỗ trợ ' || g, 'health', '', '', true FROM generate_series(1, 50) AS g"
+        )
+        await conn.execute(
+            """
+            INSERT INTO support_cases (receipt_code, passphrase_hash, commune_code, province_code, kinds,
+                state, assessed, served, received_at, first_contact_due)
+            SELECT 'B' || lpad(g::text, 9, '0'), 'x',
+                   CASE WHEN g % 25 = 0 THEN NULL ELSE ($2::text[])[1 + g % $3] END, $4,
+                   ($5::text[])[1 + g % 8]
+                     || CASE WHEN g % 3 = 0 THEN ',' || ($5::text[])[1 + (g / 8) % 8] ELSE '' END,
+                   st, st <> 'received', st = 'service_received', t, t + interval '2 days'
+            FROM generate_series(1, $1) AS g,
+                 LATERAL (SELECT timestamptz '2026-01-01 00:00+07'
+                                     + make_interval(mins => (g * 53) % 525600),
+                                 ($6::text[])[1 + (g / 5) % 7]) x(t, st)
+            """,
+            args.cases,
+            communes,
+            n,
+            PROVINCE,
+            list(KINDS),
+            list(STATES),
+        )
+        await conn.execute(
+            """
+            INSERT INTO support_referrals (case_id, provider_id, kinds, at, outcome)
+            SELECT id, 1 + id % 50, kinds, received_at + interval '3 days',
+                   CASE WHEN served THEN 'received' WHEN state = 'declined' THEN 'declined' END
+            FROM support_cases WHERE state NOT IN ('received', 'assessed')
+            """
+        )
+        took["support cases and referrals"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        await conn.execute(
+            "INSERT INTO staff_counts (agency_code, level, staff) SELECT code, "
+            "CASE WHEN length(area_code) = 2 THEN 'province' ELSE 'commune' END, 20 FROM agencies"
+        )
+        await conn.execute(
+            """
+            INSERT INTO training_sessions (held_on, level, agency_code, topic, created_by)
+            SELECT date '2026-01-01' + (g * 7) % 365,
+                   CASE WHEN a.area_code = $2 THEN 'province' ELSE 'commune' END,
+                   a.code, 'Tập huấn ' || g, 'bench'
+            FROM generate_series(1, $1) AS g
+            JOIN LATERAL (SELECT code, area_code FROM agencies ORDER BY code
+                          OFFSET g % (SELECT count(*) FROM agencies) LIMIT 1) a ON true
+            """,
+            args.sessions,
+            PROVINCE,
+        )
+        await conn.execute(
+            "INSERT INTO training_attendance (session_id, agency_code, participants) "
+            "SELECT id, agency_code, 1 + id % 5 FROM training_sessions"
+        )
+        await conn.execute(
+            """
+            INSERT INTO outreach_activities (held_on, commune_code, kind, audience, reached, created_by)
+            SELECT date '2026-01-01' + (g * 11) % 365, ($2::text[])[1 + g % $3],
+                   (ARRAY['meeting', 'poster', 'school_talk', 'other'])[1 + g % 4],
+                   (ARRAY['student', 'worker', 'parent'])[1 + g % 3], 20 + g % 200, 'bench'
+            FROM generate_series(1, $1) AS g
+            """,
+            n * 5,
+            communes,
+            n,
+        )
+        took["training and outreach"] = time.perf_counter() - started
+        started = time.perf_counter()
+        await conn.execute("VACUUM ANALYZE")
+        took["vacuum analyze"] = time.perf_counter() - started
+    finally:
+        await conn.close()
+    return took
 
 
-async def measure(settings: Settings) -> dict[str, float]:
+async def measure(settings: Settings, formats: list[str], keep: Path | None) -> dict[str, float]:
     period = Period(date(2026, 1, 1), date(2026, 12, 31))
     out: dict[str, float] = {}
     async with open_services(settings) as services:
@@ -181,11 +229,18 @@ async def measure(settings: Settings) -> dict[str, float]:
         t = time.perf_counter()
         found = await report_files.gather(services, period, None)
         out["gather"] = time.perf_counter() - t
+    for chart in found.charts:
+        print(chart.title, dict(zip(chart.labels, [round(v, 3) for v in chart.values], strict=True)))
     with tempfile.TemporaryDirectory() as tmp:
-        for fmt in ("xlsx", "docx"):
+        for fmt in formats:
+            if fmt == "pdf" and report_files.soffice() is None:
+                continue
             t = time.perf_counter()
             report_files.write(found, fmt, Path(tmp) / f"r.{fmt}")
             out[f"write {fmt}"] = time.perf_counter() - t
+            if keep is not None:
+                keep.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (after the timing)
+                shutil.copy(Path(tmp) / f"r.{fmt}", keep / f"report.{fmt}")
     return out
 
 
@@ -199,24 +254,34 @@ async def run(args: argparse.Namespace) -> None:
                 database_url=args.pg, data_dir=Path(tmp) / "var", province=PROVINCE, master_key="ab" * 32
             )
             await upgrade_database(settings.effective_database_url, PROVINCE)
-            loaded = await load(settings, args.cases, args.sessions)
-            figures = await measure(settings)
+            loaded = await load(settings, args)
+            figures = await measure(settings, args.formats, args.keep)
     finally:
         await _admin(args.pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"machine: {platform.machine()} {platform.python_version()}")
-    print(f"{args.cases} support cases, {args.sessions} training sessions")
-    print(f"load: {loaded:.1f} s")
+    print(
+        f"{args.tips} tips, {args.establishments} establishments, {args.cases} support cases, "
+        f"{args.sessions} training sessions"
+    )
+    for label, seconds in loaded.items():
+        print(f"load {label}: {seconds:.1f} s")
     for label, seconds in figures.items():
         print(f"{label}: {seconds:.2f} s")
-    total = figures["gather"] + figures["write xlsx"] + figures["write docx"]
-    print(f"report total (gather + xlsx + docx): {total:.2f} s")
-    print(f"peak RSS of the process (load included): {peak_mib:.0f} MiB")
+    for fmt in [f for f in args.formats if f"write {f}" in figures]:
+        print(f"report total (gather + {fmt}): {figures['gather'] + figures[f'write {fmt}']:.2f} s")
+    print(f"peak RSS of the process (generation runs in PostgreSQL): {peak_mib:.0f} MiB")
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak RSS of a child (LibreOffice's conversion): {children:.0f} MiB")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tips", type=int, default=1_000_000)
+    parser.add_argument("--keep", type=Path, help="a directory to keep the report files in, to look at")
+    parser.add_argument("--establishments", type=int, default=50_000)
     parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--formats", nargs="+", default=["xlsx", "docx", "pdf"], choices=report_files.FORMATS)
     parser.add_argument("--sessions", type=int, default=5_000)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/hotline_bench_report")
     asyncio.run(run(parser.parse_args()))

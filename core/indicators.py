@@ -120,3 +120,76 @@ def check_target(spec: Spec, target: float) -> float:
     if not 0 <= target <= 1:
         raise InvalidInput("a target is a share between 0 and 1 (0.95 for 95 %)")
     return target
+
+
+# --- sources beyond the register: the tips' KPI per stage and the reach per audience ---------
+
+#: Tips handled within their deadline, per stage, with the deployment's default targets
+#: (`core/data/indicator_targets.json`; `hotline indicators targets set` changes them).
+TIP_STAGES = ("received", "verified", "classified", "processed")
+TIP_LABELS = {
+    "received": "Tips acknowledged on time",
+    "verified": "Tips verified on time",
+    "classified": "Tips classified on time",
+    "processed": "Tips processed on time",
+}
+REACH_LABELS = {
+    "student": "Students reached with prevention news",
+    "worker": "Workers reached with prevention news",
+    "service_worker": "Service workers reached with prevention news",
+}
+
+
+def default_targets() -> dict[str, float]:
+    """The defaults kept as data, name → share (`core/data/indicator_targets.json`)."""
+    import json
+    from importlib import resources
+
+    raw = json.loads(
+        resources.files("core").joinpath("data/indicator_targets.json").read_text(encoding="utf-8")
+    )
+    return {name: float(t["target"]) for name, t in raw.items() if not name.startswith("_")}
+
+
+def tip_kpi_specs() -> tuple[Spec, ...]:
+    targets = default_targets()
+    return tuple(
+        Spec(f"tips_{s}_on_time", TIP_LABELS[s], Direction.AT_LEAST, targets[f"tips_{s}_on_time"])
+        for s in TIP_STAGES
+    )
+
+
+def tip_kpi_source(kpi: Callable[[Period, str | None], Awaitable[Any]]) -> Source:
+    """The KPI's on-time counts as ratios: on time / (on time + late + overdue), per stage,
+    from the same KPI report the KPI page and `hotline kpi` show."""
+
+    async def source(period: Period, area: str | None) -> Mapping[str, Ratio]:
+        report = await kpi(period, area)
+        out = {}
+        for stage in report.stages:
+            name = f"tips_{stage.stage.value}_on_time"
+            out[name] = Ratio(stage.on_time, stage.on_time + stage.late + stage.overdue)
+        return out
+
+    return source
+
+
+def reach_specs() -> tuple[Spec, ...]:
+    """One indicator per audience the plans give a target for (`core/data/reach_targets.json`:
+    met at the range's upper end, as on the reach table)."""
+    from core.reach import targets
+
+    return tuple(
+        Spec(f"reach_{audience}", REACH_LABELS.get(audience, audience), Direction.AT_LEAST, t.upper)
+        for audience, t in targets().items()
+    )
+
+
+def reach_source(report: Callable[[Period, str | None], Awaitable[Any]]) -> Source:
+    """Distinct subscribers of the audience reached in the period / its population."""
+
+    async def source(period: Period, area: str | None) -> Mapping[str, Ratio]:
+        found = await report(period, area)
+        return {f"reach_{line.audience}": Ratio(line.reached, line.population or 0) for line in found.lines}
+
+    return source

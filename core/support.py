@@ -221,21 +221,61 @@ class Activity:
 ACTIVITY_KINDS = ("meeting", "poster", "school_talk", "other")
 
 
+@dataclass(frozen=True)
+class TrainingRecord:
+    id: int
+    session: TrainingSession
+
+
+@dataclass(frozen=True)
+class ActivityRecord:
+    id: int
+    activity: Activity
+
+
+@dataclass(frozen=True)
+class StaffCount:
+    agency_code: str
+    level: Level
+    staff: int
+
+
+def agency_in_area(agency: str, area: str | None) -> bool:
+    """A commune's agencies end with ':<commune code>'; no area (the province) allows any."""
+    return area is None or agency.endswith(f":{area}")
+
+
+def check_in_area(agencies: Sequence[str], area: str | None) -> None:
+    outside = [a for a in agencies if not agency_in_area(a, area)]
+    if outside:
+        raise InvalidInput(f"the agency {outside[0]!r} is not of your commune")
+
+
+def _printable(*texts: str) -> None:
+    """No NUL or other control character: PostgreSQL cannot store NUL, and none belongs here."""
+    if any(ch < " " for text in texts for ch in text):
+        raise InvalidInput("text with control characters")
+
+
 def check_training(session: TrainingSession) -> TrainingSession:
+    _printable(session.topic, session.agency_code, *session.participants)
     if not session.topic.strip() or len(session.topic) > 300:
         raise InvalidInput("a training session needs a topic of at most 300 characters")
     if not session.participants:
         raise InvalidInput("a training session needs the number of participants per agency")
     if any(n < 0 or n > 100_000 for n in session.participants.values()):
         raise InvalidInput("participants must be between 0 and 100000")
+    if any(not a.strip() or len(a) > 40 for a in (session.agency_code, *session.participants)):
+        raise InvalidInput("an agency code is 1 to 40 characters")
     return session
 
 
 def check_activity(activity: Activity) -> Activity:
+    _printable(activity.audience, activity.commune_code)
     if activity.kind not in ACTIVITY_KINDS:
         raise InvalidInput(f"an activity is one of {', '.join(ACTIVITY_KINDS)}")
     if not 0 <= activity.reached <= 10_000_000:
         raise InvalidInput("the number reached must be between 0 and 10000000")
-    if len(activity.audience) > 60:
-        raise InvalidInput("an audience is at most 60 characters")
+    if not activity.audience.strip() or len(activity.audience) > 60:
+        raise InvalidInput("an audience is 1 to 60 characters")
     return activity

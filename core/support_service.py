@@ -18,16 +18,20 @@ from core.passphrases import PassphraseHasher, new_passphrase
 from core.receipts import new_receipt_code, normalise
 from core.support import (
     Activity,
+    ActivityRecord,
     CasePage,
     Level,
     Provider,
     ReferralOutcome,
     Sealer,
+    StaffCount,
     State,
     SupportCase,
+    TrainingRecord,
     TrainingSession,
     check_activity,
     check_contact,
+    check_in_area,
     check_kinds,
     check_move,
     check_text,
@@ -281,16 +285,36 @@ class SupportService:
         async with self._store() as tx:
             return list(await tx.providers())
 
-    async def add_training(self, session: TrainingSession, *, actor: str) -> int:
+    async def add_training(self, session: TrainingSession, *, actor: str, area: str | None = None) -> int:
+        """Record a session; a commune's officer records only its own agencies' (area)."""
         check_training(session)
+        check_in_area([session.agency_code, *session.participants], area)
         async with self._store() as tx:
             new_id = await tx.add_training(session, by=actor)
+            await tx.audit(actor=actor, action="training_add", at=self.clock(), detail=str(new_id))
             await tx.commit()
             return new_id  # type: ignore[no-any-return]
 
-    async def set_staff(self, agency: str, level: Level, staff: int, *, actor: str) -> None:
+    async def trainings(self, area: str | None) -> list[TrainingRecord]:
+        """The newest sessions (at most 500) an officer of the area sees: its agencies' own."""
+        async with self._store() as tx:
+            return list(await tx.trainings(area))
+
+    async def delete_training(self, session_id: int, *, actor: str, area: str | None = None) -> None:
+        async with self._store() as tx:
+            if not await tx.delete_training(session_id, area):
+                raise NotFound("no such training session")
+            await tx.audit(actor=actor, action="training_delete", at=self.clock(), detail=str(session_id))
+            await tx.commit()
+
+    async def set_staff(
+        self, agency: str, level: Level, staff: int, *, actor: str, area: str | None = None
+    ) -> None:
         if not 0 <= staff <= 1_000_000:
             raise InvalidInput("a staff count is between 0 and 1000000")
+        if not agency.strip() or len(agency) > 40:
+            raise InvalidInput("an agency code is 1 to 40 characters")
+        check_in_area([agency], area)
         async with self._store() as tx:
             await tx.set_staff(agency, level.value, staff)
             await tx.audit(
@@ -298,14 +322,34 @@ class SupportService:
             )
             await tx.commit()
 
-    async def add_activity(self, activity: Activity, *, actor: str) -> int:
+    async def staff_counts(self, area: str | None) -> list[StaffCount]:
+        async with self._store() as tx:
+            return list(await tx.staff_counts(area))
+
+    async def add_activity(self, activity: Activity, *, actor: str, area: str | None = None) -> int:
+        """Record an offline activity; a commune's officer records only its own commune's."""
         check_activity(activity)
+        if area is not None and activity.commune_code != area:
+            raise InvalidInput(f"the commune {activity.commune_code!r} is not yours")
         async with self._store() as tx:
             if not await tx.commune_exists(activity.commune_code, self.province_code):
                 raise InvalidInput(f"unknown commune {activity.commune_code!r}")
             new_id = await tx.add_activity(activity, by=actor)
+            await tx.audit(actor=actor, action="activity_add", at=self.clock(), detail=str(new_id))
             await tx.commit()
             return new_id  # type: ignore[no-any-return]
+
+    async def activities(self, area: str | None) -> list[ActivityRecord]:
+        """The newest offline activities (at most 500) of the area."""
+        async with self._store() as tx:
+            return list(await tx.activities(area))
+
+    async def delete_activity(self, activity_id: int, *, actor: str, area: str | None = None) -> None:
+        async with self._store() as tx:
+            if not await tx.delete_activity(activity_id, area):
+                raise NotFound("no such outreach activity")
+            await tx.audit(actor=actor, action="activity_delete", at=self.clock(), detail=str(activity_id))
+            await tx.commit()
 
     # --- counting ----------------------------------------------------------------------
 

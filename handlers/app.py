@@ -27,6 +27,7 @@ from handlers import (
     staff_pages,
     staff_register,
     staff_support,
+    staff_training,
     support_pages,
     telegram,
     zalo,
@@ -132,5 +133,6 @@ def create_app(
     app.add_routes(staff_register.routes)
     app.add_routes(support_pages.routes)
     app.add_routes(staff_support.routes)
+    app.add_routes(staff_training.routes)
     app.router.add_static("/static/", STATIC, append_version=False)
     return app

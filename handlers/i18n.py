@@ -86,8 +86,21 @@ def renderer() -> Renderer:
         env.filters["telegram_preview"] = lambda text: preview(text, formatted=True)
         env.filters["plain_preview"] = lambda text: preview(text, formatted=False)
         env.filters["decimal"] = decimal
+        env.filters["works_on_support"] = works_on_support
         environments[lang] = env
     return Renderer(environments)
+
+
+def works_on_support(officer: Any) -> bool:
+    """Whether the staff menu offers the support pages (the rule of core.support_service)."""
+    from core.support_service import support_scope
+
+    return (
+        support_scope(
+            admin=officer.role.value == "admin", agency_code=officer.agency_code, area_code=officer.area_code
+        )
+        is not None
+    )
 
 
 def vn_time(moment: datetime | None) -> str:

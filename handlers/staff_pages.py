@@ -388,6 +388,8 @@ async def kpi(request: web.Request) -> web.Response:
     if staff.officer.role in REACH_ROLES:
         reach = await services.reach.report(period, area_for(staff.officer))
     corrections = await services.tips.triage_corrections(period, staff.jurisdiction)
+    from handlers.staff_support import report_choices  # it imports this module
+
     response = page(
         request,
         "staff_kpi.html",
@@ -400,6 +402,7 @@ async def kpi(request: web.Request) -> web.Response:
         corrections=corrections,
         indicators=await kpi_indicators(request, staff, period),
         by_channel=charts["by_channel"],
+        **await report_choices(request, staff),
     )
     response.headers["Content-Security-Policy"] = SCRIPT_PAGE_CSP
     return response

@@ -143,6 +143,8 @@ async def case_action(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/staff/support/{case_id}")
 
 
+#: A report covers at most this many days (a year and a little): the annual report.
+MAX_REPORT_DAYS = 400
 REPORT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -150,16 +152,29 @@ REPORT_TYPES = {
 }
 
 
+async def report_choices(request: web.Request, staff: StaffContext) -> dict[str, Any]:
+    """What the KPI page's report form offers: PDF where LibreOffice is installed, and the
+    communes to choose from for an officer of the province (a commune's officer: its own)."""
+    from handlers.establishment_context import staff_area, staff_scope
+    from hotline import report as report_files
+
+    communes: list[tuple[str, str]] = []
+    if staff_area(staff) is None:
+        communes = await request.app[SERVICES].establishments.communes(staff_scope(staff))
+    return {"report_pdf": report_files.soffice() is not None, "report_communes": communes}
+
+
 @routes.get("/staff/report")
 async def report_download(request: web.Request) -> web.Response:
     """The periodic report for the officer's area (a commune, or the province: the sum of
-    its communes), the same file `hotline report` writes; PDF only where LibreOffice is."""
+    its communes; an officer of the province may pick one commune), the same file
+    `hotline report` writes; PDF only where LibreOffice is."""
     import tempfile
     from datetime import date
     from pathlib import Path
 
     from core.kpi import Period
-    from handlers.establishment_context import staff_area
+    from handlers.establishment_context import staff_area, staff_scope
     from hotline import report as report_files
 
     staff = await staff_or_login(request)
@@ -174,11 +189,24 @@ async def report_download(request: web.Request) -> web.Response:
         period = Period(date.fromisoformat(request.query["from"]), date.fromisoformat(request.query["to"]))
     except (KeyError, ValueError, DomainError):
         raise web.HTTPBadRequest(text="give from=YYYY-MM-DD and to=YYYY-MM-DD") from None
+    if (period.end - period.start).days > MAX_REPORT_DAYS:
+        raise web.HTTPBadRequest(text=f"a report covers at most {MAX_REPORT_DAYS} days")
     services = request.app[SERVICES]
-    found = await report_files.gather(services, period, staff_area(staff))
+    area = staff_area(staff)
+    wanted = request.query.get("commune", "").strip()
+    if wanted and wanted != area:
+        # Narrowing only: an officer of the province may pick one of its communes.
+        allowed = {code for code, _ in await services.establishments.communes(staff_scope(staff))}
+        if area is not None or wanted not in allowed:
+            raise web.HTTPNotFound(text="no such commune")
+        area = wanted
+    found = await report_files.gather(services, period, area)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / f"report.{fmt}"
-        report_files.write(found, fmt, out)
+        try:
+            await report_files.write_async(found, fmt, out)
+        except report_files.ConversionFailed:
+            raise web.HTTPServiceUnavailable(text="the PDF could not be made; try docx") from None
         body = out.read_bytes()
     name = f"bao-cao-{period.start.isoformat()}-{period.end.isoformat()}.{fmt}"
     return web.Response(

@@ -229,6 +229,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
         )
         stack.push_async_callback(tips.close)  # runs before the engine is disposed
         support = support_service(settings, sessions, clock, secret)
+        reach = ReachService(SqlReachRepository(sessions), province_code=settings.province_code, clock=clock)
         yield Services(
             settings=settings,
             engine=engine,
@@ -261,9 +262,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
                 SqlFeedbackStore(sessions),
                 throttle=throttle,
             ),
-            reach=ReachService(
-                SqlReachRepository(sessions), province_code=settings.province_code, clock=clock
-            ),
+            reach=reach,
             subscriber_areas=SqlSubscriberAreas(sessions),
             learn=LearnService(
                 SqlLearnStore(sessions), clock=clock, stamp_seconds=settings.learn_stamp_seconds
@@ -273,6 +272,8 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
                     establishment_store(sessions), clock=clock, province_code=settings.province_code
                 ),
                 support,
+                tips=tips,
+                reach=reach,
             ),
             registrations=RegistrationService(tips, uow, MasterKeySource(settings)),
             channel_kpi=SqlChannelKpi(sessions),

@@ -18,13 +18,9 @@ from core.establishments import Scope
 from core.establishments_csv import EXPORT_COLUMNS, export_row, parse, safe_cell, to_csv
 from core.indicators import Indicator
 from core.kpi import Period
-from core.services import utc_now
 from hotline import tables
-from hotline.chatkeys import chat_secret
+from hotline.bootstrap import open_services
 from hotline.settings import Settings
-from hotline.support_wiring import support_service, with_support
-from storage.db import create_engine, session_factory
-from storage.establishments import establishment_store
 
 T = TypeVar("T")
 #: Who the command line records in the audit log and the register's history.
@@ -66,19 +62,12 @@ def register(sub: Any) -> None:
 
 
 def _with_service(settings: Settings, use: Callable[[EstablishmentService], Awaitable[T]]) -> T:
-    """Open the database just for the command: it needs nothing else."""
+    """The register's service as the server builds it (one indicator registry for the
+    command line, the KPI page and the report)."""
 
     async def run() -> T:
-        engine = create_engine(settings.effective_database_url)
-        try:
-            sessions = session_factory(engine)
-            service = EstablishmentService(
-                establishment_store(sessions), clock=utc_now, province_code=settings.province_code
-            )
-            with_support(service, support_service(settings, sessions, utc_now, chat_secret(settings)))
-            return await use(service)
-        finally:
-            await engine.dispose()
+        async with open_services(settings) as services:
+            return await use(services.establishments)
 
     return asyncio.run(run())
 

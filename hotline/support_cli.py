@@ -60,6 +60,9 @@ def register(sub: Any) -> None:
         help="trained staff of an agency",
     )
     add.set_defaults(run=cmd_training_add)
+    rm = tr_sub.add_parser("delete", help="delete a training session recorded by mistake")
+    rm.add_argument("id", type=int)
+    rm.set_defaults(run=cmd_training_delete)
     staff = tr_sub.add_parser("staff", help="set an agency's staff count at a level")
     staff.add_argument("agency")
     staff.add_argument("level", choices=[lv.value for lv in Level])
@@ -75,6 +78,9 @@ def register(sub: Any) -> None:
     a.add_argument("--audience", required=True)
     a.add_argument("--reached", type=int, required=True)
     a.set_defaults(run=cmd_activity_add)
+    rm_act = act_sub.add_parser("delete", help="delete an activity recorded by mistake")
+    rm_act.add_argument("id", type=int)
+    rm_act.set_defaults(run=cmd_activity_delete)
 
 
 def _run(settings: Settings, use: Callable[[Services], Awaitable[T]]) -> T:
@@ -157,4 +163,16 @@ def cmd_activity_add(settings: Settings, args: argparse.Namespace) -> int:
     activity = Activity(args.date, args.commune, args.kind, args.audience, args.reached)
     new_id = _run(settings, lambda s: s.support.add_activity(activity, actor=CLI_ACTOR))
     print(f"outreach activity {new_id} recorded")
+    return 0
+
+
+def cmd_training_delete(settings: Settings, args: argparse.Namespace) -> int:
+    _run(settings, lambda s: s.support.delete_training(args.id, actor=CLI_ACTOR))
+    print(f"training session {args.id} deleted")
+    return 0
+
+
+def cmd_activity_delete(settings: Settings, args: argparse.Namespace) -> int:
+    _run(settings, lambda s: s.support.delete_activity(args.id, actor=CLI_ACTOR))
+    print(f"outreach activity {args.id} deleted")
     return 0

@@ -5,12 +5,16 @@ count the same sources."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from core.calendar import working_calendar
 from core.envelope import Envelope, Place
 from core.establishment_service import EstablishmentService
+from core.indicators import reach_source, reach_specs, tip_kpi_source, tip_kpi_specs
+from core.kpi import KpiScope, Period
 from core.passphrases import PassphraseHasher, pepper_from
-from core.services import Clock
+from core.reach import ReachService
+from core.services import Clock, TipService
 from core.support import Sealer
 from core.support_service import SupportService
 from hotline.masterkey import MasterKeySource
@@ -61,7 +65,22 @@ def support_service(settings: Settings, sessions: Sessions, clock: Clock, secret
     )
 
 
-def with_support(establishments: EstablishmentService, support: SupportService) -> EstablishmentService:
-    """The establishments service's indicator registry, extended with support's sources."""
+def with_support(
+    establishments: EstablishmentService,
+    support: SupportService,
+    *,
+    tips: TipService | None = None,
+    reach: ReachService | None = None,
+) -> EstablishmentService:
+    """The establishments service's indicator registry, extended with support's sources, the
+    tips' on-time handling per stage and the reach per audience."""
     support.register_indicators(establishments.registry)
+    if tips is not None:
+
+        async def kpi(period: Period, area: str | None) -> Any:
+            return await tips.kpi(period, KpiScope(commune_code=area if area and len(area) > 2 else None))
+
+        establishments.registry.add(tip_kpi_specs(), tip_kpi_source(kpi))
+    if reach is not None:
+        establishments.registry.add(reach_specs(), reach_source(reach.report))
     return establishments

@@ -17,14 +17,18 @@ from core.indicators import Ratio
 from core.kpi import Period
 from core.support import (
     Activity,
+    ActivityRecord,
     CaseEvent,
     CasePage,
+    Level,
     Message,
     Provider,
     Referral,
     ReferralOutcome,
+    StaffCount,
     State,
     SupportCase,
+    TrainingRecord,
     TrainingSession,
 )
 from storage.models import AreaRow, AuditRow, ChatSubscriberRow, OutreachDeliveryRow
@@ -295,12 +299,15 @@ class SqlSupportStore:
         return row.id
 
     async def set_staff(self, agency: str, level: str, staff: int) -> None:
-        row = await self.session.get(StaffCountRow, (agency, level))
-        if row is None:
-            self.session.add(StaffCountRow(agency_code=agency, level=level, staff=staff))
-        else:
-            row.staff = staff
-        await self.session.flush()
+        """One upsert: two officers setting the same count at once both succeed (last wins)."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(StaffCountRow).values(agency_code=agency, level=level, staff=staff)
+        await self.session.execute(
+            stmt.on_conflict_do_update(index_elements=["agency_code", "level"], set_={"staff": staff})
+        )
 
     async def add_activity(self, a: Activity, *, by: str) -> int:
         row = OutreachActivityRow(
@@ -314,6 +321,67 @@ class SqlSupportStore:
         self.session.add(row)
         await self.session.flush()
         return row.id
+
+    async def trainings(self, area: str | None) -> list[TrainingRecord]:
+        S, A = TrainingSessionRow, TrainingAttendanceRow
+        stmt = sa.select(S).order_by(S.held_on.desc(), S.id.desc()).limit(500)
+        if area is not None:
+            stmt = stmt.where(self._visible_training(area))
+        sessions = list(await self.session.scalars(stmt))
+        people: dict[int, dict[str, int]] = {s.id: {} for s in sessions}
+        if sessions:
+            for row in await self.session.scalars(
+                sa.select(A).where(A.session_id.in_(people)).order_by(A.agency_code)
+            ):
+                people[row.session_id][row.agency_code] = row.participants
+        return [
+            TrainingRecord(
+                s.id, TrainingSession(s.held_on, Level(s.level), s.agency_code, s.topic, people[s.id])
+            )
+            for s in sessions
+        ]
+
+    def _visible_training(self, area: str) -> Any:
+        """A commune sees the sessions its agencies organised or attended."""
+        S, A = TrainingSessionRow, TrainingAttendanceRow
+        attended = sa.select(A.session_id).where(A.agency_code.like(f"%:{area}"))
+        return sa.or_(S.agency_code.like(f"%:{area}"), S.id.in_(attended))
+
+    async def delete_training(self, session_id: int, area: str | None) -> bool:
+        S, A = TrainingSessionRow, TrainingAttendanceRow
+        where = [S.id == session_id]
+        if area is not None:
+            where.append(self._visible_training(area))
+        if await self.session.scalar(sa.select(S.id).where(*where)) is None:
+            return False
+        await self.session.execute(sa.delete(A).where(A.session_id == session_id))
+        await self.session.execute(sa.delete(S).where(S.id == session_id))
+        return True
+
+    async def staff_counts(self, area: str | None) -> list[StaffCount]:
+        W = StaffCountRow
+        stmt = sa.select(W).order_by(W.agency_code, W.level)
+        if area is not None:
+            stmt = stmt.where(W.agency_code.like(f"%:{area}"))
+        return [StaffCount(r.agency_code, Level(r.level), r.staff) for r in await self.session.scalars(stmt)]
+
+    async def activities(self, area: str | None) -> list[ActivityRecord]:
+        OA = OutreachActivityRow
+        stmt = sa.select(OA).order_by(OA.held_on.desc(), OA.id.desc()).limit(500)
+        if area is not None:
+            stmt = stmt.where(OA.commune_code == area)
+        return [
+            ActivityRecord(r.id, Activity(r.held_on, r.commune_code, r.kind, r.audience, r.reached))
+            for r in await self.session.scalars(stmt)
+        ]
+
+    async def delete_activity(self, activity_id: int, area: str | None) -> bool:
+        OA = OutreachActivityRow
+        where = [OA.id == activity_id]
+        if area is not None:
+            where.append(OA.commune_code == area)
+        result = await self.session.execute(sa.delete(OA).where(*where))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     # --- counting ------------------------------------------------------------------------
 

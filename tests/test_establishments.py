@@ -219,6 +219,14 @@ def test_indicators_command_and_targets(env: str, tmp_path: Path, capsys: pytest
         "staff_trained_province",
         "staff_trained_commune",
         "communes_with_outreach",
+        # the tips' on-time handling per stage and the reach per audience
+        "tips_received_on_time",
+        "tips_verified_on_time",
+        "tips_classified_on_time",
+        "tips_processed_on_time",
+        "reach_student",
+        "reach_worker",
+        "reach_service_worker",
     }
     assert body["establishments_listed"] | {} == {
         "name": "establishments_listed",

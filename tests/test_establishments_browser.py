@@ -160,8 +160,9 @@ async def test_register_pages_in_a_browser(
                 assert overflow <= width + 1, overflow
                 await page.goto(f"{base}/staff/kpi?from=2025-01-01&to=2026-12-31")
                 await check(page)
-                # One bar per registered indicator: the register's five and support's four.
-                assert await page.locator("section.indicators svg.bar").count() == 9
+                # One bar per registered indicator: the register's five, support's four, the
+                # tips' on-time handling per stage (four) and the reach per audience (three).
+                assert await page.locator("section.indicators svg.bar").count() == 16
                 if shots and width == 1280:
                     await page.locator("section.indicators").screenshot(
                         path=f"{shots}/staff-kpi-indicators-{width}.png"

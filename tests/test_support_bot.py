@@ -14,7 +14,7 @@ from core.establishments import Scope
 from hotline.bootstrap import open_services
 from hotline.settings import Settings
 from storage.db import create_engine
-from tests.conftest import PROVINCE, FakeClock
+from tests.conftest import COMMUNE, PROVINCE, FakeClock
 from tests.fakezalo import ZaloUser
 from tests.telegram_harness import telegram_rig
 from tests.telegram_updates import TelegramUser
@@ -66,6 +66,13 @@ async def test_telegram_support_flow_with_a_sealed_contact(settings: Settings, c
         await rig.send(user.tap("need:health"))
         await rig.send(user.tap("need:legal"))
         await rig.send(user.tap("need:done"))
+        assert "sarea:skip" in rig.api.sent(user.chat_id)[-1].button_data()  # the commune, optional
+        await rig.send(user.text("xyz khong co"))  # no such commune: asked again
+        assert "Không tìm thấy" in rig.last_text(user.chat_id)
+        await rig.send(user.text("ben   thanh"))  # no accents, no type word, odd spacing
+        assert f"sarea:{COMMUNE}" in rig.api.sent(user.chat_id)[-1].button_data()
+        await rig.send(user.tap("sarea:00004"))  # a commune not offered: ignored
+        await rig.send(user.tap(f"sarea:{COMMUNE}"))
         assert "nocontact:skip" in rig.api.sent(user.chat_id)[-1].button_data()
         await rig.send(user.text(PHONE))
         code, phrase = _receipt(rig.last_text(user.chat_id))
@@ -73,6 +80,8 @@ async def test_telegram_support_flow_with_a_sealed_contact(settings: Settings, c
     async with open_services(rig.settings, clock) as opened:  # the bot's own secret key
         page = await opened.support.read(code, phrase)
         assert page.case.kinds == ("health", "legal") and page.case.has_contact
+        assert page.case.commune_code == COMMUNE  # the commune's workers see it
+        assert [c.id for c in await opened.support.cases(Scope(commune_code=COMMUNE))] == [page.case.id]
         assert await opened.support.contact(page.case.id, ALL, actor="admin") == PHONE
 
 
@@ -86,8 +95,34 @@ async def test_zalo_support_flow_by_numbers_without_a_contact(settings: Settings
         done = next(o for o in options if "Xong" in o).split(".", 1)[0]
         await rig.send(user.text(job))
         await rig.send(user.text(done))
+        await rig.send(user.text("1"))  # skip the commune
         await rig.send(user.text("1"))  # skip the contact
         code, phrase = _receipt(rig.last_text(user.chat_id))
     async with open_services(rig.settings, clock) as opened:
         page = await opened.support.read(code, phrase)
         assert page.case.kinds == ("job",) and not page.case.has_contact
+        assert page.case.commune_code is None  # the province's workers
+
+
+async def test_zalo_support_flow_names_the_commune_without_accents(
+    settings: Settings, clock: FakeClock
+) -> None:
+    user = ZaloUser()
+    async with zalo_rig(settings, clock) as rig:
+        await rig.send(user.text("toi can giup do"))
+        options = [line for line in rig.last_text(user.chat_id).splitlines() if line[:1].isdigit()]
+        health = next(o for o in options if "Xong" not in o).split(".", 1)[0]
+        done = next(o for o in options if "Xong" in o).split(".", 1)[0]
+        await rig.send(user.text(health))
+        await rig.send(user.text(done))
+        await rig.send(user.text("<b>" + "x" * 5000))  # hostile and long: no match, asked again
+        assert "Không tìm thấy" in rig.last_text(user.chat_id)
+        await rig.send(user.text("PHUONG BEN THANH"))
+        options = [line for line in rig.last_text(user.chat_id).splitlines() if line[:1].isdigit()]
+        pick = next(o for o in options if "Bến Thành" in o).split(".", 1)[0]
+        await rig.send(user.text(pick))
+        await rig.send(user.text("1"))  # skip the contact
+        code, phrase = _receipt(rig.last_text(user.chat_id))
+    async with open_services(rig.settings, clock) as opened:
+        page = await opened.support.read(code, phrase)
+        assert page.case.commune_code == COMMUNE

@@ -94,6 +94,7 @@ class ChatEngine(ReportFlow, AskFlow, StatusFlow, SubscribeFlow, SupportFlow):
             ("check", "code"): self._t_code,
             ("check", "pass"): self._t_pass,
             ("check", "add"): self._t_add,
+            ("support", "commune"): self._t_support_commune,
             ("support", "contact"): self._t_contact,
         }
         #: A button's data prefix → (the step that showed it, or None for anywhere; handler).
@@ -111,6 +112,7 @@ class ChatEngine(ReportFlow, AskFlow, StatusFlow, SubscribeFlow, SupportFlow):
             "notify": (("notify", "ask"), self._b_notify),
             "check": (("check", "open"), self._b_check),
             "need": (("support", "kinds"), self._b_need),
+            "sarea": (("support", "commune"), self._b_support_commune),
             "nocontact": (("support", "contact"), self._b_nocontact),
         }
 

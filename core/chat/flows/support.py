@@ -1,7 +1,8 @@
 """The support flow: "I need help for myself". The person picks kinds of help from the
-reviewed list (buttons, or numbered choices on text-only channels), may type a way to be
-reached (sealed by the support service, never kept in the chat's state), and gets a receipt
-code and passphrase to read answers on the web."""
+reviewed list (buttons, or numbered choices on text-only channels), may name their commune
+(typed in any spelling, matched like a report's place; skippable) so the case goes to the
+workers there, may type a way to be reached (sealed by the support service, never kept in
+the chat's state), and gets a receipt code and passphrase to read answers on the web."""
 
 from __future__ import annotations
 
@@ -59,10 +60,10 @@ class SupportFlow(FlowBase):
                 out.say(text("support.choose_one", state.lang))
                 self._kind_buttons(state, out)
                 return True
-            state.start("support", "contact", kinds=list(state.data["kinds"]))
+            state.start("support", "commune", kinds=list(state.data["kinds"]))
             out.say(
-                text("support.contact", state.lang),
-                buttons=((Button(text("btn.support_skip", state.lang), "nocontact:skip"),),),
+                text("support.commune", state.lang),
+                buttons=((Button(text("btn.support_skip", state.lang), "sarea:skip"),),),
             )
             return True
         if value not in self.support.content.kind_codes():
@@ -72,6 +73,34 @@ class SupportFlow(FlowBase):
             kinds.append(value)
         state.data["kinds"] = kinds
         self._kind_buttons(state, out)
+        return True
+
+    async def _t_support_commune(self, chat: ChatRef, state: ChatState, typed: str, out: Outcome) -> None:
+        """A typed commune name: the matching communes as choices, or ask again."""
+        del chat
+        lang = state.lang
+        skip = (Button(text("btn.support_skip", lang), "sarea:skip"),)
+        found = self.places.candidates(typed[:200])
+        if not found:
+            out.say(text("support.commune_unknown", lang), buttons=(skip,))
+            return
+        state.data["offered"] = {p.code: p.name for p in found}
+        rows = tuple((Button(p.name, f"sarea:{p.code}"),) for p in found)
+        out.say(text("support.commune_pick", lang), buttons=(*rows, skip))
+
+    async def _b_support_commune(
+        self, chat: ChatRef, state: ChatState, value: str, out: Outcome, _: Any
+    ) -> bool:
+        del chat
+        offered: dict[str, str] = state.data.get("offered", {})
+        if value != "skip" and value not in offered:
+            return False
+        commune = None if value == "skip" else value
+        state.start("support", "contact", kinds=list(state.data.get("kinds", [])), commune=commune)
+        out.say(
+            text("support.contact", state.lang),
+            buttons=((Button(text("btn.support_skip", state.lang), "nocontact:skip"),),),
+        )
         return True
 
     async def _t_contact(self, chat: ChatRef, state: ChatState, typed: str, out: Outcome) -> None:
@@ -90,7 +119,10 @@ class SupportFlow(FlowBase):
         lang = state.lang
         try:
             receipt = await self.support.ask(
-                kinds=list(state.data.get("kinds", [])), commune=None, contact=contact, message=""
+                kinds=list(state.data.get("kinds", [])),
+                commune=state.data.get("commune") or None,
+                contact=contact,
+                message="",
             )
         except RateLimited as exc:
             out.say(text("error.wait", lang, seconds=exc.retry_after))
