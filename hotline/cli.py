@@ -22,6 +22,7 @@ from hotline import (
     logs,
     outreach_cli,
     reach_cli,
+    retention_cli,
     support_cli,
     tables,
     tips_cli,
@@ -157,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     zalo_cli.register(sub)
     support_cli.register(sub)
     tips_cli.register(sub)
+    retention_cli.register(sub)
 
     files = sub.add_parser("files", help="the attachment store")
     files_sub = files.add_subparsers(dest="files_command", required=True)
