@@ -17,6 +17,7 @@ from core.officers import Officer, Role
 from core.reach import ReachReport
 from core.text import fold
 from hotline import (
+    backup,
     config_cli,
     establishments_cli,
     logs,
@@ -159,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     support_cli.register(sub)
     tips_cli.register(sub)
     retention_cli.register(sub)
+    backup.register(sub)
 
     files = sub.add_parser("files", help="the attachment store")
     files_sub = files.add_subparsers(dest="files_command", required=True)
