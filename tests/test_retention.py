@@ -297,3 +297,28 @@ def test_the_most_specific_rule_wins_and_selectors_do_not_overlap() -> None:
     general = next(s for s in found if s.outcome == "processed" and s.category is None)
     assert general.excluded == ("minor", "online")
     assert parse_rule("content", "SPAM", "*", "default").days is None
+
+
+async def test_the_chat_status_check_says_the_content_was_deleted(
+    settings: Settings, clock: FakeClock
+) -> None:
+    from tests.telegram_harness import telegram_rig
+    from tests.telegram_updates import TelegramUser
+
+    user = TelegramUser()
+    async with telegram_rig(settings, clock) as rig, open_services(rig.settings, clock) as services:
+        seeded = await _seed_into(services, clock)
+        rules = await SqlRetentionRules(session_factory(services.engine)).all()
+        await run_retention(
+            services.engine,
+            DirectoryStore(rig.settings.attachments_path),
+            rules,
+            now=START + timedelta(days=365),
+            processed_days=settings.retention_processed_days,
+        )
+        await rig.send(user.command("start"))
+        await rig.send(user.text("🔎 Tra cứu tin báo"), user.text(seeded.spam_code))
+        await rig.send(user.text(seeded.spam_passphrase))
+        status = rig.last_text(user.chat_id)
+        assert "đã được xoá theo quy định lưu trữ" in status and "MARKER" not in status
+        assert "check:add" not in rig.api.sent(user.chat_id)[-1].button_data()
