@@ -43,6 +43,8 @@ DB_SQLITE = "database.sqlite"
 DB_PGDUMP = "database.pgdump"
 FILES = "attachments"
 MANIFEST = "manifest.json"
+#: Created (exclusively) in the data directory while a restore runs: a second one waits out.
+LOCK = ".restore.lock"
 
 
 class BackupError(Exception):
@@ -64,6 +66,9 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     except (BackupError, ArchiveError, SettingsError) as exc:
         print(f"hotline: backup failed: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        print(f"hotline: backup failed: {exc.strerror} ({exc.filename})", file=sys.stderr)
+        return 1
     print(summary)
     return 0
 
@@ -73,6 +78,9 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
         summary = restore_backup(settings, args.source)
     except (BackupError, ArchiveError, SettingsError) as exc:
         print(f"hotline: restore failed: {exc}; nothing was restored", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"hotline: restore failed: {exc.strerror} ({exc.filename})", file=sys.stderr)
         return 1
     print(summary)
     return 0
@@ -181,7 +189,7 @@ def write_backup(settings: Settings, out: Path) -> str:
             if done.returncode != 0:
                 raise BackupError(f"pg_dump failed: {done.stderr.strip()[-500:]}")
         out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_name(f".{out.name}.partial")
+        partial = out.with_name(f".{out.name}.{os.getpid()}.{os.urandom(4).hex()}.partial")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         files = 0
         try:
@@ -220,7 +228,8 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def _not_empty(path: Path) -> bool:
-    return path.exists() and (not path.is_dir() or any(path.iterdir()))
+    """Anything in it but our own restore lock."""
+    return path.exists() and (not path.is_dir() or any(p.name != LOCK for p in path.iterdir()))
 
 
 async def _pg_has_tables(settings: Settings) -> bool:
@@ -244,6 +253,22 @@ def restore_backup(settings: Settings, archive: Path) -> str:
     """Check the target is empty, open and authenticate the whole archive into a scratch
     directory, and only then move the database and files into place (SQLite) or load the
     dump in one transaction (pg_restore --single-transaction)."""
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lock = data_dir / LOCK
+    try:
+        os.close(os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        raise BackupError(
+            f"another restore into {data_dir} is running (or was killed: remove {lock})"
+        ) from None
+    try:
+        return _restore(settings, archive)
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _restore(settings: Settings, archive: Path) -> str:
     sqlite = _is_sqlite(settings)
     data_dir = settings.data_dir
     files_root = settings.attachments_path

@@ -214,3 +214,47 @@ def test_the_stream_format_refuses_reordered_dropped_and_appended_parts() -> Non
     for bad in (swapped, dropped, blob + b"x", blob[: header_len + 2 * part], b"junk" * 20, blob[:10]):
         with pytest.raises(ArchiveError):
             read(bad)
+
+
+def test_two_backups_and_two_restores_at_once(
+    settings: Settings,
+    empty_db_url: str,
+    backend: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hotline.backup import BackupError, restore_backup, write_backup
+
+    monkeypatch.delenv("HOTLINE_BACKUP_KEY", raising=False)
+    source = Settings(
+        database_url=settings.effective_database_url,
+        data_dir=settings.data_dir,
+        province="79",
+        master_key=KEY,
+    )
+    asyncio.run(seed(source))
+    archive = tmp_path / "same.bak"
+    with ThreadPoolExecutor(2) as pool:
+        done = list(pool.map(lambda _: write_backup(source, archive), range(2)))
+    assert all("3 attachment files" in d for d in done)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+    target_dir = tmp_path / "restored"
+    target_url = f"sqlite:///{target_dir / 'hotline.db'}" if backend == "sqlite" else empty_db_url
+    target = Settings(database_url=target_url, data_dir=target_dir, province="79", master_key=KEY)
+
+    def attempt(_: int) -> str:
+        try:
+            return restore_backup(target, archive)
+        except BackupError as exc:
+            return f"refused: {exc}"
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(attempt, range(2)))
+    assert sum(r.startswith("restored") for r in results) == 1, results
+    refused = next(r for r in results if r.startswith("refused"))
+    assert "another restore" in refused or "not empty" in refused
+    before = snapshot(source.effective_database_url, source.attachments_path)
+    assert snapshot(target_url, target.attachments_path) == before
