@@ -20,6 +20,7 @@ import asyncio
 import importlib.util
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,8 @@ sys.modules["bench_kpi"] = kpi
 _spec.loader.exec_module(kpi)
 
 KEY = "ab" * 32
+#: Half a year after the generated data ends: spam and unfounded tips older than 90 days go.
+AS_OF = "2027-05-20T12:00:00+07:00"
 
 
 def add_files(root: Path, count: int, size: int) -> int:
@@ -95,6 +98,9 @@ def cli(label: str, settings: Settings, *argv: str) -> float:
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{label} failed: {done.stderr}")
+    summary = [line for line in done.stdout.splitlines() if not line.startswith("  ")]
+    if label.startswith("hotline retention"):
+        print("    " + "\n    ".join(summary[-4:]))
     peak = int(done.stderr.strip().splitlines()[-1].split()[1]) / 1024
     print(f"  {label}: {elapsed:.1f} s; peak memory {peak:,.0f} MiB")
     return elapsed
@@ -102,6 +108,10 @@ def cli(label: str, settings: Settings, *argv: str) -> float:
 
 def run_one(name: str, source: Settings, target: Settings, archive: Path, data_bytes: int) -> None:
     print(f"{name}:")
+    if name == "SQLite":  # the daily run before the backup, as cron runs them
+        cli("hotline retention run --dry-run", source, "retention", "run", "--as-of", AS_OF, "--dry-run")
+        cli("hotline retention run", source, "retention", "run", "--as-of", AS_OF)
+        cli("hotline retention run, again (nothing left)", source, "retention", "run", "--as-of", AS_OF)
     backup_s = cli("hotline backup", source, "backup", "--out", str(archive))
     size = archive.stat().st_size
     print(f"  archive {size / 2**20:,.0f} MiB ({size / 2**20 / backup_s:,.0f} MiB/s written)")
@@ -115,7 +125,19 @@ def _load(kind: str, where: str, rows: int, province: str) -> float:
     generated = list(gen.rows(rows))
     if kind == "sqlite":
         asyncio.run(upgrade_database(f"sqlite:///{where}", province))
-        return float(kpi.load_sqlite(Path(where), generated))
+        seconds = float(kpi.load_sqlite(Path(where), generated))
+        db = sqlite3.connect(where)
+        with db:  # each closed tip's closing move, which the retention rules date from
+            db.execute(
+                "INSERT INTO tip_transitions"
+                " (tip_id, action, from_stage, to_stage, actor, at, reason, details)"
+                " SELECT id, 'transition', NULL, stage, 'bench',"
+                " COALESCE(processed_at, classified_at, verified_at, received_at),"
+                " 'closing reason', '{}' FROM tips"
+                " WHERE stage IN ('spam', 'unfounded', 'duplicate', 'processed')"
+            )
+        db.close()
+        return seconds
     asyncio.run(upgrade_database(where, province))
     return float(asyncio.run(kpi.load_postgres(where, generated)))
 
