@@ -205,6 +205,14 @@ async def test_the_staff_page_and_the_status_page_say_the_content_was_deleted(
     assert view.forgotten and view.messages == () and view.attachments == 0
     with pytest.raises(InvalidInput):
         await services.reporters.add_message(seeded.spam_code, seeded.spam_passphrase, "thêm nữa")
+    # Nothing can be added to it by staff either (it would outlive every rule).
+    assert f'action="/staff/tips/{seeded.spam_id}/note"' not in page
+    refused = await client.post(
+        f"/api/v1/staff/tips/{seeded.spam_id}/notes", json={"text": "ghi chú mới"}, headers=admin
+    )
+    assert refused.status == 422, await refused.text()
+    with pytest.raises(InvalidInput):
+        await services.tips.reply(seeded.spam_id, actor="officer:test", text="trả lời")
 
 
 def test_two_runs_at_once_both_succeed_and_forget_once(env: Settings) -> None:
