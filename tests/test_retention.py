@@ -24,6 +24,7 @@ from hotline.cli import main
 from hotline.settings import Settings
 from storage.db import create_engine, session_factory
 from storage.files import DirectoryStore
+from storage.models import TipRow
 from storage.retention import SqlRetentionRules, run_retention
 from tests.builders import draft, move
 from tests.conftest import COMMUNE, FakeClock, staff_headers
@@ -118,6 +119,15 @@ async def _state(url: str) -> dict[str, Any]:
         await engine.dispose()
 
 
+async def _triage(url: str, tip_id: int) -> dict[str, Any]:
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            return dict((await session.scalar(sa.select(TipRow.triage).where(TipRow.id == tip_id))) or {})
+    finally:
+        await engine.dispose()
+
+
 def _figures(capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
     as_of = (START + timedelta(days=400)).isoformat()
     code, kpi, err = run(
@@ -138,6 +148,7 @@ def test_a_year_on_spam_is_forgotten_processed_is_kept_and_the_figures_do_not_mo
     assert len(seeded.files) == 4
     url = env.effective_database_url
     before = asyncio.run(_state(url))
+    assert "reasons" in asyncio.run(_triage(url, seeded.spam_id))  # triage kept words of the text
     kpi_before, indicators_before = _figures(capsys)
     as_of = (START + timedelta(days=365)).isoformat()
 
@@ -157,6 +168,7 @@ def test_a_year_on_spam_is_forgotten_processed_is_kept_and_the_figures_do_not_mo
     spam = next(t for t in after["tips"] if t[0] == seeded.spam_id)
     kept = next(t for t in after["tips"] if t[0] == seeded.kept_id)
     assert spam[1] == "" and spam[2] is None and spam[3] is None and spam[4] is not None
+    assert set(asyncio.run(_triage(url, seeded.spam_id))) <= {"language", "category", "urgent"}
     assert spam[5:] == next(t for t in before["tips"] if t[0] == seeded.spam_id)[5:]  # KPI's columns
     assert kept == next(t for t in before["tips"] if t[0] == seeded.kept_id)
     for table in ("messages", "notes", "attachments"):
