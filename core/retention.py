@@ -45,6 +45,11 @@ class RetentionRule:
     def period(self, processed_days: int) -> timedelta:
         return timedelta(days=processed_days if self.days is None else self.days)
 
+    def audit_detail(self, processed_days: int) -> str:
+        """The rule as the activity log shows it (Vietnamese words around the codes)."""
+        days = f"{processed_days} ngày (thời hạn của hệ thống)" if self.days is None else f"{self.days} ngày"
+        return f"{self.key} · {days}"
+
     def describe(self, processed_days: int) -> str:
         days = f"{processed_days} days (deployment period)" if self.days is None else f"{self.days} days"
         return f"{self.key} after {days}"

@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.calendar import VN_TZ
 from core.retention import ANY, Data, RetentionRule, RuleOutcome, Selector, selectors
 from storage.files import DirectoryStore
 from storage.models import (
@@ -77,12 +78,9 @@ class SqlRetentionRules:
                 )
             else:
                 found.days, found.updated_at, found.updated_by = rule.days, at, actor
-            days = "default" if rule.days is None else str(rule.days)
-            session.add(
-                AuditRow(
-                    actor=actor, action="retention_rule", tip_id=None, at=at, detail=f"{rule.key} {days}"
-                )
-            )
+            days = "mặc định" if rule.days is None else f"{rule.days} ngày"
+            detail = f"{rule.key} · {days}"
+            session.add(AuditRow(actor=actor, action="retention_rule", tip_id=None, at=at, detail=detail))
 
 
 # ---- the one place per kind of data that forgets --------------------------------------------
@@ -247,7 +245,7 @@ async def run_retention(
         at = (clock or (lambda: now))()
         async with sessions() as session, session.begin():
             for outcome in merged:
-                detail = f"{outcome.rule.describe(processed_days)}: {len(outcome.tips)} tips"
+                detail = f"{outcome.rule.audit_detail(processed_days)} · {len(outcome.tips)} tin báo"
                 session.add(
                     AuditRow(actor=ACTOR, action="retention_forget", tip_id=None, at=at, detail=detail)
                 )
@@ -258,7 +256,7 @@ async def run_retention(
                     action="retention_run",
                     tip_id=None,
                     at=at,
-                    detail=f"as of {now.isoformat()}; {len(merged)} rules applied; {total} tips",
+                    detail=f"tính đến {now.astimezone(VN_TZ):%d/%m/%Y %H:%M} · {total} tin báo",
                 )
             )
         if engine.dialect.name == "sqlite":

@@ -183,7 +183,7 @@ def test_a_year_on_spam_is_forgotten_processed_is_kept_and_the_figures_do_not_mo
     kept_keys = {k for t, k in before["attachments"] if t == seeded.kept_id}
     for path in seeded.files:
         assert path.exists() == (path.name in kept_keys)
-    assert ("retention_forget", "content:spam:* after 90 days: 1 tips") in after["audit"]
+    assert ("retention_forget", "content:spam:* · 90 ngày · 1 tin báo") in after["audit"]
     assert any(a == "retention_run" for a, _ in after["audit"])
     assert not any("MARKER" in d for _, d in after["audit"])
     assert _figures(capsys) == (kpi_before, indicators_before)
@@ -217,6 +217,8 @@ async def test_the_staff_page_and_the_status_page_say_the_content_was_deleted(
     assert view.forgotten and view.messages == () and view.attachments == 0
     with pytest.raises(InvalidInput):
         await services.reporters.add_message(seeded.spam_code, seeded.spam_passphrase, "thêm nữa")
+    log = await (await client.get("/staff/audit", headers=admin)).text()
+    assert "xoá nội dung theo quy định lưu trữ" in log and "content:spam:* · 90 ngày · 1 tin báo" in log
     # Nothing can be added to it by staff either (it would outlive every rule).
     assert f'action="/staff/tips/{seeded.spam_id}/note"' not in page
     refused = await client.post(
@@ -259,7 +261,7 @@ def test_two_runs_at_once_both_succeed_and_forget_once(env: Settings) -> None:
     state = asyncio.run(_state(url))
     assert next(t for t in state["tips"] if t[0] == seeded.spam_id)[1] == ""
     forgets = [d for a, d in state["audit"] if a == "retention_forget" and d.startswith("content")]
-    assert forgets == ["content:spam:* after 90 days: 1 tips"]
+    assert forgets == ["content:spam:* · 90 ngày · 1 tin báo"]
 
 
 def test_rules_can_be_listed_and_changed_and_bad_input_changes_nothing(
