@@ -344,3 +344,33 @@ async def test_the_chat_status_check_says_the_content_was_deleted(
         status = rig.last_text(user.chat_id)
         assert "đã được xoá theo quy định lưu trữ" in status and "MARKER" not in status
         assert "check:add" not in rig.api.sent(user.chat_id)[-1].button_data()
+
+
+def test_the_worker_can_apply_the_rules_daily(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`hotline worker --retention-daily`: a run at start (then one a day); the stop event
+    is set when the first run reports, so the test waits on the run, not on a clock."""
+    from hotline import broadcast
+
+    seeded = asyncio.run(_seed(settings))  # closed in March 2026: long past 90 days now
+    reported: list[str] = []
+
+    async def go() -> None:
+        stop = asyncio.Event()
+
+        class Log:
+            def info(self, message: str, *args: object) -> None:
+                reported.append(message % args)
+                stop.set()
+
+            def exception(self, message: str) -> None:
+                reported.append(message)
+                stop.set()
+
+        monkeypatch.setattr(broadcast, "log", Log())
+        await asyncio.wait_for(broadcast.run_retention_daily(settings, stop), timeout=120)
+
+    asyncio.run(go())
+    # The spam tip's content, and the processed tip's chat link.
+    assert reported == ["retention run: 2 tips' data forgotten"]
+    tips = asyncio.run(_state(settings.effective_database_url))["tips"]
+    assert next(t for t in tips if t[0] == seeded.spam_id)[1] == ""
