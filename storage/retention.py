@@ -118,10 +118,9 @@ async def forget_content(
         if row.triage:
             kept = {k: row.triage[k] for k in TRIAGE_KEPT if k in row.triage}
             await session.execute(sa.update(TipRow).where(TipRow.id == row.id).values(triage=kept))
-    # Overwritten before deleted: on PostgreSQL both leave dead tuples for VACUUM, on
-    # SQLite secure_delete zeroes them; the overwrite also covers a replica lagging deletes.
+    # Deleted: SQLite's secure_delete zeroes the freed space; on PostgreSQL VACUUM reclaims
+    # the old row versions (docs/security.md, "Retention").
     for table in (TipMessageRow, TipNoteRow):
-        await session.execute(sa.update(table).where(table.tip_id.in_(ids)).values(text=""))
         await session.execute(sa.delete(table).where(table.tip_id.in_(ids)))
     await session.execute(
         sa.update(TransitionRow)
