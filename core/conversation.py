@@ -41,6 +41,8 @@ class ReporterView:
     received_at: datetime
     messages: tuple[Message, ...]
     attachments: int
+    #: The content was deleted under the retention rules (the page says so).
+    forgotten: bool = False
 
 
 def public_stage(stage: Stage) -> str:
@@ -110,6 +112,7 @@ class ReporterService:
             received_at=creds.received_at,
             messages=tuple(messages),
             attachments=len(attachments),
+            forgotten=creds.forgotten,
         )
 
     async def add_message(
@@ -125,6 +128,8 @@ class ReporterService:
         """The reporter adds details (text, optionally files) to their own tip, atomically."""
         cleaned = clean_text(text)
         creds = await self._authenticate(receipt_code, passphrase, source)
+        if creds.forgotten:
+            raise InvalidInput("this report's content was deleted under the retention rules")
         await self.throttle.submission("message", source)
         store = self.tips.store
         if files and store is None:

@@ -42,3 +42,5 @@ class Credentials:
     passphrase_hash: str | None
     stage: Stage
     received_at: datetime
+    #: The retention rules forgot the tip's content: nothing more is added to it.
+    forgotten: bool = False

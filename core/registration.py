@@ -3,8 +3,8 @@ or forwarded by another body. They join the same queue, lifecycle and KPI as eve
 tip, with deadlines from when the tip was really received, not from when it was typed in.
 
 A tip received more than `LATE_ENTRY` before it is entered needs a written reason, kept in
-its history and the audit log and shown on its page, so late entry cannot hide a late
-hand-off. An informant who gives their name, phone or address has them stored only
+its history and shown on its page (the audit log notes that the entry was late), so late
+entry cannot hide a late hand-off. An informant who gives their name, phone or address has them stored only
 encrypted (core/envelope.py), read only by officers of the owning unit, every read audited.
 """
 
@@ -320,7 +320,9 @@ class RegistrationService:
                 )
             )
             await notify_for(uow, tip_id, reg.category, tips.province_code, entered_at)
-            detail = f"{reg.channel.value}; late entry: {reg.late_reason}" if late else reg.channel.value
+            # The reason itself stays out of the append-only audit log (it is free text the
+            # retention rules must be able to forget); the history and the tip's page keep it.
+            detail = f"{reg.channel.value}; late entry" if late else reg.channel.value
             await uow.audit.record(
                 actor=actor, action="register", tip_id=tip_id, at=entered_at, detail=detail
             )

@@ -56,6 +56,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _still_held(tip: Tip) -> None:
+    """Nothing is added to a tip whose content the retention rules forgot: it would be
+    kept for ever, past every rule."""
+    if tip.forgotten_at is not None:
+        raise InvalidInput("this tip's content was deleted under the retention rules; nothing can be added")
+
+
 async def _nothing() -> None:
     return None
 
@@ -234,7 +241,7 @@ class TipService:
         now = self.clock()
         message = Message(Author.OFFICER, cleaned, now)
         async with self._uow() as uow:
-            await uow.tips.get(tip_id, within)
+            _still_held(await uow.tips.get(tip_id, within))
             await uow.conversation.add_message(tip_id, message, actor=actor)
             await uow.audit.record(actor=actor, action="reply", tip_id=tip_id, at=now)
             await uow.commit()
@@ -391,7 +398,7 @@ class TipService:
         cleaned = staff_text(text, "a note")
         note = StaffNote(actor, cleaned, self.clock())
         async with self._uow() as uow:
-            await uow.tips.get(tip_id, within)
+            _still_held(await uow.tips.get(tip_id, within))
             await uow.tips.add_note(tip_id, note)
             await uow.audit.record(actor=actor, action="note", tip_id=tip_id, at=note.at)
             await uow.commit()

@@ -67,6 +67,8 @@ class Tip:
     #: What triage proposed on intake (language, category, urgency, place, duplicate-of,
     #: reasons); officers confirm or correct it and each decision is kept.
     triage: dict[str, Any] | None = None
+    #: When the retention rules forgot the text, place, files and conversation (None: kept).
+    forgotten_at: datetime | None = None
 
     @property
     def is_closed(self) -> bool:

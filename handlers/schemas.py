@@ -276,6 +276,7 @@ def tip_json(tip: Tip, history: list[TransitionRecord] | None = None) -> dict[st
         "duplicate_of": tip.duplicate_of,
         "policy_version": tip.policy_version,
         "triage": tip.triage,
+        "forgotten_at": iso(tip.forgotten_at),
     }
     if history is not None:
         body["history"] = [

@@ -104,6 +104,11 @@ class TipOut(Loose):
     read_only: bool = Field(
         default=False, description="true when the tip was only notified to the officer's unit"
     )
+    forgotten_at: str | None = Field(
+        default=None,
+        description="when the retention rules deleted the text, place, files and conversation"
+        " (text is then empty); null while kept",
+    )
 
 
 class NoteOut(BaseModel):

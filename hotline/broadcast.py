@@ -4,6 +4,7 @@ sender and the engine; `hotline worker` runs it, `hotline serve` starts it along
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import logging
 import os
@@ -178,16 +179,51 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         await asyncio.gather(*(engine.run(stop) for engine in engines))
 
 
-def worker_main(settings: Settings) -> int:
+#: How often `hotline worker --retention-daily` applies the retention rules.
+RETENTION_EVERY_SECONDS = 24 * 3600
+
+
+async def run_retention_daily(settings: Settings, stop: asyncio.Event) -> None:
+    """Apply the retention rules now and every day until stopped; a failed run is logged
+    and tried again the next day (the run is idempotent and safe beside cron's)."""
+    from storage.files import DirectoryStore
+    from storage.retention import SqlRetentionRules, run_retention
+
+    while not stop.is_set():
+        engine = create_engine(settings.effective_database_url)
+        try:
+            rules = await SqlRetentionRules(session_factory(engine)).all()
+            report = await run_retention(
+                engine,
+                DirectoryStore(settings.attachments_path),
+                rules,
+                now=utc_now(),
+                processed_days=settings.retention_processed_days,
+                batch=settings.retention_batch,
+            )
+            log.info("retention run: %d tips' data forgotten", report.total)
+        except Exception:
+            log.exception("retention run failed; trying again in a day")
+        finally:
+            await engine.dispose()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=RETENTION_EVERY_SECONDS)
+
+
+def worker_main(settings: Settings, *, retention_daily: bool = False) -> int:
     """`hotline worker`: deliver campaigns until SIGTERM or SIGINT, then finish the calls
-    in flight (never leaving rows in `sending` on a clean stop)."""
+    in flight (never leaving rows in `sending` on a clean stop); with `retention_daily`,
+    also apply the retention rules once a day."""
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await run_worker(settings, stop)
+        if retention_daily:
+            await asyncio.gather(run_worker(settings, stop), run_retention_daily(settings, stop))
+        else:
+            await run_worker(settings, stop)
 
     asyncio.run(main())
     return 0

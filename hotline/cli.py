@@ -17,11 +17,13 @@ from core.officers import Officer, Role
 from core.reach import ReachReport
 from core.text import fold
 from hotline import (
+    backup,
     config_cli,
     establishments_cli,
     logs,
     outreach_cli,
     reach_cli,
+    retention_cli,
     support_cli,
     tables,
     tips_cli,
@@ -157,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     zalo_cli.register(sub)
     support_cli.register(sub)
     tips_cli.register(sub)
+    retention_cli.register(sub)
+    backup.register(sub)
 
     files = sub.add_parser("files", help="the attachment store")
     files_sub = files.add_subparsers(dest="files_command", required=True)

@@ -75,6 +75,11 @@ def register(sub: Any) -> None:
     campaigns.set_defaults(run=cmd_campaign_list)
 
     worker = sub.add_parser("worker", help="deliver campaigns (the broadcast engine) until stopped")
+    worker.add_argument(
+        "--retention-daily",
+        action="store_true",
+        help="also apply the retention rules at start and every 24 hours (instead of cron)",
+    )
     worker.set_defaults(run=cmd_worker)
 
 
@@ -274,4 +279,4 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
             "hotline: HOTLINE_TELEGRAM_TOKEN is not set: there is no bot to broadcast with", file=sys.stderr
         )
         return 2
-    return worker_main(settings)
+    return worker_main(settings, retention_daily=args.retention_daily)

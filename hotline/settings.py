@@ -139,6 +139,18 @@ class Settings(BaseSettings):
     # data directory (hotline/masterkey.py says where). Never stored in the database.
     master_key: str | None = Field(default=None, repr=False)
     master_key_file: Path | None = None
+    # Years a processed (or duplicate) tip's content and a named informant's identity are
+    # kept after the tip closes, then forgotten by `hotline retention run`. Records of
+    # denunciations and crime reports must be kept as the archive rules say (docs/security.md,
+    # "Retention"): the deployment's legal office must confirm the figure; the default errs
+    # long because forgetting cannot be undone.
+    retention_processed_years: int = Field(default=20, ge=1, le=100)
+    # Closed tips forgotten per transaction by the retention run: short transactions, so
+    # intake and officers never wait long behind it.
+    retention_batch: int = Field(default=500, ge=1, le=10_000)
+    # Key of the backup archives (64 hex characters), kept apart from the backups; unset:
+    # a key derived from the master key. Never written into an archive.
+    backup_key: str | None = Field(default=None, repr=False)
 
     @field_validator("database_url")
     @classmethod
@@ -162,6 +174,23 @@ class Settings(BaseSettings):
 
             parse_master_key(value)  # ValueError says what is wrong, never the value
         return value or None
+
+    @field_validator("backup_key")
+    @classmethod
+    def _backup_key_hex(cls, value: str | None) -> str | None:
+        if value:
+            from core.envelope import parse_master_key
+
+            try:
+                parse_master_key(value)
+            except ValueError:
+                raise ValueError("must be 64 hexadecimal characters (32 bytes)") from None
+        return value or None
+
+    @property
+    def retention_processed_days(self) -> int:
+        """The processed period in days (365 a year: a few days' more keeping per leap year)."""
+        return 365 * self.retention_processed_years
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -28,6 +28,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Deleted and overwritten content is zeroed on its page, not left in free space: what
+    # the retention rules forget is gone from the file (the WAL is checkpointed after).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -160,6 +160,9 @@ class TipRow(Base):
     # The text folded by `core.text.fold` (lower case, no diacritics): what the staff
     # queue's text search compares against, so "hoa hong" finds "Hoa Hồng".
     search_text: Mapped[str | None] = mapped_column(sa.Text)
+    # When the retention rules forgot the tip's content (text, place, files, conversation);
+    # NULL while kept. Stage times, category, commune and channel stay for the KPI.
+    forgotten_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # The staff queue's order (urgent DESC, next_due_at ASC with none last, id), as indexes the
@@ -515,6 +518,27 @@ class TipInformantRow(Base):
     phone: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     address: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RetentionRuleRow(Base):
+    """How many days after a tip closes one kind of its data is forgotten, by outcome and
+    category ('*' any); `days` NULL: the deployment's processed period (migration 0020)."""
+
+    __tablename__ = "retention_rules"
+    __table_args__ = (
+        sa.UniqueConstraint("data", "outcome", "category", name="uq_retention_rules_data_outcome_category"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    data: Mapped[str] = mapped_column(sa.String(16))
+    outcome: Mapped[str] = mapped_column(sa.String(16))
+    category: Mapped[str] = mapped_column(sa.String(32))
+    days: Mapped[int | None] = mapped_column(sa.Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(sa.String(80))
+
+
+# The retention run looks for closed tips by outcome that still hold their content.
+sa.Index("ix_tips_stage_forgotten", TipRow.stage, TipRow.forgotten_at, TipRow.id)
 
 
 # The establishments register, and the support cases, service directory, training and

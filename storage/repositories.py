@@ -99,6 +99,7 @@ def tip_from_row(row: TipRow) -> Tip:
         duplicate_of=row.duplicate_of,
         place=row.place,
         triage=row.triage,
+        forgotten_at=row.forgotten_at,
     )
 
 
@@ -790,14 +791,16 @@ class SqlConversationRepository:
     async def credentials(self, receipt_code: str) -> Credentials | None:
         row = (
             await self.session.execute(
-                sa.select(TipRow.id, TipRow.passphrase_hash, TipRow.stage, TipRow.received_at).where(
-                    TipRow.receipt_code == receipt_code
-                )
+                sa.select(
+                    TipRow.id, TipRow.passphrase_hash, TipRow.stage, TipRow.received_at, TipRow.forgotten_at
+                ).where(TipRow.receipt_code == receipt_code)
             )
         ).one_or_none()
         if row is None:
             return None
-        return Credentials(row.id, row.passphrase_hash, Stage(row.stage), row.received_at)
+        return Credentials(
+            row.id, row.passphrase_hash, Stage(row.stage), row.received_at, row.forgotten_at is not None
+        )
 
     async def add_message(self, tip_id: int, message: Message, *, actor: str) -> None:
         self.session.add(

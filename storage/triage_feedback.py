@@ -52,7 +52,10 @@ async def corrections(session: AsyncSession, start: datetime, end: datetime) -> 
     texts = dict(
         (int(i), t)
         for i, t in await session.execute(
-            sa.select(TipRow.id, TipRow.text).where(TipRow.id.in_(sorted(latest)))
+            # A tip the retention rules forgot has no text left to learn from.
+            sa.select(TipRow.id, TipRow.text).where(
+                TipRow.id.in_(sorted(latest)), TipRow.forgotten_at.is_(None)
+            )
         )
     )
     out = []

@@ -47,10 +47,14 @@ class StatusFlow(FlowBase):
         out.say(
             self._status_text(code, view, lang),
             buttons=(
-                (
-                    Button(text("btn.add_message", lang), "check:add"),
-                    Button(text("btn.done", lang), "check:done"),
-                ),
+                ((Button(text("btn.done", lang), "check:done"),),)
+                if view.forgotten
+                else (
+                    (
+                        Button(text("btn.add_message", lang), "check:add"),
+                        Button(text("btn.done", lang), "check:done"),
+                    ),
+                )
             ),
         )
 
@@ -65,6 +69,8 @@ class StatusFlow(FlowBase):
                 stage=stage,
             )
         ]
+        if view.forgotten:
+            return "\n\n".join([*lines, text("check.forgotten", lang)])
         for message in view.messages:
             key = "check.officer" if message.author.value == "officer" else "check.you"
             lines.append(text(key, lang, date=_local_date(message.at), text=message.text))
