@@ -40,6 +40,22 @@ ENGLISH = re.compile(
 #: A code (snake_case, a `kind:who` actor), a JSON object or an ISO date on a page.
 CODE = re.compile(r"\b[a-z]+_[a-z_]+\b|\b[a-z]+:[a-z0-9]+\b|[{\[]\"|\b\d{4}-\d{2}-\d{2}\b")
 SCROLL = "() => document.documentElement.scrollWidth"
+#: A box the reader would have to scroll sideways within (a wide table in a scroller).
+SIDEWAYS = """() => Array.from(document.querySelectorAll('main *'))
+  .filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX) && e.scrollWidth > e.clientWidth + 1)
+  .map(e => e.tagName + '.' + e.className)"""
+#: Two tables (or chart figures) drawn over each other.
+OVERLAPS = """() => {
+  const boxes = Array.from(document.querySelectorAll('main table, main figure'))
+    .filter(e => !e.parentElement.closest('table, figure') && e.offsetParent !== null)
+    .map(e => [e, e.getBoundingClientRect()]);
+  const hits = [];
+  for (const [a, r] of boxes) for (const [b, q] of boxes)
+    if (a !== b && a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING
+        && r.left < q.right - 1 && q.left < r.right - 1 && r.top < q.bottom - 1 && q.top < r.bottom - 1)
+      hits.push(a.tagName + '.' + a.className + ' / ' + b.tagName + '.' + b.className);
+  return hits;
+}"""
 #: The page's text, less what is marked as another language (an English item of the outreach
 #: library, in `lang="en"`) and what an officer types as a key (`<code>`).
 VISIBLE_WORDS = """() => {
@@ -192,6 +208,10 @@ async def test_staff_pages_in_vietnamese_on_a_phone_and_a_desktop(
             )
             if max(await page.evaluate(SCROLL), await page.evaluate(WIDEST)) > width:
                 problems.append(f"{where} wider than {width}: {wide}")
+            if sideways := await page.evaluate(SIDEWAYS):
+                problems.append(f"{where} scrolls sideways inside at {width}: {sideways}")
+            if overlaps := await page.evaluate(OVERLAPS):
+                problems.append(f"{where} has overlapping tables at {width}: {overlaps}")
             await page.screenshot(path=str(shots / f"staff-{shot}.png"), full_page=True)
             text = await page.evaluate(VISIBLE_WORDS)
             Path(f"/tmp/wb_text/{shot}.txt").write_text(text)  # DEBUG
