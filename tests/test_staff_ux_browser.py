@@ -214,7 +214,6 @@ async def test_staff_pages_in_vietnamese_on_a_phone_and_a_desktop(
                 problems.append(f"{where} has overlapping tables at {width}: {overlaps}")
             await page.screenshot(path=str(shots / f"staff-{shot}.png"), full_page=True)
             text = await page.evaluate(VISIBLE_WORDS)
-            Path(f"/tmp/wb_text/{shot}.txt").write_text(text)  # DEBUG
             if leaks(text):
                 problems.append(f"{where} at {width}: {leaks(text)}")
 
@@ -245,7 +244,6 @@ async def test_staff_pages_in_vietnamese_on_a_phone_and_a_desktop(
                     await page.locator("form:has(input[name=password]) button").first.click()
                     await check(page, "password set", width, f"password-set-{width}{suffix}")
                     await context.close()
-            Path("/tmp/wb_problems.txt").write_text("\n".join(dict.fromkeys(problems)))  # DEBUG
             assert problems == [], "\n".join(dict.fromkeys(problems))
 
             context = await browser.new_context(viewport={"width": 360, "height": 900}, bypass_csp=True)
