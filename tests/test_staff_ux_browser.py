@@ -90,7 +90,9 @@ async def tips_in_every_stage(services: Services, clock: FakeClock, officer: Any
     made["new"] = await new("Quán karaoke Hoa Hồng có bán dâm, có cả trẻ em", category=Category.VENUE)
     await tips.reply(made["new"], actor="officer:quantri", text="Quán ở tầng mấy?")
     for name in ("verified", "classified", "processed", "referred"):
-        made[name] = await new(f"Nhà nghỉ Bông Sen có môi giới mời khách, lần {len(made)}", category=Category.VENUE)
+        made[name] = await new(
+            f"Nhà nghỉ Bông Sen có môi giới mời khách, lần {len(made)}", category=Category.VENUE
+        )
         await tips.transition(made[name], step(Stage.VERIFIED))
         if name == "verified":
             continue
@@ -127,9 +129,20 @@ async def tips_in_every_stage(services: Services, clock: FakeClock, officer: Any
 async def support_case(services: Services) -> int:
     support = services.support
     await support.import_providers(
-        [Provider(0, "Phòng khám ngoại trú Bến Thành", ("health", "counselling"), (COMMUNE,), "028 3822 0000", True)]
+        [
+            Provider(
+                0,
+                "Phòng khám ngoại trú Bến Thành",
+                ("health", "counselling"),
+                (COMMUNE,),
+                "028 3822 0000",
+                True,
+            )
+        ]
     )
-    await support.ask(kinds=["health", "job"], commune=COMMUNE, contact="0912 000 111", message="Tôi muốn khám")
+    await support.ask(
+        kinds=["health", "job"], commune=COMMUNE, contact="0912 000 111", message="Tôi muốn khám"
+    )
     worker = Scope(commune_code=COMMUNE)
     case = (await support.cases(worker))[0]
     await support.answer(case.id, worker, actor="officer:quantri", message="Chào bạn, mình là cán bộ xã.")
@@ -261,6 +274,9 @@ async def test_staff_pages_in_vietnamese_on_a_phone_and_a_desktop(
             context = await browser.new_context(viewport={"width": 360, "height": 900}, locale="vi-VN")
             await context.add_cookies([{"name": "hotline_staff", "value": signed.token, "url": base}])
             page = await context.new_page()
+            # A tip closed as a duplicate names the one it repeats, as a link.
+            await page.goto(base + pages["tip-duplicate"])
+            assert await page.locator(f"dl.facts a[href='/staff/tips/{made['new']}']").count() == 1
             await page.goto(base + pages["tip-new"])
             await page.locator("details:has(#to_agency) summary").click()
             everyone = await page.locator("#to_agency option").count()
