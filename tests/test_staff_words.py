@@ -73,3 +73,24 @@ async def test_the_activity_log_details_in_words(client: Any, services: Services
         assert f'title="{detail}"' in rows  # the stored note stays in the tooltip
     assert not RAW.search(text)
     assert "02/03/2026 03:00" in text  # 20:00 UTC is 03:00 the next morning in Viet Nam
+
+
+async def test_a_refused_form_says_why_in_vietnamese(client: Any, services: Services) -> None:
+    officer = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
+    fields = {
+        "csrf_token": officer["X-CSRF-Token"],
+        "name": "Quán Đôi",
+        "kind": "bar",
+        "commune_code": COMMUNE,
+    }
+    first = await fetch(client, "POST", "/staff/establishments", cookie(officer), data=fields)
+    assert first.status == 303
+    again = await fetch(client, "POST", "/staff/establishments", cookie(officer), data=fields)
+    html = await again.text()
+    assert again.status == 422 and "cơ sở này đã có trong danh sách." in html
+    blank = await fetch(client, "POST", "/staff/establishments", cookie(officer), data={**fields, "name": ""})
+    html = await blank.text()
+    alert = re.sub(
+        r"<[^>]+>", "", html[html.index('role="alert"') : html.index("</div>", html.index('role="alert"'))]
+    )
+    assert blank.status == 422 and "Tên" in alert and "name" not in alert
