@@ -13,9 +13,10 @@ from core.officers import Role
 from core.services import TransitionRequest
 from core.stages import Stage
 from hotline.bootstrap import Services
-from tests.builders import submit
+from tests.builders import draft
 from tests.conftest import COMMUNE, PROVINCE, FakeClock, add_staff
 from tests.test_staff_audit_page import cookie, fetch, fill
+from tests.test_web_api import jpeg
 
 #: Stored notes that must not reach the page as they are.
 RAW = re.compile(r"\{\"|\b\d{4}-\d{2}-\d{2}\b|\b(hotspot|establishment|late entry|rows|added|tips into)\b")
@@ -27,13 +28,16 @@ def step(target: Stage, reason: str = "", **kw: Any) -> TransitionRequest:
 
 async def test_a_tips_history_reads_as_sentences(client: Any, services: Services, clock: FakeClock) -> None:
     lan = await add_staff(services, "lan", f"police:{PROVINCE}", PROVINCE, Role.ADMIN)
-    tip = (await submit(services.tips, commune_code=COMMUNE, category=Category.VENUE)).tip_id
+    tip = (
+        await services.tips.submit(draft(commune_code=COMMUNE, category=Category.VENUE), files=[jpeg()])
+    ).tip_id
     await services.tips.transition(tip, step(Stage.VERIFIED))
     await services.tips.extend_deadline(tip, actor="officer:lan", reason="Chờ kết quả xác minh")
     _areas, agencies = await services.staff.directory()
     health = next(code for code in agencies if code.startswith("health:"))
     await services.tips.transition(tip, step(Stage.REFERRED, "Cần hỗ trợ y tế", to_agency=health))
     html = await (await fetch(client, "GET", f"/staff/tips/{tip}", cookie(lan))).text()
+    assert re.search(r'1\. <span title="image/jpeg">Ảnh</span>, \d+,\d KB', html)  # a file in words
     history = html[
         html.index('<ol class="history">') : html.index("</ol>", html.index('<ol class="history">'))
     ]
