@@ -274,6 +274,14 @@ async def test_staff_pages_in_vietnamese_on_a_phone_and_a_desktop(
             context = await browser.new_context(viewport={"width": 360, "height": 900}, locale="vi-VN")
             await context.add_cookies([{"name": "hotline_staff", "value": signed.token, "url": base}])
             page = await context.new_page()
+            # The charts name agencies and weeks as the tables do, not by code or ISO date.
+            await page.goto(base + pages["kpi"])
+            await page.wait_for_selector("#chart-workload[data-drawn]")
+            for chart in ("chart-weeks", "chart-workload"):
+                labels = await page.evaluate(
+                    "(id) => Chart.getChart(document.getElementById(id)).data.labels", chart
+                )
+                assert labels and not leaks(" ".join(labels)), (chart, labels)
             # A tip closed as a duplicate names the one it repeats, as a link.
             await page.goto(base + pages["tip-duplicate"])
             assert await page.locator(f"dl.facts a[href='/staff/tips/{made['new']}']").count() == 1
