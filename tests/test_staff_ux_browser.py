@@ -185,6 +185,8 @@ async def test_staff_pages_in_vietnamese_on_a_phone_and_a_desktop(
     establishment, _fresh = await register_establishments(services, clock)
     case = await support_case(services)
     content = await services.outreach.list_items()
+    published = next(item for item in content if item.state.value == "published")
+    campaign = await services.outreach.create_campaign(published.id, published.audience, by="officer:quantri")
     server = await aiohttp_server(create_app(settings, clock=clock))
     base = str(server.make_url("")).rstrip("/")
     shots = Path(os.environ.get("HOTLINE_SCREENSHOTS") or tmp_path)
@@ -202,6 +204,7 @@ async def test_staff_pages_in_vietnamese_on_a_phone_and_a_desktop(
         "content": "/staff/content",
         "content-item": f"/staff/content/{content[0].id}",
         "campaigns": "/staff/campaigns",
+        "campaign": f"/staff/campaigns/{campaign.id}",
         "reach": "/staff/reach",
         "knowledge": "/staff/knowledge",
         "support": "/staff/support",
