@@ -103,14 +103,28 @@ def works_on_support(officer: Any) -> bool:
     )
 
 
-def vn_time(moment: datetime | None) -> str:
+def _moment(moment: datetime | str | None) -> datetime | None:
+    """A moment, or one stored as ISO text (a history line's details); None if unreadable."""
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment)
+        except ValueError:
+            return None
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=VN_TZ)  # a bare day ("2026-03-01") is Viet Nam's day
+    return moment
+
+
+def vn_time(moment: datetime | str | None) -> str:
     """Staff read times as the clock on their wall shows them (Viet Nam, UTC+7)."""
-    return "–" if moment is None else moment.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
+    at = _moment(moment)
+    return "–" if at is None else at.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
 
 
-def vn_date(moment: datetime | None) -> str:
+def vn_date(moment: datetime | str | None) -> str:
     """A day as Vietnamese readers write it (dd/mm/yyyy), on Viet Nam's calendar."""
-    return "–" if moment is None else moment.astimezone(VN_TZ).strftime("%d/%m/%Y")
+    at = _moment(moment)
+    return "–" if at is None else at.astimezone(VN_TZ).strftime("%d/%m/%Y")
 
 
 @jinja2.pass_context

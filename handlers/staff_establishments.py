@@ -550,7 +550,7 @@ def commune_map(counts: list[CommuneCount]) -> Markup:
     most = max(c.open for c in counts) or 1
     parts = [
         f'<svg class="commune-map" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'role="img" xmlns="http://www.w3.org/2000/svg">'
+        f'role="img" aria-labelledby="map-caption" xmlns="http://www.w3.org/2000/svg">'
     ]
     for n, c in enumerate(counts):
         x, y = (n % columns) * (size + gap), (n // columns) * (size + gap)

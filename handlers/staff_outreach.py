@@ -27,6 +27,7 @@ from core.outreach.content import ContentDraft, ItemState
 from core.reach import area_for
 from core.staff import StaffContext
 from handlers.keys import SERVICES
+from handlers.pages import communes
 from handlers.parsing import path_number
 from handlers.staff_pages import page, posted, staff_or_login
 
@@ -250,6 +251,7 @@ async def campaigns_page(
         campaigns=campaigns,
         published=published,
         audiences=AUDIENCES,
+        communes=await communes(request),
         error=error,
         form=form or {},
     )
@@ -336,6 +338,7 @@ async def reach_page(
         top_views=views[:10],
         populations=await services.reach.populations(),
         audiences=AUDIENCES,
+        communes=await communes(request),
         start=period.start,
         end=period.end,
         area=area or "",

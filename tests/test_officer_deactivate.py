@@ -143,7 +143,9 @@ async def test_the_officers_page_is_for_admins_only(client: Any, services: Servi
     # An administrator cannot lock themselves out; an unknown name is 404.
     fields = {"csrf_token": admin["X-CSRF-Token"], "username": "admin"}
     resp = await fetch(client, "POST", "/staff/officers/deactivate", cookie(admin), data=fields)
-    assert resp.status == 422 and "own account" in await resp.text()
+    refused = await resp.text()  # in Vietnamese; the core's English stays in the tooltip
+    assert resp.status == 422 and "bạn không thể tự vô hiệu hóa hoặc kích hoạt tài khoản của mình" in refused
+    assert 'title="you cannot deactivate or activate your own account"' in refused
     fields["username"] = "nobody"
     assert (
         await fetch(client, "POST", "/staff/officers/deactivate", cookie(admin), data=fields)

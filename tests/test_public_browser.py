@@ -18,6 +18,7 @@ from hotline.settings import Settings
 from storage.models import TipRow
 from tests.conftest import FakeClock
 from tests.test_learn_browser import AXE, CHROMIUM, RUN_AXE, WIDEST, playwright, pytestmark  # noqa: F401
+from tests.test_staff_ux_browser import VISIBLE_WORDS, leaks
 from tests.test_web_api import count_rows
 
 PAGES = {"home": "/", "report": "/report", "status": "/status", "ask": "/ask", "404": "/no-such-page"}
@@ -76,6 +77,7 @@ async def test_public_pages_in_a_browser(
                         await page.screenshot(
                             path=str(shots / f"public-{name}-{width}{suffix}.png"), full_page=True
                         )
+                        assert not leaks(await page.evaluate(VISIBLE_WORDS)), (path, width)
 
                     # report: search the commune list (JavaScript) or pick from it (without)
                     await page.goto(base + "/report")
@@ -95,6 +97,23 @@ async def test_public_pages_in_a_browser(
                     await page.screenshot(
                         path=str(shots / f"public-receipt-{width}{suffix}.png"), full_page=True
                     )
+                    assert not leaks(await page.inner_text("main")), ("receipt", width)
+                    code, passphrase = await page.eval_on_selector_all(
+                        "dl.receipt code", "cs => cs.map(c => c.textContent)"
+                    )
+                    # the citizen follows the report with the code and passphrase: Vietnamese only
+                    status_page = await context.new_page()
+                    await status_page.goto(base + "/status")
+                    await status_page.fill("#receipt_code", code)
+                    await status_page.fill("#passphrase", passphrase)
+                    await status_page.click("main form button[type=submit]")
+                    assert await status_page.locator("p.stage").count() == 1
+                    assert await status_page.evaluate(WIDEST) <= width
+                    assert not leaks(await status_page.evaluate(VISIBLE_WORDS)), ("status", width)
+                    await status_page.screenshot(
+                        path=str(shots / f"public-status-view-{width}{suffix}.png"), full_page=True
+                    )
+                    await status_page.close()
                     await page.reload()  # a refresh: no second tip, no passphrase again
                     assert await page.locator("dl.receipt").count() == 0
                     if width == 360:

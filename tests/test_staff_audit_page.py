@@ -81,7 +81,7 @@ async def test_audit_page_filters_and_pages(client: Any, services: Services, clo
     html = await (
         await fetch(client, "GET", f"/staff/audit?action=view&tip_id={first}", cookie(admin))
     ).text()
-    assert len(ROW_ID.findall(html)) == 1 and f'<a href="/staff/tips/{first}">{first}</a>' in html
+    assert len(ROW_ID.findall(html)) == 1 and f'<a href="/staff/tips/{first}">#{first}</a>' in html
     html = await (
         await fetch(client, "GET", "/staff/audit?from=2026-03-04&to=2026-03-04&action=view", cookie(admin))
     ).text()

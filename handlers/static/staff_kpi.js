@@ -23,6 +23,18 @@
     if (details) { details.open = false; }
   }
 
+  /* The page's own table names the rows as the officer reads them (agencies by name,
+   * weeks as dd/mm/yyyy); the API keeps codes and ISO dates. */
+  function pageLabels(id, fallback) {
+    var canvas = document.getElementById(id);
+    var table = canvas && canvas.parentNode.parentNode.querySelector("table");
+    if (!table) { return fallback; }
+    var names = Array.prototype.map.call(table.querySelectorAll("tbody tr"), function (tr) {
+      return tr.cells[0] ? tr.cells[0].textContent.trim() : "";
+    });
+    return names.length === fallback.length ? names : fallback;
+  }
+
   fetch("/api/v1/staff/dashboard" + query, { credentials: "same-origin" })
     .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); })
     .then(function (d) {
@@ -30,7 +42,7 @@
       draw("chart-weeks", {
         type: "bar",
         data: {
-          labels: d.weeks.labels,
+          labels: pageLabels("chart-weeks", d.weeks.labels),
           datasets: d.weeks.series.map(function (s, i) {
             return { label: s.label, data: s.values, backgroundColor: palette[i % palette.length] };
           })
@@ -54,7 +66,7 @@
       draw("chart-workload", {
         type: "bar",
         data: {
-          labels: d.workload.labels,
+          labels: pageLabels("chart-workload", d.workload.labels),
           datasets: [
             { label: w.on_time_series, data: d.workload.on_time, backgroundColor: "#15803d" },
             { label: w.at_risk, data: d.workload.at_risk, backgroundColor: "#d97706" },
