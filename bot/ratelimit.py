@@ -44,7 +44,7 @@ class HotlineRateLimiter(BaseRateLimiter[int]):
     def __init__(
         self,
         *,
-        overall_per_second: float = 30.0,
+        overall_per_second: float,
         per_chat_per_second: float = 1.0,
         per_chat_burst: float = 3.0,
         max_retries: int = 10,

@@ -100,8 +100,17 @@ def attachment_policy(settings: Settings) -> AttachmentPolicy:
         max_file_bytes=settings.max_file_bytes,
         max_request_bytes=settings.max_upload_bytes,
         max_pixels=settings.max_image_pixels,
+        max_pdf_pages=settings.max_pdf_pages,
         max_decoded_bytes=settings.max_image_decoded_bytes,
         decode_budget_bytes=settings.image_decode_budget_bytes,
+    )
+
+
+def passphrase_hasher(settings: Settings, pepper: bytes | None) -> PassphraseHasher:
+    return PassphraseHasher(
+        time_cost=settings.passphrase_argon2_time_cost,
+        memory_kib=settings.passphrase_argon2_memory_kib,
+        pepper=pepper,
     )
 
 
@@ -168,12 +177,12 @@ def sign_in_limits(settings: Settings) -> SignInLimits:
     )
 
 
-def source_hasher(redis: Redis | None, settings: Settings) -> SourceHasher:
+def source_hasher(redis: Redis | None, settings: Settings, clock: Clock = utc_now) -> SourceHasher:
     """Client addresses to sources (core.sources), under a key shared through Redis (so
     every worker counts a client alike) or drawn in this process."""
     rotate = settings.source_key_hours * 3600
     keys: SourceKeys = MemorySourceKeys() if redis is None else RedisSourceKeys(redis, rotate_seconds=rotate)
-    return SourceHasher(keys, rotate_seconds=rotate)
+    return SourceHasher(keys, rotate_seconds=rotate, clock=epoch_seconds(clock))
 
 
 def lock_box(redis: Redis | None) -> LockBox:
@@ -216,11 +225,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             province_code=settings.province_code,
             calendar=working_calendar(settings.holidays_file),
             clock=clock,
-            hasher=PassphraseHasher(
-                time_cost=settings.passphrase_argon2_time_cost,
-                memory_kib=settings.passphrase_argon2_memory_kib,
-                pepper=pepper_from(secret),
-            ),
+            hasher=passphrase_hasher(settings, pepper_from(secret)),
             store=DirectoryStore(settings.attachments_path),
             attachment_policy=attachment_policy(settings),
             triage=LiveTriage(shared_engine(), settings.province_code),
@@ -277,6 +282,6 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             registrations=RegistrationService(tips, uow, MasterKeySource(settings)),
             channel_kpi=SqlChannelKpi(sessions),
             imports=ImportService(tips, uow, new_receipt_code),
-            sources=source_hasher(redis, settings),
+            sources=source_hasher(redis, settings, clock),
             support=support,
         )

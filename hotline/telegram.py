@@ -33,7 +33,7 @@ async def open_telegram(
     clock: Clock = utc_now,
     limiter: HotlineRateLimiter | None = None,
     outbox: NoticeOutbox | None = None,
-    attachment_policy: AttachmentPolicy | None = None,
+    attachment_policy: AttachmentPolicy,
     answers: AnswerService | None = None,
     areas: SubscriberAreas | None = None,
     support: SupportAsker | None = None,
@@ -60,7 +60,7 @@ async def open_telegram(
         async def blocked(chat_id: int | str) -> None:
             await engine.left(keys.chat_key(Channel.TELEGRAM.value, str(chat_id)))
 
-        gate = limiter or HotlineRateLimiter()
+        gate = limiter or HotlineRateLimiter(overall_per_second=settings.telegram_rate)
         gate.on_blocked = blocked
         application = build_application(
             token=settings.telegram_token,

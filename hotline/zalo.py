@@ -47,7 +47,7 @@ async def open_zalo(
     keys: ChatKeys,
     clock: Clock = utc_now,
     outbox: NoticeOutbox | None = None,
-    attachment_policy: AttachmentPolicy | None = None,
+    attachment_policy: AttachmentPolicy,
     answers: AnswerService | None = None,
     areas: SubscriberAreas | None = None,
     support: SupportAsker | None = None,
@@ -55,7 +55,6 @@ async def open_zalo(
     async with AsyncExitStack() as stack:
         store, ledger = await stack.enter_async_context(open_chat_storage(settings))
         api = await stack.enter_async_context(open_zalo_api(settings))
-        policy = attachment_policy or AttachmentPolicy()
         engine = ChatEngine(
             reporter=reporter,
             directory=directory,
@@ -63,7 +62,7 @@ async def open_zalo(
             store=store,
             clock=clock,
             channel=Channel.ZALO,
-            attachment_policy=policy,
+            attachment_policy=attachment_policy,
             answers=answers,
             areas=areas,
             support=support,
@@ -80,7 +79,7 @@ async def open_zalo(
             keys,
             ledger,
             rate=settings.zalo_rate,
-            max_file_bytes=policy.max_file_bytes,
+            max_file_bytes=attachment_policy.max_file_bytes,
             public_url=settings.public_url or None,
             outbox_notifier=notifier if outbox is not None else None,
         )

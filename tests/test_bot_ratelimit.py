@@ -58,7 +58,7 @@ async def test_nothing_lost_against_a_strict_server_limit(settings: Settings, cl
 
 
 async def test_sends_to_one_chat_are_paced(settings: Settings, clock: FakeClock) -> None:
-    limiter = HotlineRateLimiter(per_chat_per_second=4, per_chat_burst=1)
+    limiter = HotlineRateLimiter(overall_per_second=30, per_chat_per_second=4, per_chat_burst=1)
     async with telegram_rig(settings, clock, limiter=limiter) as rig:
         bot = rig.bot.application.bot
         await asyncio.gather(*(bot.send_message(4242, f"m{i}") for i in range(5)))
