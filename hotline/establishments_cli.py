@@ -20,11 +20,11 @@ from core.indicators import Indicator
 from core.kpi import Period
 from core.services import utc_now
 from hotline import tables
+from hotline.bootstrap import establishment_service, open_database
 from hotline.chatkeys import chat_secret
 from hotline.settings import Settings
-from hotline.support_wiring import support_service, with_support
-from storage.db import create_engine, session_factory
-from storage.establishments import establishment_store
+from hotline.support_wiring import support_service
+from storage.db import session_factory
 
 T = TypeVar("T")
 #: Who the command line records in the audit log and the register's history.
@@ -69,16 +69,10 @@ def _with_service(settings: Settings, use: Callable[[EstablishmentService], Awai
     """Open the database just for the command: it needs nothing else."""
 
     async def run() -> T:
-        engine = create_engine(settings.effective_database_url)
-        try:
+        async with open_database(settings) as engine:
             sessions = session_factory(engine)
-            service = EstablishmentService(
-                establishment_store(sessions), clock=utc_now, province_code=settings.province_code
-            )
-            with_support(service, support_service(settings, sessions, utc_now, chat_secret(settings)))
-            return await use(service)
-        finally:
-            await engine.dispose()
+            support = support_service(settings, sessions, utc_now, chat_secret(settings))
+            return await use(establishment_service(settings, sessions, utc_now, support))
 
     return asyncio.run(run())
 
