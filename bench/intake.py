@@ -27,11 +27,9 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,10 +40,11 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
 import aiohttp
-import asyncpg
-from sqlalchemy.engine import make_url
+
+from bench.common import Load, client_load, drop_pg, free_port, fresh_database, wait_ready, wrk_load
 
 BODY = {"text": "Quán karaoke trên đường Lê Lợi có dấu hiệu bán dâm, nhiều cô gái trẻ " * 4, "urgent": False}
+PAYLOAD = json.dumps(BODY).encode()
 PROVINCE = "79"
 
 
@@ -136,107 +135,10 @@ def serve_baseline(db_url: str, port: int) -> None:
 
 
 @dataclass
-class Load:
-    """What one load run measured: answered requests, errors, and latency percentiles."""
-
-    ok: int
-    errors: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-
-    @property
-    def rps(self) -> float:
-        return self.ok / self.seconds
-
-
-@dataclass
 class Result:
     target: str
     database: str
     load: Load
-
-
-def percentile(latencies: list[float], q: float) -> float:
-    ordered = sorted(latencies)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
-
-
-async def load(url: str, connections: int, duration: float, warmup: float) -> Load:
-    """The aiohttp client: `connections` workers, each posting as soon as it has an answer."""
-    payload = json.dumps(BODY).encode()
-    headers = {"Content-Type": "application/json"}
-    connector = aiohttp.TCPConnector(limit=connections)
-    latencies: list[float] = []
-    counts = {"ok": 0, "err": 0}
-    async with aiohttp.ClientSession(connector=connector) as session:
-        start = time.perf_counter()
-        measure_from = start + warmup
-        stop_at = measure_from + duration
-
-        async def worker() -> None:
-            while (now := time.perf_counter()) < stop_at:
-                async with session.post(url, data=payload, headers=headers) as resp:
-                    await resp.read()
-                    done = time.perf_counter()
-                if now >= measure_from:
-                    latencies.append(done - now)
-                    counts["ok" if resp.status == 201 else "err"] += 1
-
-        await asyncio.gather(*(worker() for _ in range(connections)))
-    return Load(
-        counts["ok"], counts["err"], duration, percentile(latencies, 0.5), percentile(latencies, 0.99)
-    )
-
-
-WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local f = io.open(os.getenv("BENCH_BODY"), "rb"); wrk.body = f:read("*a"); f:close()
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %d %d %d %f %f\\n", summary.requests, e.status,
-    e.connect + e.read + e.write + e.timeout, summary.duration, latency:percentile(50),
-    latency:percentile(99)))
-end
-"""
-
-
-def wrk_load(url: str, connections: int, duration: float, warmup: float, workdir: Path) -> Load:
-    """wrk with one thread; a run of `warmup` seconds first, then the measured one."""
-    body, script = workdir / "body.json", workdir / "post.lua"
-    body.write_text(json.dumps(BODY), encoding="utf-8")
-    script.write_text(WRK_SCRIPT, encoding="utf-8")
-    env = {**os.environ, "BENCH_BODY": str(body)}
-
-    def run(seconds: float) -> str:
-        cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", str(script), url]
-        return subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-
-    if warmup > 0:
-        run(warmup)
-    line = next(ln for ln in run(duration).splitlines() if ln.startswith("RESULT "))
-    requests, non2xx, socket_errors, micros, p50, p99 = line.split()[1:]
-    errors = int(non2xx) + int(socket_errors)
-    return Load(int(requests) - errors, errors, int(micros) / 1e6, float(p50) / 1000, float(p99) / 1000)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def wait_ready(port: int) -> None:
-    # The app loads the triage engine (lexicons, language profiles) before it listens.
-    for _ in range(1200):
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise RuntimeError("server did not start")
 
 
 async def wait_helper(port: int) -> None:
@@ -251,37 +153,9 @@ async def wait_helper(port: int) -> None:
     raise RuntimeError("the triage helper did not get ready")
 
 
-async def fresh_database(kind: str, pg_url: str | None, workdir: Path, name: str) -> str:
-    from storage.maintenance import upgrade_database
-
-    if kind == "sqlite":
-        url = f"sqlite:///{workdir / (name + '.db')}"
-    else:
-        assert pg_url is not None
-        admin = make_url(pg_url).set(drivername="postgresql")
-        conn = await asyncpg.connect(admin.render_as_string(hide_password=False))
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-        url = admin.set(database=name).render_as_string(hide_password=False)
-    await upgrade_database(url, PROVINCE)
-    return url
-
-
-async def drop_pg(pg_url: str, name: str) -> None:
-    admin = make_url(pg_url).set(drivername="postgresql")
-    conn = await asyncpg.connect(admin.render_as_string(hide_password=False))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def run_target(target: str, kind: str, args: argparse.Namespace, workdir: Path) -> Result:
     name = f"hotline_bench_{target}_{os.getpid()}"
-    url = await fresh_database(kind, args.pg_url, workdir, name)
+    url = await fresh_database(kind, args.pg_url, workdir, name, PROVINCE)
     port = free_port()
     cmd = [
         sys.executable,
@@ -302,10 +176,12 @@ async def run_target(target: str, kind: str, args: argparse.Namespace, workdir: 
         url = f"http://127.0.0.1:{port}/api/v1/tips"
         if args.tool == "wrk":
             measured = await asyncio.to_thread(
-                wrk_load, url, args.connections, args.duration, args.warmup, workdir
+                wrk_load, url, args.connections, args.duration, args.warmup, workdir, body=PAYLOAD
             )
         else:
-            measured = await load(url, args.connections, args.duration, args.warmup)
+            measured = await client_load(
+                url, args.connections, args.duration, args.warmup, body=PAYLOAD, ok_status=201
+            )
     finally:
         proc.send_signal(signal.SIGINT)
         try:

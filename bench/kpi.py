@@ -52,6 +52,8 @@ from core.services import TipService, _next_due, at_risk_moment
 from core.sla import DEFAULT_RULES, DeadlinePolicy, TipFacts
 from core.stages import Stage
 from core.tips import Tip
+from hotline.bootstrap import attachment_policy, passphrase_hasher
+from hotline.settings import Settings
 from storage.db import create_engine, session_factory
 from storage.gazetteer import iter_areas
 from storage.maintenance import upgrade_database
@@ -68,6 +70,8 @@ COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 DATETIME_COLUMNS = frozenset(c for c in COLUMNS if c.endswith("_at"))
 AT_RISK = DeadlinePolicy(1, DEFAULT_RULES).at_risk_fraction
+#: The shipped limits (hotline.settings), for the services the benchmark builds itself.
+DEFAULTS = Settings()
 
 # Fragments of tip texts: the heap must be as wide as the real one for scans to be honest.
 PHRASES = (
@@ -503,6 +507,8 @@ class Bench:
             province_code=province,
             calendar=default_calendar(),
             clock=lambda: scenario.as_of,
+            hasher=passphrase_hasher(DEFAULTS, None),
+            attachment_policy=attachment_policy(DEFAULTS),
         )
 
     async def kpi(self, scope: KpiScope, period: Period | None = None) -> KpiReport:

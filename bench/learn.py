@@ -27,13 +27,11 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,9 +41,18 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
 import aiohttp
-import asyncpg
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
+
+from bench.common import (
+    Load,
+    client_load,
+    drop_pg,
+    free_port,
+    fresh_database,
+    percentile,
+    wait_ready,
+    wrk_load,
+)
 
 PROVINCE = "79"
 ITEMS = 1000
@@ -82,108 +89,6 @@ def serve(db_url: str, port: int, data_dir: str, stamp_seconds: float) -> None:
     )
 
 
-@dataclass
-class Load:
-    ok: int
-    errors: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-
-    @property
-    def rps(self) -> float:
-        return self.ok / self.seconds
-
-
-def percentile(latencies: list[float], q: float) -> float:
-    ordered = sorted(latencies)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
-
-
-async def client_load(url: str, connections: int, duration: float, warmup: float) -> Load:
-    latencies: list[float] = []
-    counts = {"ok": 0, "err": 0}
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections)) as session:
-        start = time.perf_counter()
-        measure_from, stop_at = start + warmup, start + warmup + duration
-
-        async def worker() -> None:
-            while (now := time.perf_counter()) < stop_at:
-                async with session.get(url) as resp:
-                    await resp.read()
-                    done = time.perf_counter()
-                if now >= measure_from:
-                    latencies.append(done - now)
-                    counts["ok" if resp.status == 200 else "err"] += 1
-
-        await asyncio.gather(*(worker() for _ in range(connections)))
-    return Load(
-        counts["ok"], counts["err"], duration, percentile(latencies, 0.5), percentile(latencies, 0.99)
-    )
-
-
-WRK_SCRIPT = """
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %d %d %d %f %f\\n", summary.requests, e.status,
-    e.connect + e.read + e.write + e.timeout, summary.duration, latency:percentile(50),
-    latency:percentile(99)))
-end
-"""
-
-
-def wrk_load(url: str, connections: int, duration: float, warmup: float, workdir: Path) -> Load:
-    script = workdir / "report.lua"
-    script.write_text(WRK_SCRIPT, encoding="utf-8")
-
-    def run(seconds: float) -> str:
-        cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", str(script), url]
-        return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-
-    if warmup > 0:
-        run(warmup)
-    line = next(ln for ln in run(duration).splitlines() if ln.startswith("RESULT "))
-    requests, non2xx, socket_errors, micros, p50, p99 = line.split()[1:]
-    errors = int(non2xx) + int(socket_errors)
-    return Load(int(requests) - errors, errors, int(micros) / 1e6, float(p50) / 1000, float(p99) / 1000)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def wait_ready(port: int) -> None:
-    for _ in range(1200):
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise RuntimeError("server did not start")
-
-
-async def fresh_database(kind: str, pg_url: str | None, workdir: Path, name: str) -> str:
-    from storage.maintenance import upgrade_database
-
-    if kind == "sqlite":
-        url = f"sqlite:///{workdir / (name + '.db')}"
-    else:
-        assert pg_url is not None
-        admin = make_url(pg_url).set(drivername="postgresql")
-        conn = await asyncpg.connect(admin.render_as_string(hide_password=False))
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-        url = admin.set(database=name).render_as_string(hide_password=False)
-    await upgrade_database(url, PROVINCE)
-    return url
-
-
 async def seed(url: str, count: int) -> None:
     """`count` published student items in Vietnamese, an hour apart, as the library's
     own rows (the same columns the review workflow writes)."""
@@ -211,15 +116,6 @@ async def seed(url: str, count: int) -> None:
         await engine.dispose()
 
 
-async def drop_pg(pg_url: str, name: str) -> None:
-    admin = make_url(pg_url).set(drivername="postgresql")
-    conn = await asyncpg.connect(admin.render_as_string(hide_password=False))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def cold_pages(port: int, count: int) -> list[float]:
     """Every page of the audience once: each is rendered from the database (a cache miss)."""
     latencies = []
@@ -237,7 +133,7 @@ async def cold_pages(port: int, count: int) -> list[float]:
 
 async def run_kind(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Load | list[float]]:
     name = f"hotline_bench_learn_{os.getpid()}"
-    url = await fresh_database(kind, args.pg_url, workdir, name)
+    url = await fresh_database(kind, args.pg_url, workdir, name, PROVINCE)
     await seed(url, args.items)
     port = free_port()
     cmd = [sys.executable, __file__, "--serve", url, "--port", str(port), "--data-dir", str(workdir)]

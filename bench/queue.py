@@ -46,6 +46,8 @@ from core.kpi import KpiScope, Period
 from core.queue import Cursor, QueueFilter
 from core.services import TipService
 from core.text import fold
+from hotline.bootstrap import attachment_policy, passphrase_hasher
+from hotline.settings import Settings
 from storage import migrate
 from storage.db import create_engine, session_factory
 from storage.maintenance import upgrade_database
@@ -63,6 +65,9 @@ def _load_kpi_bench() -> Any:
 
 kpi_bench = _load_kpi_bench()
 COLUMNS: tuple[str, ...] = (*kpi_bench.COLUMNS, "search_text")
+
+#: The shipped limits (hotline.settings), for the services the benchmark builds itself.
+DEFAULTS = Settings()
 
 VENUES = (
     "karaoke Hoa Hồng", "karaoke Ánh Sao", "nhà nghỉ Bình An", "nhà nghỉ Thanh Bình",
@@ -176,6 +181,8 @@ class QueueBench:
             province_code=province,
             calendar=default_calendar(),
             clock=lambda: scenario.as_of,
+            hasher=passphrase_hasher(DEFAULTS, None),
+            attachment_policy=attachment_policy(DEFAULTS),
         )
         self.statements: list[tuple[str, Any]] = []
         self._capture = False

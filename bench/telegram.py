@@ -19,14 +19,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import multiprocessing
 import os
 import random
-import sqlite3
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -36,14 +32,14 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
-from aiohttp import ClientSession, TCPConnector, web
+from aiohttp import web
 
+from bench.common import feed_chats, processes, tips_stored, wait_stats
 from tests.fakebotapi import FakeBotApi
 from tests.telegram_updates import TelegramUser
 
 SECRET = "bench-webhook-secret"
 TOKEN = FakeBotApi().token
-CONCURRENT_CHATS = 32
 
 
 # --- the processes ------------------------------------------------------------------------
@@ -171,86 +167,21 @@ def conversations(total: int, seed: int = 7) -> list[list[dict[str, Any]]]:
     return chats
 
 
-async def feed(port: int, chats: list[list[dict[str, Any]]], redeliver: float) -> tuple[float, int, int]:
-    """Post every chat's updates in order, CONCURRENT_CHATS chats at a time; wait until the
-    target reports them processed. Returns (seconds, updates, redeliveries)."""
-    url = f"http://127.0.0.1:{port}"
-    rng = random.Random(11)
-    queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue()
-    for chat in chats:
-        queue.put_nowait(chat)
-    total = sum(len(c) for c in chats)
-    redelivered = 0
-    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
-
-    async with ClientSession(connector=TCPConnector(limit=CONCURRENT_CHATS)) as session:
-
-        async def worker() -> None:
-            nonlocal redelivered
-            while not queue.empty():
-                for update in queue.get_nowait():
-                    body = json.dumps(update)
-                    async with session.post(
-                        f"{url}/telegram/webhook", data=body, headers=headers
-                    ) as response:
-                        assert response.status == 200, response.status
-                    if rng.random() < redeliver:
-                        redelivered += 1
-                        async with session.post(
-                            f"{url}/telegram/webhook", data=body, headers=headers
-                        ) as response:
-                            assert response.status == 200, response.status
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENT_CHATS)))
-        while True:
-            async with session.get(f"{url}/bench/stats") as response:
-                stats = await response.json()
-            if stats["processed"] >= total:
-                break
-            await asyncio.sleep(0.01)
-        elapsed = time.perf_counter() - started
-        await asyncio.sleep(0.5)
-        async with session.get(f"{url}/bench/stats") as response:
-            final = await response.json()
-    return elapsed, final["processed"], redelivered
-
-
-async def wait_up(port: int) -> None:
-    for _ in range(300):
-        try:
-            async with ClientSession() as session, session.get(f"http://127.0.0.1:{port}/bench/stats") as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError("the target did not start")
-
-
 def measure(name: str, updates: int, api_port: int, port: int, data_dir: str) -> dict[str, Any]:
-    fake = multiprocessing.Process(target=run_fake_api, args=(api_port,), daemon=True)
-    fake.start()
-    if name == "hotline":
-        target = multiprocessing.Process(target=run_hotline, args=(port, api_port, data_dir), daemon=True)
-    else:
-        target = multiprocessing.Process(target=run_bare, args=(port, api_port), daemon=True)
-    target.start()
-    try:
-        asyncio.run(wait_up(port))
-        chats = conversations(updates)
-        elapsed, processed, redelivered = asyncio.run(feed(port, chats, 0.01 if name == "hotline" else 0.0))
-    finally:
-        target.terminate()
-        fake.terminate()
-        target.join()
-        fake.join()
+    target = (run_hotline, (port, api_port, data_dir)) if name == "hotline" else (run_bare, (port, api_port))
+    chats = conversations(updates)
+    with processes((run_fake_api, (api_port,)), target):
+        asyncio.run(wait_stats(port))
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        redeliver = 0.01 if name == "hotline" else 0.0
+        elapsed, final, redelivered = asyncio.run(
+            feed_chats(port, "/telegram/webhook", headers, chats, redeliver)
+        )
     flows = sum(1 for c in chats if len(c) == 7)
     result = {"target": name, "updates": updates, "seconds": elapsed, "per_second": updates / elapsed,
-              "processed": processed, "redelivered": redelivered, "flows": flows}  # fmt: skip
+              "processed": final["processed"], "redelivered": redelivered, "flows": flows}  # fmt: skip
     if name == "hotline":
-        with sqlite3.connect(Path(data_dir) / "hotline.db") as db:
-            result["tips"] = db.execute("SELECT count(*) FROM tips").fetchone()[0]
+        result["tips"] = tips_stored(data_dir)
     return result
 
 

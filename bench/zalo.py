@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing
 import os
 import random
-import sqlite3
 import sys
 import tempfile
 import time
@@ -33,11 +31,11 @@ sys.path.insert(0, str(_HERE.parent))
 
 from aiohttp import ClientSession, TCPConnector, web
 
+from bench.common import feed_chats, processes, tips_stored, wait_stats
 from tests.fakezalo import FakeZalo, ZaloUser
 
 SECRET = "bench-zalo-secret"
 TOKEN = FakeZalo().token
-CONCURRENT_CHATS = 32
 HEADER = "X-Bot-Api-Secret-Token"
 
 
@@ -144,81 +142,23 @@ def conversations(total: int, seed: int = 7) -> list[list[dict[str, Any]]]:
     return chats
 
 
-async def feed(port: int, chats: list[list[dict[str, Any]]], redeliver: float) -> tuple[float, int, int, int]:
-    url = f"http://127.0.0.1:{port}"
-    rng = random.Random(11)
-    queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue()
-    for chat in chats:
-        queue.put_nowait(chat)
-    total = sum(len(c) for c in chats)
-    redelivered = 0
-    headers = {HEADER: SECRET, "Content-Type": "application/json"}
-    async with ClientSession(connector=TCPConnector(limit=CONCURRENT_CHATS)) as session:
-
-        async def worker() -> None:
-            nonlocal redelivered
-            while not queue.empty():
-                for event in queue.get_nowait():
-                    body = json.dumps(event)
-                    for _ in range(2 if rng.random() < redeliver else 1):
-                        async with session.post(f"{url}/zalo/webhook", data=body, headers=headers) as r:
-                            assert r.status == 200, r.status
-                        redelivered += 1
-                    redelivered -= 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENT_CHATS)))
-        while True:
-            async with session.get(f"{url}/bench/stats") as response:
-                stats = await response.json()
-            if stats["processed"] >= total:
-                break
-            await asyncio.sleep(0.01)
-        elapsed = time.perf_counter() - started
-        await asyncio.sleep(0.5)
-        async with session.get(f"{url}/bench/stats") as response:
-            final = await response.json()
-    return elapsed, final["processed"], redelivered, final["duplicates"]
-
-
-async def wait_up(port: int) -> None:
-    for _ in range(300):
-        try:
-            async with ClientSession() as session, session.get(f"http://127.0.0.1:{port}/bench/stats") as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError("the target did not start")
-
-
 def measure(name: str, events: int, api_port: int, port: int, data_dir: str) -> dict[str, Any]:
-    fake = multiprocessing.Process(target=run_fake_api, args=(api_port,), daemon=True)
-    fake.start()
-    runner = run_hotline if name == "hotline" else run_bare
-    target_args = (port, api_port, data_dir) if name == "hotline" else (port, api_port)
-    target = multiprocessing.Process(target=runner, args=target_args, daemon=True)
-    target.start()
-    try:
-        asyncio.run(wait_up(port))
-        chats = conversations(events)
-        elapsed, processed, redelivered, dropped = asyncio.run(
-            feed(port, chats, 0.01 if name == "hotline" else 0.0)
+    target = (run_hotline, (port, api_port, data_dir)) if name == "hotline" else (run_bare, (port, api_port))
+    chats = conversations(events)
+    with processes((run_fake_api, (api_port,)), target):
+        asyncio.run(wait_stats(port))
+        redeliver = 0.01 if name == "hotline" else 0.0
+        elapsed, final, redelivered = asyncio.run(
+            feed_chats(port, "/zalo/webhook", {HEADER: SECRET}, chats, redeliver)
         )
-    finally:
-        target.terminate()
-        fake.terminate()
-        target.join()
-        fake.join()
     flows = sum(1 for c in chats if len(c) == 7)
     result = {
         "target": name, "events": events, "seconds": elapsed, "per_second": events / elapsed,
-        "processed": processed, "redelivered": redelivered, "dropped": dropped, "flows": flows,
+        "processed": final["processed"], "redelivered": redelivered, "dropped": final["duplicates"],
+        "flows": flows,
     }  # fmt: skip
     if name == "hotline":
-        with sqlite3.connect(Path(data_dir) / "hotline.db") as db:
-            result["tips"] = db.execute("SELECT count(*) FROM tips").fetchone()[0]
+        result["tips"] = tips_stored(data_dir)
     return result
 
 

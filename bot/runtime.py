@@ -19,7 +19,6 @@ from channels.ordering import ChatLocks
 from core.chat.engine import ChatEngine
 from core.chat.identity import ChatKeys
 from core.chat.state import UpdateLedger
-from hotline.logs import QUIET_LIBRARIES
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +31,6 @@ def api_root(configured: str) -> str:
     form ending in `/bot` is accepted too."""
     root = configured.rstrip("/")
     return root.removesuffix("/bot")
-
-
-def quiet_library_logs() -> None:
-    """The bot may be built without `hotline.logs.configure` (tests, embedding): apply the
-    same silencing of libraries that would log chat ids, tokens or tip text."""
-    for name in QUIET_LIBRARIES:
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class PerChatProcessor(BaseUpdateProcessor):
@@ -73,7 +65,6 @@ def build_application(
     polling: bool = False,
 ) -> HotlineApplication:
     """The PTB application over the configured Bot API root, with our handlers installed."""
-    quiet_library_logs()
     root = api_root(api_url)
     builder = (
         ApplicationBuilder()
@@ -155,7 +146,6 @@ class TelegramBot:
         return True
 
     async def start(self) -> None:
-        quiet_library_logs()
         await self.application.initialize()
         await self.application.start()
         if self.polling and self.application.updater is not None:

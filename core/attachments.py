@@ -67,15 +67,17 @@ class AttachmentRefused(InvalidInput):
 
 @dataclass(frozen=True)
 class AttachmentPolicy:
-    max_files: int = 5
-    max_file_bytes: int = 10 * 1024 * 1024
-    max_request_bytes: int = 25 * 1024 * 1024
-    max_pixels: int = 40_000_000
-    max_pdf_pages: int = 100
-    #: One picture's decoded size at most (bytes): 40 MP of 8-bit RGBA.
-    max_decoded_bytes: int = 160 * 1024 * 1024
+    """Upload limits; the numbers come from `hotline.settings` (`hotline.bootstrap.attachment_policy`)."""
+
+    max_files: int
+    max_file_bytes: int
+    max_request_bytes: int
+    max_pixels: int
+    max_pdf_pages: int
+    #: One picture's decoded size at most (bytes).
+    max_decoded_bytes: int
     #: Decoded bytes of all pictures being cleaned at once, in this process.
-    decode_budget_bytes: int = 384 * 1024 * 1024
+    decode_budget_bytes: int
 
 
 @dataclass(frozen=True)

@@ -1,32 +1,7 @@
-"""Group commit: what arrives while one transaction is in flight is written in the next.
-
-Why: a burst of reports (a news story, a campaign's QR poster) is the moment intake must not
-fall over, and on a small machine most of a tip's cost is per transaction (round trips for
-BEGIN, INSERT, COMMIT, and the log write), not per row. Each caller still waits until *its*
-rows are committed before it answers, so no receipt is ever shown for an unsaved tip; a
-caller alone is written at once (nothing waits for company), and under load the batch grows
-by itself up to `max_batch`.
-
-A batch is first *prepared* as a whole (for tips: triage, owner, deadlines; CPU work and
-the odd cached read) by the writer, then written. Prepared in each request instead, every
-caller's CPU work would queue ahead of each database round trip of the writer on the event
-loop, and the writer sets the pace of a burst.
-
-An optional *read-ahead* step works on the next batch while the previous one is being
-written: work that needs neither the database nor the previous batch's outcome and does not
-hold the event loop (for tips: hashing the passphrases in a thread, and triage's reading of
-the texts in a helper process, hotline/triage_worker.py). Preparing the next batch on the
-event loop during the write was tried and measured slower (docs/benchmarks.md): the write's
-round trips waited behind it.
-
-A batch is one transaction, so it stands or falls together:
-
-* a domain refusal (`DomainError`: a rule, a taken key) is about one item, so the items are
-  then written one by one and only the offending caller gets the error;
-* anything else (the database unreachable, a lost connection) fails every caller of the
-  batch, who all get "not saved, please retry". Writing them again one by one could store a
-  tip twice when a COMMIT's outcome was unknown.
-"""
+"""Group commit: what arrives while one transaction is in flight is written in the next, so a
+burst costs a transaction per batch, not per tip, and each caller still answers only after its
+own rows are committed. A `DomainError` is retried item by item; any other failure fails the
+whole batch (never written twice). Design and figures: docs/web-intake.md, docs/benchmarks.md."""
 
 from __future__ import annotations
 

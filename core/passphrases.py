@@ -68,7 +68,7 @@ class PassphraseHasher:
     """argon2id with configurable cost, over the peppered passphrase when a pepper is given;
     `verify` does the same work for a missing hash."""
 
-    def __init__(self, *, time_cost: int = 1, memory_kib: int = 1024, pepper: bytes | None = None) -> None:
+    def __init__(self, *, time_cost: int, memory_kib: int, pepper: bytes | None = None) -> None:
         self._argon = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
         self._pepper = pepper
         self._dummy = self.hash("not a real passphrase")

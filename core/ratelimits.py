@@ -49,22 +49,18 @@ class Limit:
 
 @dataclass(frozen=True)
 class AbusePolicy:
-    """Shipped defaults; `hotline.settings` lets operators change each of them."""
+    """The abuse limits; the numbers (and why) are in `hotline.settings`, built into a
+    policy only by `hotline.bootstrap.abuse_policy`."""
 
-    submissions: Limit = Limit(600, 60)  # per form (tip, question, message), all reporters together
-    submissions_per_source: Limit = Limit(10, 60)  # per form, one source
-    # Urgent tips one source may file past its limit (or past the ceiling) per window.
-    urgent_over_limit_per_source: Limit = Limit(20, 60)
-    failed_checks_per_receipt: Limit = Limit(5, 900)
-    # Past the per-receipt limit, one attempt per this many seconds still goes through, so a
-    # guesser cannot lock the real informant out.
-    receipt_pace_seconds: int = 60
-    failed_checks_global: Limit = Limit(300, 60)
-    failed_checks_per_source: Limit = Limit(20, 60)
-    # Knowledge-base look-ups (POST /api/v1/answers), all askers together: nothing is stored
-    # and a look-up is cheap, so the budget is wider than a form's, but the matching is CPU.
-    answers: Limit = Limit(600, 60)
-    answers_per_source: Limit = Limit(60, 60)
+    submissions: Limit  # per form (tip, question, message), all sources together
+    submissions_per_source: Limit  # per form, one source
+    urgent_over_limit_per_source: Limit  # urgent tips one source may file past its limit
+    failed_checks_per_receipt: Limit
+    receipt_pace_seconds: int  # past the per-receipt limit, one attempt per this many seconds
+    failed_checks_global: Limit
+    failed_checks_per_source: Limit
+    answers: Limit  # knowledge-base look-ups, all askers together
+    answers_per_source: Limit
 
 
 def window_start(now: float, window: int) -> int:

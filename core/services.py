@@ -163,9 +163,9 @@ class TipService:
         province_code: str,
         calendar: WorkingCalendar,
         clock: Clock = utc_now,
-        hasher: PassphraseHasher | None = None,
+        hasher: PassphraseHasher,
         store: AttachmentStore | None = None,
-        attachment_policy: AttachmentPolicy | None = None,
+        attachment_policy: AttachmentPolicy,
         triage: LiveTriage | None = None,
         analyser: Analyser | None = None,
         reference: ReferenceCache | None = None,
@@ -178,9 +178,9 @@ class TipService:
         self.province_code = province_code
         self.calendar = calendar
         self.clock = clock
-        self.hasher = hasher or PassphraseHasher()
+        self.hasher = hasher
         self.store = store
-        self.attachment_policy = attachment_policy or AttachmentPolicy()
+        self.attachment_policy = attachment_policy
         #: New tips are written in batches: see core.group_commit.
         #: While one batch is written, the next one's passphrases are hashed (and, with an
         #: analyser, its texts read): see `_read_ahead`.

@@ -19,10 +19,12 @@ TOTP_PERIOD = 30
 
 @dataclass(frozen=True)
 class SessionPolicy:
-    idle: timedelta = timedelta(minutes=30)
-    absolute: timedelta = timedelta(hours=12)
-    max_failures: int = 5
-    lockout: timedelta = timedelta(minutes=15)
+    """The numbers come from `hotline.settings`, built only by `hotline.bootstrap.session_policy`."""
+
+    idle: timedelta
+    absolute: timedelta
+    max_failures: int
+    lockout: timedelta
 
 
 @dataclass(frozen=True)

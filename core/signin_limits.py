@@ -28,7 +28,7 @@ import hashlib
 import hmac
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -59,12 +59,14 @@ class MemoryLockBox:
 
 @dataclass(frozen=True)
 class SignInLimits:
-    failures_global: Limit = field(default_factory=lambda: Limit(200, 300))
-    failures_per_source: Limit = field(default_factory=lambda: Limit(10, 300))
+    """The numbers come from `hotline.settings`, built only by `hotline.bootstrap.sign_in_limits`."""
+
+    failures_global: Limit
+    failures_per_source: Limit
     #: Failures of one unknown name before it "locks", as an account does after that many
     #: in a row (the day-long window stands for "in a row": only the password resets it).
-    max_failures: int = 5
-    lockout: timedelta = timedelta(minutes=15)
+    max_failures: int
+    lockout: timedelta
 
 
 NAME_WINDOW = 24 * 3600

@@ -19,8 +19,6 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-#: A day: the longest a key lives, so sources are unlinkable from one day to the next.
-ROTATE_SECONDS = 24 * 3600
 KEY_BYTES = 32
 
 
@@ -66,7 +64,7 @@ class SourceHasher:
         self,
         keys: SourceKeys,
         *,
-        rotate_seconds: int = ROTATE_SECONDS,
+        rotate_seconds: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._keys = keys

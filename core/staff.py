@@ -76,7 +76,7 @@ class StaffService:
         uow_factory: Callable[[], UnitOfWork],
         *,
         clock: Clock,
-        policy: SessionPolicy | None = None,
+        policy: SessionPolicy,
         throttle: SignInThrottle | None = None,
         sessions: Callable[[SessionRepository], SessionRepository] | None = None,
         reference: ReferenceCache | None = None,
@@ -85,7 +85,7 @@ class StaffService:
         #: The intake's cache of the routing policy, forgotten when an admin changes it.
         self.reference = reference
         self.clock = clock
-        self.policy = policy or SessionPolicy()
+        self.policy = policy
         self.throttle = throttle
         #: Where sessions live: the database, in each unit of work's transaction, or
         #: a cache in front of it (Redis, written through; bootstrap decides).

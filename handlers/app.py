@@ -116,8 +116,8 @@ def create_app(
             yield
 
     app.cleanup_ctx.append(services_ctx)
-    telegram.setup(app, settings, clock=clock, limiter=telegram_limiter)
-    zalo.setup(app, settings, clock=clock)
+    telegram.setup(app, settings, limiter=telegram_limiter)
+    zalo.setup(app, settings)
     app.add_routes(health.routes)
     app.add_routes(public_api.routes)
     app.add_routes(staff_api.routes)

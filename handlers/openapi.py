@@ -15,9 +15,9 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from core.attachments import AttachmentPolicy
 from handlers.errors import Handler
 from handlers.schemas import ErrorOut
+from hotline.settings import Settings
 
 REF = "#/components/schemas/{model}"
 ERRORS: dict[int, str] = {
@@ -106,7 +106,7 @@ class ApiRoutes:
                 "files": {
                     "type": "array",
                     "items": {"type": "string", "format": "binary"},
-                    "maxItems": AttachmentPolicy().max_files,
+                    "maxItems": Settings.model_fields["max_files"].default,
                     "description": "Photos or PDFs; at most HOTLINE_MAX_FILES (5 by default)",
                 },
             }

@@ -40,11 +40,25 @@ from handlers.schemas import (
     queue_item_json,
     tip_json,
 )
+from handlers.staff_openapi import CSRF_HEADER as CSRF_HEADER  # the staff pages read them here
+from handlers.staff_openapi import SESSION_COOKIE as SESSION_COOKIE
+from handlers.staff_openapi import (
+    AuditOut,
+    KpiOut,
+    NoteOut,
+    NotificationsOut,
+    OfficerOut,
+    QueueOut,
+    ReplyOut,
+    RoutingOut,
+    SignOutQuery,
+    StaffRoutes,
+    TipOut,
+)
 
 routes = web.RouteTableDef()
+api_routes = StaffRoutes(routes)
 
-SESSION_COOKIE = "hotline_staff"
-CSRF_HEADER = "X-CSRF-Token"
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -85,7 +99,14 @@ def tip_id_of(request: web.Request) -> int:
     return path_number(request, "tip_id", "tip")
 
 
-@routes.post("/api/v1/staff/session")
+@api_routes.post(
+    "/api/v1/staff/session",
+    "Sign in: password and TOTP code; sets the session cookie",
+    ok=(201, "Signed in", OfficerOut),
+    body=SessionIn,
+    signed_in=False,
+    errors=(401, 403, 422, 429),
+)
 async def sign_in(request: web.Request) -> web.Response:
     """Username, password and the authenticator's code in; a session cookie out."""
     body = await read_json(request, SessionIn)
@@ -97,14 +118,25 @@ async def sign_in(request: web.Request) -> web.Response:
     return response
 
 
-@routes.get("/api/v1/staff/session")
+@api_routes.get(
+    "/api/v1/staff/session",
+    "The signed-in officer and the CSRF token",
+    ok=(200, "Signed in", OfficerOut),
+    errors=(401,),
+)
 async def who_am_i(request: web.Request) -> web.Response:
     """The signed-in officer and the CSRF token their writes must carry."""
     staff = await require_staff(request)
     return web.json_response(officer_json(staff), headers=NO_STORE)
 
 
-@routes.delete("/api/v1/staff/session")
+@api_routes.delete(
+    "/api/v1/staff/session",
+    "Sign out (here, or everywhere)",
+    ok=(204, "Signed out", None),
+    query=SignOutQuery,
+    errors=(401, 403, 422),
+)
 async def sign_out(request: web.Request) -> web.Response:
     """End this session, or with `?everywhere=1` every session of the officer."""
     staff = await require_staff(request, write=True)
@@ -115,7 +147,12 @@ async def sign_out(request: web.Request) -> web.Response:
     return response
 
 
-@routes.get("/api/v1/staff/tips")
+@api_routes.get(
+    "/api/v1/staff/tips",
+    "The queue: urgent first, then nearest deadline; keyset pages",
+    ok=(200, "A page of the queue", QueueOut),
+    query=QueueQuery,
+)
 async def list_tips(request: web.Request) -> web.Response:
     """The queue: urgent first, then nearest deadline; `next` pages on (keyset)."""
     staff = await require_staff(request)
@@ -130,7 +167,11 @@ async def list_tips(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/api/v1/staff/tips/{tip_id}")
+@api_routes.get(
+    "/api/v1/staff/tips/{tip_id}",
+    "A tip with its history (audited); read-only if only notified",
+    ok=(200, "The tip", TipOut),
+)
 async def get_tip(request: web.Request) -> web.Response:
     """A tip with its history; the read is audited."""
     staff = await require_staff(request)
@@ -152,7 +193,12 @@ async def get_tip(request: web.Request) -> web.Response:
     return web.json_response(body, headers=NO_STORE)
 
 
-@routes.get("/api/v1/staff/notifications")
+@api_routes.get(
+    "/api/v1/staff/notifications",
+    "Tips notified to the officer's unit (read-only)",
+    ok=(200, "Newest first", NotificationsOut),
+    errors=(401,),
+)
 async def notifications(request: web.Request) -> web.Response:
     """Tips notified to the officer's unit without being theirs (the Department of Health
     learns of trafficking and minor tips): newest first, readable, not actionable."""
@@ -182,7 +228,13 @@ def note_json(note: StaffNote) -> dict[str, Any]:
     return {"actor": note.actor, "text": note.text, "at": note.at.isoformat()}
 
 
-@routes.post("/api/v1/staff/tips/{tip_id}/notes")
+@api_routes.post(
+    "/api/v1/staff/tips/{tip_id}/notes",
+    "A note for colleagues",
+    ok=(201, "Added", NoteOut),
+    body=ReplyIn,
+    errors=(401, 403, 404, 422),
+)
 async def add_note(request: web.Request) -> web.Response:
     """A note for colleagues, never shown to the reporter."""
     staff = await require_staff(request, write=True)
@@ -193,7 +245,13 @@ async def add_note(request: web.Request) -> web.Response:
     return web.json_response(note_json(note), status=201, headers=NO_STORE)
 
 
-@routes.post("/api/v1/staff/tips/{tip_id}/transitions")
+@api_routes.post(
+    "/api/v1/staff/tips/{tip_id}/transitions",
+    "Move a tip (verify, classify, process, refer, close)",
+    ok=(200, "The tip after the move", TipOut),
+    body=TransitionIn,
+    errors=(401, 403, 404, 409, 422),
+)
 async def transition_tip(request: web.Request) -> web.Response:
     """Move a tip; 409 when the move is illegal or someone else moved it first."""
     staff = await require_staff(request, write=True)
@@ -216,7 +274,13 @@ async def transition_tip(request: web.Request) -> web.Response:
     return web.json_response(tip_json(tip), headers=NO_STORE)
 
 
-@routes.post("/api/v1/staff/tips/{tip_id}/extensions")
+@api_routes.post(
+    "/api/v1/staff/tips/{tip_id}/extensions",
+    "Extend the decision deadline, with a reason",
+    ok=(200, "The tip", TipOut),
+    body=ExtensionIn,
+    errors=(401, 403, 404, 409, 422),
+)
 async def extend_tip(request: web.Request) -> web.Response:
     """Extend the decision deadline (CPC art. 147), with a reason."""
     staff = await require_staff(request, write=True)
@@ -227,7 +291,13 @@ async def extend_tip(request: web.Request) -> web.Response:
     return web.json_response(tip_json(tip), headers=NO_STORE)
 
 
-@routes.post("/api/v1/staff/tips/{tip_id}/replies")
+@api_routes.post(
+    "/api/v1/staff/tips/{tip_id}/replies",
+    "An anonymous reply to the reporter",
+    ok=(201, "Sent", ReplyOut),
+    body=ReplyIn,
+    errors=(401, 403, 404, 422),
+)
 async def reply_to_reporter(request: web.Request) -> web.Response:
     """An anonymous answer to the reporter: shown on their status page (and announced in
     the bot to reporters who agreed), never with the officer's name."""
@@ -264,13 +334,22 @@ async def send_attachment(request: web.Request, staff: StaffContext) -> web.Resp
     )
 
 
-@routes.get("/api/v1/staff/tips/{tip_id}/attachments/{number}")
+@api_routes.get(
+    "/api/v1/staff/tips/{tip_id}/attachments/{number}",
+    "A file of the tip, as a download (audited)",
+    ok=(200, "The file", "binary"),
+)
 async def download_attachment(request: web.Request) -> web.Response:
     """One of a tip's files (numbered from 1), for staff of its jurisdiction only."""
     return await send_attachment(request, await require_staff(request))
 
 
-@routes.get("/api/v1/staff/kpi")
+@api_routes.get(
+    "/api/v1/staff/kpi",
+    "The KPI of a period within the jurisdiction",
+    ok=(200, "The KPI", KpiOut),
+    query=KpiQuery,
+)
 async def kpi(request: web.Request) -> web.Response:
     """The KPI for `from`..`to` (dates, Viet Nam time), optionally one agency or commune,
     counting only tips within the officer's jurisdiction."""
@@ -325,7 +404,9 @@ async def send_kpi_csv(request: web.Request, staff: StaffContext) -> web.Respons
     )
 
 
-@routes.get("/api/v1/staff/kpi.csv")
+@api_routes.get(
+    "/api/v1/staff/kpi.csv", "The KPI as CSV (audited)", ok=(200, "CSV", "text/csv"), query=KpiQuery
+)
 async def kpi_csv(request: web.Request) -> web.Response:
     """CSV export of the KPI, within the officer's jurisdiction."""
     return await send_kpi_csv(request, await require_staff(request))
@@ -340,14 +421,22 @@ def routing_json(policy: RoutingPolicy) -> dict[str, Any]:
     return {"rules": [{"category": c.value, "agency_kind": policy.owners[c].value} for c in Category]}
 
 
-@routes.get("/api/v1/staff/routing")
+@api_routes.get(
+    "/api/v1/staff/routing", "The routing policy table", ok=(200, "The table", RoutingOut), errors=(401,)
+)
 async def get_routing(request: web.Request) -> web.Response:
     """The routing policy table: which agency kind owns new tips of each category."""
     await require_staff(request)
     return web.json_response(routing_json(await request.app[SERVICES].staff.routing()), headers=NO_STORE)
 
 
-@routes.put("/api/v1/staff/routing/{category}")
+@api_routes.put(
+    "/api/v1/staff/routing/{category}",
+    "Change one category's owner (admins)",
+    ok=(200, "The table", RoutingOut),
+    body=RouteIn,
+    errors=(401, 403, 404, 422),
+)
 async def put_route(request: web.Request) -> web.Response:
     """Administrators change one category's owner; misconduct stays with the inspectorate."""
     staff = await require_staff(request, write=True)
@@ -411,7 +500,13 @@ def audit_json(e: AuditEntry) -> dict[str, Any]:
     }
 
 
-@routes.get("/api/v1/staff/audit")
+@api_routes.get(
+    "/api/v1/staff/audit",
+    "The audit log, newest first (admins)",
+    ok=(200, "A page", AuditOut),
+    query=AuditQuery,
+    errors=(401, 403, 422),
+)
 async def audit_log(request: web.Request) -> web.Response:
     """The audit log for administrators, newest first; `next` pages further back."""
     staff = await require_staff(request)
@@ -466,7 +561,13 @@ async def send_audit_csv(
     return response
 
 
-@routes.get("/api/v1/staff/audit.csv")
+@api_routes.get(
+    "/api/v1/staff/audit.csv",
+    "The audit log as CSV, same filters, newest first (admins; audited as an export)",
+    ok=(200, "CSV", "text/csv"),
+    query=AuditFilterQuery,
+    errors=(401, 403, 422),
+)
 async def audit_csv(request: web.Request) -> web.StreamResponse:
     """The audit log as CSV for administrators, with the same filters (audited as an export)."""
     staff = await require_staff(request)

@@ -30,8 +30,10 @@ from handlers.keys import SERVICES
 from handlers.labels import category_label, channel_label, gettext, stage_label
 from handlers.schemas import report_date
 from handlers.staff_api import NO_STORE, require_staff
+from handlers.staff_openapi import DashboardOut, StaffRoutes
 
 routes = web.RouteTableDef()
+api_routes = StaffRoutes(routes)
 MAX_DAYS = 400
 JUDGED = (Stage.VERIFIED, Stage.CLASSIFIED, Stage.PROCESSED)
 
@@ -176,7 +178,12 @@ async def charts_for(
     return charts, period
 
 
-@routes.get("/api/v1/staff/dashboard")
+@api_routes.get(
+    "/api/v1/staff/dashboard",
+    "The KPI with the charts' data",
+    ok=(200, "The dashboard", DashboardOut),
+    query=DashboardQuery,
+)
 async def dashboard(request: web.Request) -> web.Response:
     """The KPI with the charts' data for a period, within the officer's jurisdiction."""
     charts, _ = await charts_for(request, await require_staff(request))
@@ -198,7 +205,12 @@ async def send_csv(request: web.Request, staff: StaffContext) -> web.Response:
     )
 
 
-@routes.get("/api/v1/staff/dashboard.csv")
+@api_routes.get(
+    "/api/v1/staff/dashboard.csv",
+    "The charts' numbers as CSV (audited)",
+    ok=(200, "CSV", "text/csv"),
+    query=DashboardQuery,
+)
 async def dashboard_csv(request: web.Request) -> web.Response:
     """The charts' numbers as CSV (audited as an export)."""
     return await send_csv(request, await require_staff(request))

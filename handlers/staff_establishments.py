@@ -40,9 +40,11 @@ from handlers.keys import SERVICES
 from handlers.parsing import path_number, read_json
 from handlers.schemas import NO_NUL
 from handlers.staff_api import NO_STORE, require_staff, tip_id_of
+from handlers.staff_openapi import StaffRoutes
 from handlers.staff_pages import page, posted, staff_or_login, tip_page
 
 routes = web.RouteTableDef()
+api_routes = StaffRoutes(routes)
 SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
 COMMUNE = r"^\d{5}$"
 
@@ -236,7 +238,13 @@ def _supervisor(staff: StaffContext) -> None:
 # --- JSON API -----------------------------------------------------------------------------
 
 
-@routes.get("/api/v1/staff/establishments")
+@api_routes.get(
+    "/api/v1/staff/establishments",
+    "The establishments register within the jurisdiction (due: not inspected in 12 months)",
+    ok=(200, "A page of establishments and the next cursor", None),
+    query=ListIn,
+    errors=(401, 422),
+)
 async def api_list(request: web.Request) -> web.Response:
     """The register within the officer's scope; `due=1`: not inspected in the last 12 months."""
     staff = await require_staff(request)
@@ -250,7 +258,13 @@ async def api_list(request: web.Request) -> web.Response:
     )
 
 
-@routes.post("/api/v1/staff/establishments")
+@api_routes.post(
+    "/api/v1/staff/establishments",
+    "Add an establishment to the register",
+    ok=(201, "The establishment as stored", None),
+    body=EstablishmentIn,
+    errors=(401, 403, 404, 409, 422),
+)
 async def api_add(request: web.Request) -> web.Response:
     staff = await require_staff(request, write=True)
     body = await read_json(request, EstablishmentIn)
@@ -264,7 +278,12 @@ async def api_add(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/api/v1/staff/establishments/needs-inspection")
+@api_routes.get(
+    "/api/v1/staff/establishments/needs-inspection",
+    "Establishments with two or more tips in 90 days (supervisors and administrators)",
+    ok=(200, "The establishments and their recent tips", None),
+    errors=(401, 403),
+)
 async def api_needs_inspection(request: web.Request) -> web.Response:
     """Two or more tips about it in the last 90 days (supervisors and administrators)."""
     staff = await require_staff(request)
@@ -281,7 +300,11 @@ def _establishment_id(request: web.Request) -> int:
     return path_number(request, "establishment_id", "establishment")
 
 
-@routes.get("/api/v1/staff/establishments/{establishment_id}")
+@api_routes.get(
+    "/api/v1/staff/establishments/{establishment_id}",
+    "One establishment with its inspections, tips, hotspots and history",
+    ok=(200, "The establishment", None),
+)
 async def api_get(request: web.Request) -> web.Response:
     staff = await require_staff(request)
     service = request.app[SERVICES].establishments
@@ -301,7 +324,13 @@ async def api_get(request: web.Request) -> web.Response:
     return web.json_response(body, headers=NO_STORE)
 
 
-@routes.post("/api/v1/staff/establishments/{establishment_id}/inspections")
+@api_routes.post(
+    "/api/v1/staff/establishments/{establishment_id}/inspections",
+    "Record an inspection",
+    ok=(201, "The inspection as stored", None),
+    body=InspectionIn,
+    errors=(401, 403, 404, 422),
+)
 async def api_inspect(request: web.Request) -> web.Response:
     staff = await require_staff(request, write=True)
     establishment_id = _establishment_id(request)
@@ -312,7 +341,14 @@ async def api_inspect(request: web.Request) -> web.Response:
     return web.json_response(inspection_json(done), status=201, headers=NO_STORE)
 
 
-@routes.post("/api/v1/staff/tips/{tip_id}/establishments")
+@api_routes.post(
+    "/api/v1/staff/tips/{tip_id}/establishments",
+    "Confirm that a tip is about an establishment (201 linked, 200 already linked)",
+    ok=(201, "Linked", None),
+    body=LinkIn,
+    errors=(401, 403, 404, 422),
+    also_ok=((200, "It was already linked"),),
+)
 async def api_link(request: web.Request) -> web.Response:
     """Confirm that a tip is about an establishment: 201 when linked, 200 when it was."""
     staff = await require_staff(request, write=True)
@@ -328,7 +364,12 @@ async def api_link(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/api/v1/staff/hotspots")
+@api_routes.get(
+    "/api/v1/staff/hotspots",
+    "Hotspots within the jurisdiction, with counts per commune",
+    ok=(200, "The hotspots", None),
+    errors=(401,),
+)
 async def api_hotspots(request: web.Request) -> web.Response:
     staff = await require_staff(request)
     service = request.app[SERVICES].establishments
@@ -343,7 +384,13 @@ async def api_hotspots(request: web.Request) -> web.Response:
     )
 
 
-@routes.post("/api/v1/staff/hotspots")
+@api_routes.post(
+    "/api/v1/staff/hotspots",
+    "Record a hotspot",
+    ok=(201, "The hotspot as stored", None),
+    body=HotspotIn,
+    errors=(401, 403, 404, 422),
+)
 async def api_add_hotspot(request: web.Request) -> web.Response:
     staff = await require_staff(request, write=True)
     body = await read_json(request, HotspotIn)
@@ -362,19 +409,37 @@ async def _move_hotspot(request: web.Request, move: str) -> web.Response:
     return web.json_response(hotspot_json(spot, service.clock()), headers=NO_STORE)
 
 
-@routes.post("/api/v1/staff/hotspots/{hotspot_id}/deal")
+@api_routes.post(
+    "/api/v1/staff/hotspots/{hotspot_id}/deal",
+    "Mark a hotspot as being dealt with",
+    ok=(200, "The hotspot after the move", None),
+    body=MoveIn,
+    errors=(401, 403, 404, 409, 422),
+)
 async def api_deal_with_hotspot(request: web.Request) -> web.Response:
     """Being dealt with."""
     return await _move_hotspot(request, "deal")
 
 
-@routes.post("/api/v1/staff/hotspots/{hotspot_id}/eliminate")
+@api_routes.post(
+    "/api/v1/staff/hotspots/{hotspot_id}/eliminate",
+    "Mark a hotspot eliminated (then watched for 12 months)",
+    ok=(200, "The hotspot after the move", None),
+    body=MoveIn,
+    errors=(401, 403, 404, 409, 422),
+)
 async def api_eliminate_hotspot(request: web.Request) -> web.Response:
     """Eliminated, then watched for 12 months."""
     return await _move_hotspot(request, "eliminate")
 
 
-@routes.post("/api/v1/staff/hotspots/{hotspot_id}/return")
+@api_routes.post(
+    "/api/v1/staff/hotspots/{hotspot_id}/return",
+    "Mark an eliminated hotspot as returned",
+    ok=(200, "The hotspot after the move", None),
+    body=MoveIn,
+    errors=(401, 403, 404, 409, 422),
+)
 async def api_return_hotspot(request: web.Request) -> web.Response:
     """Returned, by an officer's hand (a tip about the place also reopens it)."""
     return await _move_hotspot(request, "return")

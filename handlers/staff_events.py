@@ -33,9 +33,11 @@ from handlers.i18n import language, vn_time
 from handlers.keys import SERVICES, SETTINGS
 from handlers.labels import badge_label, category_label, stage_label
 from handlers.staff_api import NO_STORE, require_staff
+from handlers.staff_openapi import EventsQuery, StaffRoutes
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
+api_routes = StaffRoutes(routes)
 
 
 class SessionStreams:
@@ -108,7 +110,13 @@ def start_after(request: web.Request) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) <= 18 else None
 
 
-@routes.get("/api/v1/staff/events")
+@api_routes.get(
+    "/api/v1/staff/events",
+    "Urgent tips as they arrive (Server-Sent Events)",
+    ok=(200, "An event stream", "text/event-stream"),
+    query=EventsQuery,
+    errors=(401, 429),
+)
 async def events(request: web.Request) -> web.StreamResponse:
     """Urgent tips as they arrive, within the officer's jurisdiction only."""
     staff = await require_staff(request)

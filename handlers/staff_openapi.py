@@ -2,47 +2,28 @@
 query, body and answers, and two security schemes — the session cookie `hotline_staff`
 (every route but sign-in) and the `X-CSRF-Token` header (every write).
 
-The staff handlers keep their own RouteTableDef; this table describes them, and
-tests/test_staff_openapi.py checks both ways that every staff route of ours is described
-here and every description is served, then fuzzes the described operations signed in.
+Each staff route is declared once, with its description, through `StaffRoutes` (the
+decorator that also adds it to the module's RouteTableDef); tests/test_staff_openapi.py
+checks that every staff route is described and fuzzes the described operations signed in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 from core.categories import Category
 from handlers.openapi import ERRORS, REF, ApiRoutes
-from handlers.schemas import (
-    ErrorOut,
-    ExtensionIn,
-    KpiQuery,
-    QueueQuery,
-    ReplyIn,
-    SessionIn,
-    TransitionIn,
-)
-from handlers.staff_api import CSRF_HEADER, SESSION_COOKIE, AuditFilterQuery, AuditQuery, RouteIn
-from handlers.staff_charts import DashboardQuery
-from handlers.staff_establishments import (
-    EstablishmentIn,
-    HotspotIn,
-    InspectionIn,
-    LinkIn,
-    ListIn,
-    MoveIn,
-)
-from handlers.staff_register import (
-    ChannelsOut,
-    InformantOut,
-    RegisteredOut,
-    RegisterIn,
-    RegistrationOut,
-)
+from handlers.schemas import ErrorOut
+
+H = TypeVar("H", bound=Callable[..., Any])
+SESSION_COOKIE = "hotline_staff"
+CSRF_HEADER = "X-CSRF-Token"
 
 SESSION = "staffSession"
 CSRF = "csrfToken"
@@ -207,255 +188,51 @@ class StaffOp:
         return self.signed_in and self.method in ("post", "put", "delete", "patch")
 
 
-TIP = "/api/v1/staff/tips/{tip_id}"
-ESTABLISHMENT = "/api/v1/staff/establishments/{establishment_id}"
-HOTSPOT = "/api/v1/staff/hotspots/{hotspot_id}"
-CSV = "text/csv"
-OPERATIONS: tuple[StaffOp, ...] = (
-    StaffOp(
-        "post",
-        "/api/v1/staff/session",
-        "Sign in: password and TOTP code; sets the session cookie",
-        (201, "Signed in", OfficerOut),
-        body=SessionIn,
-        signed_in=False,
-        errors=(401, 403, 422, 429),
-    ),
-    StaffOp(
-        "get",
-        "/api/v1/staff/session",
-        "The signed-in officer and the CSRF token",
-        (200, "Signed in", OfficerOut),
-        errors=(401,),
-    ),
-    StaffOp(
-        "delete",
-        "/api/v1/staff/session",
-        "Sign out (here, or everywhere)",
-        (204, "Signed out", None),
-        query=SignOutQuery,
-        errors=(401, 403, 422),
-    ),
-    StaffOp(
-        "get",
-        "/api/v1/staff/tips",
-        "The queue: urgent first, then nearest deadline; keyset pages",
-        (200, "A page of the queue", QueueOut),
-        query=QueueQuery,
-    ),
-    StaffOp(
-        "get", TIP, "A tip with its history (audited); read-only if only notified", (200, "The tip", TipOut)
-    ),
-    StaffOp(
-        "post",
-        f"{TIP}/transitions",
-        "Move a tip (verify, classify, process, refer, close)",
-        (200, "The tip after the move", TipOut),
-        body=TransitionIn,
-        errors=(401, 403, 404, 409, 422),
-    ),
-    StaffOp(
-        "post",
-        f"{TIP}/extensions",
-        "Extend the decision deadline, with a reason",
-        (200, "The tip", TipOut),
-        body=ExtensionIn,
-        errors=(401, 403, 404, 409, 422),
-    ),
-    StaffOp(
-        "post",
-        f"{TIP}/replies",
-        "An anonymous reply to the reporter",
-        (201, "Sent", ReplyOut),
-        body=ReplyIn,
-        errors=(401, 403, 404, 422),
-    ),
-    StaffOp(
-        "post",
-        f"{TIP}/notes",
-        "A note for colleagues",
-        (201, "Added", NoteOut),
-        body=ReplyIn,
-        errors=(401, 403, 404, 422),
-    ),
-    StaffOp(
-        "get",
-        f"{TIP}/attachments/{{number}}",
-        "A file of the tip, as a download (audited)",
-        (200, "The file", "binary"),
-    ),
-    StaffOp(
-        "get",
-        "/api/v1/staff/notifications",
-        "Tips notified to the officer's unit (read-only)",
-        (200, "Newest first", NotificationsOut),
-        errors=(401,),
-    ),
-    StaffOp(
-        "get",
-        "/api/v1/staff/kpi",
-        "The KPI of a period within the jurisdiction",
-        (200, "The KPI", KpiOut),
-        query=KpiQuery,
-    ),
-    StaffOp("get", "/api/v1/staff/kpi.csv", "The KPI as CSV (audited)", (200, "CSV", CSV), query=KpiQuery),
-    StaffOp(
-        "get",
-        "/api/v1/staff/dashboard",
-        "The KPI with the charts' data",
-        (200, "The dashboard", DashboardOut),
-        query=DashboardQuery,
-    ),
-    StaffOp(
-        "get",
-        "/api/v1/staff/dashboard.csv",
-        "The charts' numbers as CSV (audited)",
-        (200, "CSV", CSV),
-        query=DashboardQuery,
-    ),
-    StaffOp(
-        "get",
-        "/api/v1/staff/events",
-        "Urgent tips as they arrive (Server-Sent Events)",
-        (200, "An event stream", "text/event-stream"),
-        query=EventsQuery,
-        errors=(401, 429),
-    ),
-    StaffOp(
-        "get",
-        "/api/v1/staff/routing",
-        "The routing policy table",
-        (200, "The table", RoutingOut),
-        errors=(401,),
-    ),
-    StaffOp(
-        "put",
-        "/api/v1/staff/routing/{category}",
-        "Change one category's owner (admins)",
-        (200, "The table", RoutingOut),
-        body=RouteIn,
-        errors=(401, 403, 404, 422),
-    ),
-    StaffOp(
-        "get",
-        "/api/v1/staff/audit",
-        "The audit log, newest first (admins)",
-        (200, "A page", AuditOut),
-        query=AuditQuery,
-        errors=(401, 403, 422),
-    ),
-    StaffOp(
-        "get",
-        "/api/v1/staff/audit.csv",
-        "The audit log as CSV, same filters, newest first (admins; audited as an export)",
-        (200, "CSV", CSV),
-        query=AuditFilterQuery,
-        errors=(401, 403, 422),
-    ),
-    StaffOp(
-        "post",
-        "/api/v1/staff/tips",
-        "Register a tip received by phone, in person, by letter, from a tip box or forwarded",
-        (201, "Registered: the receipt code and passphrase, shown this once", RegisteredOut),
-        body=RegisterIn,
-        errors=(401, 403, 404, 422),
-    ),
-    StaffOp(
-        "get",
-        f"{TIP}/registration",
-        "How a registered tip came in",
-        (200, "The registration", RegistrationOut),
-    ),
-    StaffOp(
-        "get",
-        f"{TIP}/informant",
-        "A named informant's identity, for the owning unit only (audited)",
-        (200, "The identity", InformantOut),
-    ),
-    StaffOp(
-        "get",
-        "/api/v1/staff/kpi/channels",
-        "The KPI per channel within the jurisdiction",
-        (200, "Every channel", ChannelsOut),
-        query=KpiQuery,
-    ),
-    StaffOp(
-        "get",
-        "/api/v1/staff/establishments",
-        "The establishments register within the jurisdiction (due: not inspected in 12 months)",
-        (200, "A page of establishments and the next cursor", None),
-        query=ListIn,
-        errors=(401, 422),
-    ),
-    StaffOp(
-        "post",
-        "/api/v1/staff/establishments",
-        "Add an establishment to the register",
-        (201, "The establishment as stored", None),
-        body=EstablishmentIn,
-        errors=(401, 403, 404, 409, 422),
-    ),
-    StaffOp(
-        "get",
-        "/api/v1/staff/establishments/needs-inspection",
-        "Establishments with two or more tips in 90 days (supervisors and administrators)",
-        (200, "The establishments and their recent tips", None),
-        errors=(401, 403),
-    ),
-    StaffOp(
-        "get",
-        f"{ESTABLISHMENT}",
-        "One establishment with its inspections, tips, hotspots and history",
-        (200, "The establishment", None),
-    ),
-    StaffOp(
-        "post",
-        f"{ESTABLISHMENT}/inspections",
-        "Record an inspection",
-        (201, "The inspection as stored", None),
-        body=InspectionIn,
-        errors=(401, 403, 404, 422),
-    ),
-    StaffOp(
-        "post",
-        f"{TIP}/establishments",
-        "Confirm that a tip is about an establishment (201 linked, 200 already linked)",
-        (201, "Linked", None),
-        body=LinkIn,
-        also_ok=((200, "It was already linked"),),
-        errors=(401, 403, 404, 422),
-    ),
-    StaffOp(
-        "get",
-        "/api/v1/staff/hotspots",
-        "Hotspots within the jurisdiction, with counts per commune",
-        (200, "The hotspots", None),
-        errors=(401,),
-    ),
-    StaffOp(
-        "post",
-        "/api/v1/staff/hotspots",
-        "Record a hotspot",
-        (201, "The hotspot as stored", None),
-        body=HotspotIn,
-        errors=(401, 403, 404, 422),
-    ),
-    *(
-        StaffOp(
-            "post",
-            f"{HOTSPOT}/{move}",
-            summary,
-            (200, "The hotspot after the move", None),
-            body=MoveIn,
-            errors=(401, 403, 404, 409, 422),
-        )
-        for move, summary in (
-            ("deal", "Mark a hotspot as being dealt with"),
-            ("eliminate", "Mark a hotspot eliminated (then watched for 12 months)"),
-            ("return", "Mark an eliminated hotspot as returned"),
-        )
-    ),
-)
+#: Every staff operation, in the order its route was declared (`StaffRoutes` adds them).
+OPERATIONS: list[StaffOp] = []
+
+
+class StaffRoutes:
+    """A staff module's RouteTableDef whose `/api/v1/staff/` routes carry their OpenAPI
+    description: declaring a route documents it, and nothing describes it a second time."""
+
+    def __init__(self, table: web.RouteTableDef) -> None:
+        self.table = table
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        summary: str,
+        *,
+        ok: tuple[int, str, type[BaseModel] | str | None],
+        query: type[BaseModel] | None = None,
+        body: type[BaseModel] | None = None,
+        signed_in: bool = True,
+        errors: tuple[int, ...] = (401, 404, 422),
+        also_ok: tuple[tuple[int, str], ...] = (),
+    ) -> Callable[[H], H]:
+        OPERATIONS.append(StaffOp(method, path, summary, ok, query, body, signed_in, errors, also_ok))
+        route = self.table.route(method.upper(), path)
+
+        def register(handler: H) -> H:
+            route(handler)
+            return handler
+
+        return register
+
+    def get(self, path: str, summary: str, **describe: Any) -> Callable[[H], H]:
+        return self.route("get", path, summary, **describe)
+
+    def post(self, path: str, summary: str, **describe: Any) -> Callable[[H], H]:
+        return self.route("post", path, summary, **describe)
+
+    def put(self, path: str, summary: str, **describe: Any) -> Callable[[H], H]:
+        return self.route("put", path, summary, **describe)
+
+    def delete(self, path: str, summary: str, **describe: Any) -> Callable[[H], H]:
+        return self.route("delete", path, summary, **describe)
+
 
 FILE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif", "application/pdf")
 PATH_PARAMS: dict[str, dict[str, Any]] = {

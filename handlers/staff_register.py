@@ -48,9 +48,11 @@ from handlers.parsing import read_json
 from handlers.schemas import KpiQuery
 from handlers.staff_api import NO_STORE, require_staff, tip_id_of
 from handlers.staff_charts import channel_json
+from handlers.staff_openapi import StaffRoutes
 from handlers.staff_pages import page, posted, staff_or_login
 
 routes = web.RouteTableDef()
+api_routes = StaffRoutes(routes)
 
 RegisteredChannel = Literal["phone", "in_person", "letter", "tip_box", "forwarded"]
 assert set(RegisteredChannel.__args__) == {c.value for c in REGISTERED_CHANNELS}  # type: ignore[attr-defined]
@@ -172,7 +174,13 @@ def record_json(record: RegistrationRecord) -> dict[str, Any]:
     }
 
 
-@routes.post("/api/v1/staff/tips")
+@api_routes.post(
+    "/api/v1/staff/tips",
+    "Register a tip received by phone, in person, by letter, from a tip box or forwarded",
+    ok=(201, "Registered: the receipt code and passphrase, shown this once", RegisteredOut),
+    body=RegisterIn,
+    errors=(401, 403, 404, 422),
+)
 async def register_tip(request: web.Request) -> web.Response:
     """Register a tip received by phone, in person, by letter, from a tip box or forwarded;
     201 with the receipt code and passphrase for the informant (shown this once)."""
@@ -184,7 +192,11 @@ async def register_tip(request: web.Request) -> web.Response:
     return web.json_response(receipt_json(receipt), status=201, headers=NO_STORE)
 
 
-@routes.get("/api/v1/staff/tips/{tip_id}/registration")
+@api_routes.get(
+    "/api/v1/staff/tips/{tip_id}/registration",
+    "How a registered tip came in",
+    ok=(200, "The registration", RegistrationOut),
+)
 async def get_registration(request: web.Request) -> web.Response:
     """How a registered tip came in (404 for a tip that came in by itself)."""
     staff = await require_staff(request)
@@ -194,7 +206,11 @@ async def get_registration(request: web.Request) -> web.Response:
     return web.json_response(record_json(record), headers=NO_STORE)
 
 
-@routes.get("/api/v1/staff/tips/{tip_id}/informant")
+@api_routes.get(
+    "/api/v1/staff/tips/{tip_id}/informant",
+    "A named informant's identity, for the owning unit only (audited)",
+    ok=(200, "The identity", InformantOut),
+)
 async def get_informant(request: web.Request) -> web.Response:
     """The named informant, for officers of the owning unit only; every read is audited."""
     staff = await require_staff(request)
@@ -206,7 +222,12 @@ async def get_informant(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/api/v1/staff/kpi/channels")
+@api_routes.get(
+    "/api/v1/staff/kpi/channels",
+    "The KPI per channel within the jurisdiction",
+    ok=(200, "Every channel", ChannelsOut),
+    query=KpiQuery,
+)
 async def kpi_channels(request: web.Request) -> web.Response:
     """The KPI per channel for `from`..`to`, every channel listed (zeros included)."""
     staff = await require_staff(request)

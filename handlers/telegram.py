@@ -14,7 +14,6 @@ from aiohttp import web
 from bot.ratelimit import HotlineRateLimiter
 from bot.runtime import TelegramBot
 from channels.webhook import BadBody, parse_object, secret_ok
-from core.services import Clock, utc_now
 from handlers.keys import SERVICES
 from hotline.settings import Settings
 from hotline.telegram import open_telegram
@@ -49,13 +48,7 @@ async def webhook(request: web.Request) -> web.Response:
     return web.Response(status=200)
 
 
-def setup(
-    app: web.Application,
-    settings: Settings,
-    *,
-    clock: Clock = utc_now,
-    limiter: HotlineRateLimiter | None = None,
-) -> None:
+def setup(app: web.Application, settings: Settings, *, limiter: HotlineRateLimiter | None = None) -> None:
     """Route the webhook, and when a token is configured start the bot with the app (after
     the services, which it uses) and stop it before them."""
     register(app, secret=settings.telegram_webhook_secret)
@@ -63,20 +56,7 @@ def setup(
         return
 
     async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
-        services = app[SERVICES]
-        async with open_telegram(
-            settings,
-            reporter=services.reporters,
-            directory=services.chats,
-            keys=services.chat_keys,
-            clock=clock,
-            limiter=limiter,
-            outbox=services.chats,
-            attachment_policy=services.tips.attachment_policy,
-            answers=services.answers,
-            support=services.support,
-            areas=services.subscriber_areas,
-        ) as bot:
+        async with open_telegram(settings, app[SERVICES].chat, limiter=limiter) as bot:
             app[TELEGRAM_BOT] = bot
             yield
 

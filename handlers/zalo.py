@@ -13,7 +13,6 @@ from aiohttp import web
 
 from channels.webhook import BadBody, parse_object, secret_ok
 from channels.zalo.runtime import ZaloBot
-from core.services import Clock, utc_now
 from handlers.keys import SERVICES
 from hotline.settings import Settings
 from hotline.zalo import open_zalo
@@ -46,7 +45,7 @@ async def webhook(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-def setup(app: web.Application, settings: Settings, *, clock: Clock = utc_now) -> None:
+def setup(app: web.Application, settings: Settings) -> None:
     """Route the webhook, and when a token is configured start the bot with the app (after
     the services, which it uses) and stop it before them."""
     register(app, secret=settings.zalo_webhook_secret)
@@ -54,19 +53,7 @@ def setup(app: web.Application, settings: Settings, *, clock: Clock = utc_now) -
         return
 
     async def zalo_ctx(app: web.Application) -> AsyncIterator[None]:
-        services = app[SERVICES]
-        async with open_zalo(
-            settings,
-            reporter=services.reporters,
-            directory=services.chats,
-            keys=services.chat_keys,
-            clock=clock,
-            outbox=services.chats,
-            attachment_policy=services.tips.attachment_policy,
-            answers=services.answers,
-            support=services.support,
-            areas=services.subscriber_areas,
-        ) as bot:
+        async with open_zalo(settings, app[SERVICES].chat) as bot:
             app[ZALO_BOT] = bot
             yield
 

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.attachments import AttachmentPolicy
 from core.calendar import working_calendar
+from core.categories import Channel
 from core.chat.identity import ChatKeys
+from core.chat.state import ChatStateStore, MemoryChatStateStore, MemoryUpdateLedger, UpdateLedger
 from core.conversation import ReporterService
 from core.establishment_service import EstablishmentService
 from core.intake_triage import LiveTriage, shared_engine
@@ -36,7 +38,8 @@ from core.sources import MemorySourceKeys, SourceHasher, SourceKeys
 from core.staff import StaffService
 from core.support_service import SupportService
 from core.tip_import import ImportService
-from hotline.chatkeys import chat_secret
+from hotline.channels import ChatServices, configured_channels
+from hotline.chatkeys import chat_keys, chat_secret
 from hotline.masterkey import MasterKeySource
 from hotline.settings import Settings
 from hotline.support_wiring import support_service, with_support
@@ -49,13 +52,15 @@ from storage.establishments import establishment_store
 from storage.files import DirectoryStore
 from storage.learn import SqlLearnStore
 from storage.live_query import SqlUrgentFeed
-from storage.outreach import outreach_service
+from storage.outreach import SqlContentRepository, SqlDeliveryQueue, outreach_service
 from storage.reach import SqlFeedbackStore, SqlReachRepository, SqlSubscriberAreas
+from storage.redis_chat import RedisChatStateStore, RedisUpdateLedger
 from storage.redis_limits import FallbackRateLimiter, RedisRateLimiter
 from storage.redis_sessions import RedisSessionCache
 from storage.redis_signin import RedisLockBox
 from storage.redis_sources import RedisSourceKeys
 from storage.repositories import SqlUnitOfWork
+from storage.support import Sessions
 
 
 @dataclass(frozen=True)
@@ -69,9 +74,8 @@ class Services:
     notifications: NotificationService
     live: UrgentFeed
     charts: SqlCharts
-    # Chat channels (Telegram): the chat-id key and the encrypted directory of chats.
-    chat_keys: ChatKeys
-    chats: SqlChatDirectory
+    # What every chat channel (Telegram, Zalo) builds its conversations from.
+    chat: ChatServices
     # Youth outreach: content library and campaigns; delivery is `hotline worker`.
     outreach: OutreachService
     # Answers from the knowledge base, reach against the plan, subscribers' areas.
@@ -100,8 +104,17 @@ def attachment_policy(settings: Settings) -> AttachmentPolicy:
         max_file_bytes=settings.max_file_bytes,
         max_request_bytes=settings.max_upload_bytes,
         max_pixels=settings.max_image_pixels,
+        max_pdf_pages=settings.max_pdf_pages,
         max_decoded_bytes=settings.max_image_decoded_bytes,
         decode_budget_bytes=settings.image_decode_budget_bytes,
+    )
+
+
+def passphrase_hasher(settings: Settings, pepper: bytes | None) -> PassphraseHasher:
+    return PassphraseHasher(
+        time_cost=settings.passphrase_argon2_time_cost,
+        memory_kib=settings.passphrase_argon2_memory_kib,
+        pepper=pepper,
     )
 
 
@@ -121,6 +134,28 @@ def abuse_policy(settings: Settings) -> AbusePolicy:
     )
 
 
+def reach_service(settings: Settings, sessions: Sessions, clock: Clock) -> ReachService:
+    return ReachService(SqlReachRepository(sessions), province_code=settings.province_code, clock=clock)
+
+
+def establishment_service(
+    settings: Settings,
+    sessions: Sessions,
+    clock: Clock,
+    support: SupportService,
+    *,
+    tips: TipService,
+    reach: ReachService,
+) -> EstablishmentService:
+    """The register, with every plan indicator in its registry: support's, the tips' on-time
+    handling per stage and the reach per audience (one registry for the command line, the
+    KPI page and the report)."""
+    service = EstablishmentService(
+        establishment_store(sessions), clock=clock, province_code=settings.province_code
+    )
+    return with_support(service, support, tips=tips, reach=reach)
+
+
 def session_policy(settings: Settings) -> SessionPolicy:
     return SessionPolicy(
         idle=timedelta(minutes=settings.staff_idle_minutes),
@@ -128,6 +163,47 @@ def session_policy(settings: Settings) -> SessionPolicy:
         max_failures=settings.staff_max_failed_logins,
         lockout=timedelta(minutes=settings.staff_lockout_minutes),
     )
+
+
+def chat_state(redis: Redis | None) -> tuple[ChatStateStore, UpdateLedger]:
+    """Conversation state and seen update ids: shared through Redis by every worker when
+    configured, in this process otherwise."""
+    if redis is None:
+        return MemoryChatStateStore(), MemoryUpdateLedger()
+    return RedisChatStateStore(redis), RedisUpdateLedger(redis)
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """The database engine (its connection pool), disposed on the way out."""
+    engine = create_engine(settings.effective_database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a broadcast worker needs besides its sender: one channel's delivery queue, the
+    content it sends, and the key that decrypts chat ids (not the rest of the services)."""
+
+    queue: SqlDeliveryQueue
+    content: SqlContentRepository
+    decrypt: Callable[[str, str], str]
+
+
+@asynccontextmanager
+async def open_delivery(settings: Settings, channel: Channel) -> AsyncIterator[Delivery]:
+    async with open_database(settings) as engine:
+        sessions = session_factory(engine)
+        yield Delivery(
+            SqlDeliveryQueue(
+                sessions, channel=channel.value, channels=[c.value for c in configured_channels(settings)]
+            ),
+            SqlContentRepository(sessions),
+            chat_keys(settings).decrypt,
+        )
 
 
 @asynccontextmanager
@@ -168,12 +244,12 @@ def sign_in_limits(settings: Settings) -> SignInLimits:
     )
 
 
-def source_hasher(redis: Redis | None, settings: Settings) -> SourceHasher:
+def source_hasher(redis: Redis | None, settings: Settings, clock: Clock = utc_now) -> SourceHasher:
     """Client addresses to sources (core.sources), under a key shared through Redis (so
     every worker counts a client alike) or drawn in this process."""
     rotate = settings.source_key_hours * 3600
     keys: SourceKeys = MemorySourceKeys() if redis is None else RedisSourceKeys(redis, rotate_seconds=rotate)
-    return SourceHasher(keys, rotate_seconds=rotate)
+    return SourceHasher(keys, rotate_seconds=rotate, clock=epoch_seconds(clock))
 
 
 def lock_box(redis: Redis | None) -> LockBox:
@@ -194,14 +270,13 @@ def session_cache(
 @asynccontextmanager
 async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[Services]:
     """Open the database (and Redis) and wire the services; close them on the way out."""
-    engine = create_engine(settings.effective_database_url)
-    sessions = session_factory(engine)
-
-    def uow() -> SqlUnitOfWork:
-        return SqlUnitOfWork(sessions)
-
     async with AsyncExitStack() as stack:
-        stack.push_async_callback(engine.dispose)
+        engine = await stack.enter_async_context(open_database(settings))
+        sessions = session_factory(engine)
+
+        def uow() -> SqlUnitOfWork:
+            return SqlUnitOfWork(sessions)
+
         redis = await stack.enter_async_context(open_redis(settings))
         limiter = rate_limiter(redis, clock)
         secret = chat_secret(settings)  # read once: it keys chats, sign-in names and the pepper
@@ -216,11 +291,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             province_code=settings.province_code,
             calendar=working_calendar(settings.holidays_file),
             clock=clock,
-            hasher=PassphraseHasher(
-                time_cost=settings.passphrase_argon2_time_cost,
-                memory_kib=settings.passphrase_argon2_memory_kib,
-                pepper=pepper_from(secret),
-            ),
+            hasher=passphrase_hasher(settings, pepper_from(secret)),
             store=DirectoryStore(settings.attachments_path),
             attachment_policy=attachment_policy(settings),
             triage=LiveTriage(shared_engine(), settings.province_code),
@@ -229,7 +300,12 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
         )
         stack.push_async_callback(tips.close)  # runs before the engine is disposed
         support = support_service(settings, sessions, clock, secret)
-        reach = ReachService(SqlReachRepository(sessions), province_code=settings.province_code, clock=clock)
+        reporters = ReporterService(uow, tips=tips, throttle=throttle, clock=clock)
+        answers = AnswerService(shared_matcher(), SqlFeedbackStore(sessions), throttle=throttle)
+        chats = SqlChatDirectory(sessions, keys, clock)
+        subscriber_areas = SqlSubscriberAreas(sessions)
+        store, ledger = chat_state(redis)
+        reach = reach_service(settings, sessions, clock)
         yield Services(
             settings=settings,
             engine=engine,
@@ -244,40 +320,36 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
                 sessions=session_cache(redis, settings, clock),
                 reference=reference,
             ),
-            reporters=ReporterService(
-                uow,
-                tips=tips,
-                throttle=throttle,
-                clock=clock,
-            ),
+            reporters=reporters,
             limiter=limiter,
             notifications=NotificationService(uow, clock=clock),
             live=SqlUrgentFeed(sessions),
             charts=SqlCharts(sessions),
-            chat_keys=keys,
-            chats=SqlChatDirectory(sessions, keys, clock),
-            outreach=outreach_service(sessions, clock),
-            answers=AnswerService(
-                shared_matcher(),
-                SqlFeedbackStore(sessions),
-                throttle=throttle,
+            chat=ChatServices(
+                reporter=reporters,
+                directory=chats,
+                outbox=chats,
+                keys=keys,
+                attachment_policy=tips.attachment_policy,
+                answers=answers,
+                areas=subscriber_areas,
+                support=support,
+                clock=clock,
+                province_code=settings.province_code,
+                store=store,
+                ledger=ledger,
             ),
+            outreach=outreach_service(sessions, clock),
+            answers=answers,
             reach=reach,
-            subscriber_areas=SqlSubscriberAreas(sessions),
+            subscriber_areas=subscriber_areas,
             learn=LearnService(
                 SqlLearnStore(sessions), clock=clock, stamp_seconds=settings.learn_stamp_seconds
             ),
-            establishments=with_support(
-                EstablishmentService(
-                    establishment_store(sessions), clock=clock, province_code=settings.province_code
-                ),
-                support,
-                tips=tips,
-                reach=reach,
-            ),
+            establishments=establishment_service(settings, sessions, clock, support, tips=tips, reach=reach),
             registrations=RegistrationService(tips, uow, MasterKeySource(settings)),
             channel_kpi=SqlChannelKpi(sessions),
             imports=ImportService(tips, uow, new_receipt_code),
-            sources=source_hasher(redis, settings),
+            sources=source_hasher(redis, settings, clock),
             support=support,
         )

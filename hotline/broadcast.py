@@ -22,12 +22,10 @@ from core.outreach.bucket import MemoryBucket, shape_for
 from core.outreach.engine import BroadcastEngine, config_for
 from core.outreach.ports import Bucket
 from core.services import utc_now
-from hotline.bootstrap import open_redis
+from hotline.bootstrap import open_database, open_delivery, open_redis
 from hotline.channels import configured_channels
-from hotline.chatkeys import chat_keys
+from hotline.logs import quiet_libraries
 from hotline.settings import Settings
-from storage.db import create_engine, session_factory
-from storage.outreach import SqlContentRepository, SqlDeliveryQueue
 from storage.redis_bucket import RedisBucket
 
 log = logging.getLogger(__name__)
@@ -84,10 +82,8 @@ async def open_zalo_broadcast(
         raise ValueError("HOTLINE_ZALO_TOKEN is not set: there is no Zalo bot to broadcast with")
     config = config_for(settings.zalo_rate, settings.broadcast_lease_seconds, settings.broadcast_poll_seconds)
     timeout = max(1.0, min(20.0, settings.broadcast_lease_seconds / 3))
-    engine = create_engine(settings.effective_database_url)
     async with AsyncExitStack() as stack:
-        stack.push_async_callback(engine.dispose)
-        sessions = session_factory(engine)
+        delivery = await stack.enter_async_context(open_delivery(settings, Channel.ZALO))
         bucket = await stack.enter_async_context(open_bucket(settings, Channel.ZALO))
         api = await stack.enter_async_context(
             open_zalo_api(
@@ -96,17 +92,12 @@ async def open_zalo_broadcast(
                 timeout=aiohttp.ClientTimeout(total=timeout, connect=min(5.0, timeout)),
             )
         )
-        keys = chat_keys(settings)
         yield BroadcastEngine(
-            SqlDeliveryQueue(
-                sessions,
-                channel=Channel.ZALO.value,
-                channels=[c.value for c in configured_channels(settings)],
-            ),
-            SqlContentRepository(sessions),
+            delivery.queue,
+            delivery.content,
             ZaloSender(api),
             bucket,
-            keys.decrypt,
+            delivery.decrypt,
             worker=worker or worker_name(),
             config=config,
             clock=clock,
@@ -122,11 +113,11 @@ async def open_broadcast(
     from telegram.request import HTTPXRequest
 
     from bot.broadcast import TelegramSender
-    from bot.runtime import api_root, quiet_library_logs
+    from bot.runtime import api_root
 
     if not settings.telegram_token:
         raise ValueError("HOTLINE_TELEGRAM_TOKEN is not set: there is no bot to broadcast with")
-    quiet_library_logs()
+    quiet_libraries()
     _skip_sniffio_lookups()
     config = config_for(
         settings.telegram_rate, settings.broadcast_lease_seconds, settings.broadcast_poll_seconds
@@ -142,27 +133,20 @@ async def open_broadcast(
         media_write_timeout=timeout,
     )
     root = api_root(settings.telegram_api_url)
-    engine = create_engine(settings.effective_database_url)
     async with AsyncExitStack() as stack:
-        stack.push_async_callback(engine.dispose)
-        sessions = session_factory(engine)
+        delivery = await stack.enter_async_context(open_delivery(settings, Channel.TELEGRAM))
         bucket = await stack.enter_async_context(open_bucket(settings))
         bot = Bot(
             settings.telegram_token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot", request=request
         )
         await bot.initialize()
         stack.push_async_callback(bot.shutdown)
-        keys = chat_keys(settings)
         yield BroadcastEngine(
-            SqlDeliveryQueue(
-                sessions,
-                channel=Channel.TELEGRAM.value,
-                channels=[c.value for c in configured_channels(settings)],
-            ),
-            SqlContentRepository(sessions),
+            delivery.queue,
+            delivery.content,
             TelegramSender(bot),
             bucket,
-            keys.decrypt,
+            delivery.decrypt,
             worker=worker or worker_name(),
             config=config,
             clock=clock,
@@ -186,26 +170,25 @@ RETENTION_EVERY_SECONDS = 24 * 3600
 async def run_retention_daily(settings: Settings, stop: asyncio.Event) -> None:
     """Apply the retention rules now and every day until stopped; a failed run is logged
     and tried again the next day (the run is idempotent and safe beside cron's)."""
+    from storage.db import session_factory
     from storage.files import DirectoryStore
     from storage.retention import SqlRetentionRules, run_retention
 
     while not stop.is_set():
-        engine = create_engine(settings.effective_database_url)
         try:
-            rules = await SqlRetentionRules(session_factory(engine)).all()
-            report = await run_retention(
-                engine,
-                DirectoryStore(settings.attachments_path),
-                rules,
-                now=utc_now(),
-                processed_days=settings.retention_processed_days,
-                batch=settings.retention_batch,
-            )
+            async with open_database(settings) as engine:
+                rules = await SqlRetentionRules(session_factory(engine)).all()
+                report = await run_retention(
+                    engine,
+                    DirectoryStore(settings.attachments_path),
+                    rules,
+                    now=utc_now(),
+                    processed_days=settings.retention_processed_days,
+                    batch=settings.retention_batch,
+                )
             log.info("retention run: %d tips' data forgotten", report.total)
         except Exception:
             log.exception("retention run failed; trying again in a day")
-        finally:
-            await engine.dispose()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=RETENTION_EVERY_SECONDS)
 

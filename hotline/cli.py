@@ -262,9 +262,7 @@ def cmd_areas(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
     from hotline.demo import load_demo_data
 
-    summary = asyncio.run(load_demo_data(settings))
-    for line in summary:
-        print(line)
+    asyncio.run(load_demo_data(settings, progress=lambda line: print(line, flush=True)))
     return 0
 
 

@@ -152,11 +152,21 @@ class DemoClock:
         return self.now
 
 
-async def load_demo_data(settings: Settings) -> list[str]:
+async def load_demo_data(settings: Settings, progress: Callable[[str], None] | None = None) -> list[str]:
+    """Load the demo data; each stage's lines are handed to `progress` as the stage ends (the
+    CLI prints them: loading takes a while) and all of them are returned."""
+    lines: list[str] = []
+
+    def say(*stage: str) -> None:
+        lines.extend(stage)
+        for line in stage:
+            if progress is not None:
+                progress(line)
+
     await upgrade_database(settings.effective_database_url, settings.province_code)
+    say("database schema up to date")
     clock = DemoClock()
     real_now = clock.now
-    lines: list[str] = []
     async with open_services(settings, clock) as services:
         province = settings.province_code
         try:
@@ -168,11 +178,13 @@ async def load_demo_data(settings: Settings) -> list[str]:
                 area_code=province,
                 role=Role.ADMIN,
             )
-            lines.append(f"admin officer created: username admin, password {password}")
-            lines.append("sign in at /staff/login: the first sign-in shows a QR code for your authenticator app")
-            lines.append("(shown once; it is stored only as an argon2 hash)")
+            say(
+                f"admin officer created: username admin, password {password}",
+                "sign in at /staff/login: the first sign-in shows a QR code for your authenticator app",
+                "(shown once; it is stored only as an argon2 hash)",
+            )
         except DuplicateKey:
-            lines.append("admin officer already exists; password unchanged")
+            say("admin officer already exists; password unchanged")
 
         async with services.engine.connect() as conn:
             done = await conn.scalar(sa.select(sa.func.count()).where(TransitionRow.actor == DEMO_ACTOR))
@@ -182,10 +194,12 @@ async def load_demo_data(settings: Settings) -> list[str]:
                 )
             )
         if done:
-            lines.append("demo tips already loaded; nothing added")
-            lines.extend(await load_demo_register(services, _mover(clock), real_now, communes))
-            lines.extend(await load_demo_support(services, _mover(clock), real_now, communes))
+            say("demo tips already loaded; nothing added")
+            say(*await load_demo_register(services, _mover(clock), real_now, communes))
+            say(*await load_demo_support(services, _mover(clock), real_now, communes))
             return lines
+
+        say(f"loading {DEMO_TIPS} demo tips with their histories ...")
 
         rng = random.Random(SEED)
         for _ in range(DEMO_TIPS):
@@ -203,9 +217,9 @@ async def load_demo_data(settings: Settings) -> list[str]:
             )
             await replay_history(services.tips, receipt.tip_id, category, rng, clock, real_now)
         clock.now = real_now
-        lines.append(f"{DEMO_TIPS} demo tips loaded over the last 12 months")
-        lines.extend(await load_demo_register(services, _mover(clock), real_now, communes))
-        lines.extend(await load_demo_support(services, _mover(clock), real_now, communes))
+        say(f"{DEMO_TIPS} demo tips loaded over the last 12 months")
+        say(*await load_demo_register(services, _mover(clock), real_now, communes))
+        say(*await load_demo_support(services, _mover(clock), real_now, communes))
     return lines
 
 

@@ -92,10 +92,16 @@ class CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass  # always the current stderr
 
 
+def quiet_libraries() -> None:
+    """Silence the libraries that would log chat ids, tokens or tip text (their warnings stay);
+    the bots call it too, as they may be built without `configure` (tests, embedding)."""
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def configure(level: str) -> None:
     handler = CurrentStderrHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
-    for name in QUIET_LIBRARIES:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    quiet_libraries()
     install_privacy_filter()

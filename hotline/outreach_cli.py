@@ -15,8 +15,9 @@ from core.outreach.campaigns import Campaign, CampaignState, Progress
 from core.outreach.content import AUDIENCES, LANGUAGES, ContentDraft, ContentItem, ItemState
 from core.outreach.service import CLI_ACTOR, OutreachService
 from hotline import tables
+from hotline.bootstrap import open_database
 from hotline.settings import Settings
-from storage.db import create_engine, session_factory
+from storage.db import session_factory
 from storage.outreach import outreach_service
 
 T = TypeVar("T")
@@ -87,11 +88,8 @@ def _with_service(settings: Settings, use: Callable[[OutreachService], Awaitable
     """Open the database just for the outreach service: the CLI needs nothing else."""
 
     async def run() -> T:
-        engine = create_engine(settings.effective_database_url)
-        try:
+        async with open_database(settings) as engine:
             return await use(outreach_service(session_factory(engine), _utc_now))
-        finally:
-            await engine.dispose()
 
     return asyncio.run(run())
 

@@ -23,9 +23,10 @@ from core.posters import subscribe_link
 from core.reach import ReachReport, ReachService
 from core.services import utc_now
 from hotline import tables
+from hotline.bootstrap import open_database, reach_service
 from hotline.settings import Settings
-from storage.db import create_engine, session_factory
-from storage.reach import SqlFeedbackStore, SqlReachRepository
+from storage.db import session_factory
+from storage.reach import SqlFeedbackStore
 
 T = TypeVar("T")
 #: Who the command line records as having entered a population.
@@ -80,17 +81,14 @@ def _with_sessions(settings: Settings, use: Callable[[Any], Awaitable[T]]) -> T:
     """Open the database just for the command: it needs nothing else."""
 
     async def run() -> T:
-        engine = create_engine(settings.effective_database_url)
-        try:
+        async with open_database(settings) as engine:
             return await use(session_factory(engine))
-        finally:
-            await engine.dispose()
 
     return asyncio.run(run())
 
 
 def _reach(settings: Settings, sessions: Any) -> ReachService:
-    return ReachService(SqlReachRepository(sessions), province_code=settings.province_code, clock=utc_now)
+    return reach_service(settings, sessions, utc_now)
 
 
 def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:

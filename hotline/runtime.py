@@ -1,12 +1,6 @@
-"""Process tuning for a long-running server (`hotline serve`).
-
-Why: the triage engine, the gazetteer, the knowledge base and the language profiles are
-some 140,000 long-lived Python objects, loaded at start and never freed. Every full
-garbage collection walked them all (86 ms on our 2-core machines), pausing every request in
-flight; under a burst of reports that happened every few seconds and set the slowest
-percentile of intake. `gc.freeze()` after start-up moves what exists then out of the
-collector's sight (CPython's documented remedy); objects made later are collected as usual.
-"""
+"""Process tuning and serving for `hotline serve`: `gc.freeze()` after start-up keeps the
+long-lived engines out of full collections (which paused every request in flight), quiet
+answers to malformed requests, and the SIGTERM drain."""
 
 from __future__ import annotations
 

@@ -21,136 +21,309 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HOTLINE_", frozen=True, extra="ignore")
 
-    data_dir: Path = Path("var")
-    database_url: str = ""
-    redis_url: str | None = None
-    secret_key: str | None = Field(default=None, min_length=32)
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=1, le=65535)
-    province: str = "79"
-    telegram_token: str | None = None
-    telegram_api_url: str = "https://api.telegram.org/bot"
-    telegram_webhook_secret: str | None = None
-    telegram_mode: Literal["webhook", "polling"] = "webhook"
-    # The bot's @username, for the links printed as QR codes on posters (`hotline qr`).
-    telegram_bot_username: str | None = None
-    # Broadcast engine: messages/s for the whole bot (raise it for a paid-broadcast
-    # bot), the lease of a row being sent, and how often an idle worker looks for work.
-    telegram_rate: float = Field(default=30.0, gt=0, le=10_000)
-    broadcast_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
-    broadcast_poll_seconds: float = Field(default=1.0, gt=0, le=60)
-    # Zalo Bot Platform: the bot's token (Zalo Bot Creator), the API server root (tests
-    # point it at a fake), the webhook's secret header (8-256 characters, as the platform
-    # requires).
-    zalo_token: str | None = None
-    zalo_api_url: str = "https://bot-api.zaloplatforms.com"
-    zalo_webhook_secret: str | None = Field(default=None, min_length=8, max_length=256)
-    # Messages/s for the whole Zalo bot, shared through Redis by every worker. The platform
-    # publishes no figure and answers 429 past its quota: start far below Telegram's 30/s
-    # and raise it once the bot has been seen to sustain more.
-    zalo_rate: float = Field(default=5.0, gt=0, le=1000)
-    # Hosts photos may be downloaded from (https, subdomains included); an entry written
-    # as http://host:port allows plain http for exactly that host (tests, a local mirror).
-    zalo_media_hosts: Annotated[tuple[str, ...], NoDecode] = ("zdn.vn", "zadn.vn", "zalo.me", "zaloapp.com")
-    # The bot's public Zalo link (https://zalo.me/...), printed on posters by `hotline qr`.
-    zalo_bot_url: str | None = None
-    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
-    # Web intake: attachments, abuse control, passphrase hashing.
-    attachments_dir: Path | None = None  # default: data_dir / "attachments"
-    max_files: int = Field(default=5, ge=0, le=20)
-    max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
-    max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
-    max_image_pixels: int = Field(default=40_000_000, ge=10_000)
-    # Bytes one picture may decode to (width x height x bytes per pixel, 16-bit samples
-    # counted double), checked from its header before decoding: 40 MP of 8-bit RGBA.
-    max_image_decoded_bytes: int = Field(default=160 * 1024 * 1024, ge=1024 * 1024)
-    # Decoded bytes of all pictures being cleaned at once in one worker: a burst waits its
-    # turn rather than taking the machine's memory.
-    image_decode_budget_bytes: int = Field(default=384 * 1024 * 1024, ge=16 * 1024 * 1024)
-    # Abuse control per source (a keyed hash of the client address, never stored) under a
-    # global ceiling well above one source's share: one client cannot spend everyone's budget.
-    # Submissions per minute per form (tip, question, message), all sources together.
-    submissions_per_minute: int = Field(default=600, ge=1)
-    # Submissions per minute per form from one source: a person reports a handful at most.
-    submissions_per_source_per_minute: int = Field(default=10, ge=1)
-    # Urgent tips per minute one source may still file past its limit ("someone is in
-    # danger now" is never refused for a busy shared address, yet is no way to flood).
-    urgent_over_limit_per_source_per_minute: int = Field(default=20, ge=0)
-    failed_checks_per_receipt: int = Field(default=5, ge=1)
-    failed_checks_window_seconds: int = Field(default=900, ge=1)
-    # Seconds between the attempts still let through on a receipt past its failure limit:
-    # a guesser slows the real informant down but cannot lock them out.
-    receipt_pace_seconds: int = Field(default=60, ge=1, le=3600)
-    # Failed receipt checks per minute, all sources together / from one source.
-    failed_checks_per_minute: int = Field(default=300, ge=1)
-    failed_checks_per_source_per_minute: int = Field(default=20, ge=1)
-    # Knowledge-base look-ups (POST /api/v1/answers) per minute, all askers together / one source.
-    answers_per_minute: int = Field(default=600, ge=1)
-    answers_per_source_per_minute: int = Field(default=60, ge=1)
-    # Reverse proxies (IP addresses or CIDR networks, comma-separated) whose X-Forwarded-For
-    # and X-Forwarded-Proto are believed; from any other peer they are ignored (spoofable).
-    trusted_proxies: str = ""
-    # Hours a source-hash key lives before a new one is drawn (at most a day: sources must
-    # not be linkable across days).
-    source_key_hours: int = Field(default=24, ge=1, le=24)
-    # Triage reads new tips' texts in a helper process (hotline/triage_worker.py); off, on
-    # the event loop.
-    triage_worker: bool = True
-    passphrase_argon2_time_cost: int = Field(default=1, ge=1, le=10)
-    passphrase_argon2_memory_kib: int = Field(default=1024, ge=256, le=1024 * 1024)
-    # Staff workspace: session lifetimes and sign-in lockout.
-    staff_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
-    staff_session_hours: int = Field(default=12, ge=1, le=7 * 24)
-    staff_max_failed_logins: int = Field(default=5, ge=1, le=100)
-    staff_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
-    # Failed sign-ins of all accounts together per 5 minutes before every sign-in waits.
-    staff_failed_logins_per_5_minutes: int = Field(default=200, ge=1)
-    # Failed sign-ins from one source per 5 minutes before that source waits (only it).
-    staff_failed_logins_per_source_per_5_minutes: int = Field(default=10, ge=1)
-    # Live queue (SSE): how often each stream asks the database; streams kept per session
-    # in a worker (a newer one ends the oldest).
-    staff_events_poll_seconds: float = Field(default=3.0, gt=0, le=60)
-    staff_events_per_session: int = Field(default=3, ge=1, le=20)
-    # The site's public address as readers type it: canonical links, feeds, QR codes and the
-    # sitemap of the prevention pages (empty: taken from each request's Host), and the web
-    # form's address told to people whose chat messages the bot cannot read (protected and
-    # children's accounts on Zalo). Then, for the prevention pages: how long browsers and
-    # proxies may reuse a page (seconds), how long a worker reuses its last look at which
-    # items are published before asking the database again (seconds; 0: every request),
-    # and how often counted views are written (seconds).
-    public_url: str = ""
-    learn_max_age_seconds: int = Field(default=300, ge=0, le=86_400)
-    learn_stamp_seconds: float = Field(default=2.0, ge=0, le=300)
-    learn_views_flush_seconds: float = Field(default=30.0, gt=0, le=3600)
-    # Seconds `hotline serve` gives requests in flight after SIGTERM (it has stopped
-    # accepting), before the intake writer is flushed and it exits; systemd's
-    # TimeoutStopSec (deploy/hotline@.service) must exceed it.
-    shutdown_grace_seconds: float = Field(default=20.0, ge=1, le=300)
-    # Seconds after SIGTERM during which requests still arriving on open kept-alive
-    # connections are served (each answer closing its connection), so a client that wrote a
-    # request just as the listener closed still gets its answer; counted within the grace.
-    shutdown_drain_seconds: float = Field(default=2.0, ge=0, le=60)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    # The days the government moves each year (bridge days off, Saturdays worked), as a CSV
-    # `date,kind,name`, on top of the statutory holidays that working-day deadlines skip.
-    holidays_file: Path | None = None
-    # Master key of the envelope encryption of named informants' identities (64 hex
-    # characters), or a file holding it; neither set: a key file is created once outside the
-    # data directory (hotline/masterkey.py says where). Never stored in the database.
-    master_key: str | None = Field(default=None, repr=False)
-    master_key_file: Path | None = None
-    # Years a processed (or duplicate) tip's content and a named informant's identity are
-    # kept after the tip closes, then forgotten by `hotline retention run`. Records of
-    # denunciations and crime reports must be kept as the archive rules say (docs/security.md,
-    # "Retention"): the deployment's legal office must confirm the figure; the default errs
-    # long because forgetting cannot be undone.
-    retention_processed_years: int = Field(default=20, ge=1, le=100)
-    # Closed tips forgotten per transaction by the retention run: short transactions, so
-    # intake and officers never wait long behind it.
-    retention_batch: int = Field(default=500, ge=1, le=10_000)
-    # Key of the backup archives (64 hex characters), kept apart from the backups; unset:
-    # a key derived from the master key. Never written into an archive.
-    backup_key: str | None = Field(default=None, repr=False)
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Where the embedded database, attachments and chat state live; a directory path, no unit",
+    )
+    database_url: str = Field(
+        default="",
+        description="The database (sqlite:/// or postgresql://); empty: SQLite under the data directory; "
+        "a URL, no unit",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis shared by every worker (limits, sessions, chat state); unset: in-process; "
+        "a URL, no unit",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        min_length=32,
+        description="Keys chat ids, sign-in names and the passphrase pepper; unset: a key file under the "
+        "data directory; at least 32 characters",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `hotline serve` listens on; no unit")
+    port: int = Field(
+        default=8080, ge=1, le=65535, description="TCP port `hotline serve` listens on; no unit"
+    )
+    province: str = Field(
+        default="79",
+        description="The province served (code or name): scopes places, receipts and the KPI; no unit",
+    )
+    telegram_token: str | None = Field(
+        default=None, description="The Telegram bot's token; unset: no bot; no unit"
+    )
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org/bot",
+        description="Telegram Bot API root (tests point it at a fake); a URL, no unit",
+    )
+    telegram_webhook_secret: str | None = Field(
+        default=None, description="Secret header Telegram sends with each webhook call; no unit"
+    )
+    telegram_mode: Literal["webhook", "polling"] = Field(
+        default="webhook", description="How updates arrive: webhook (production) or long polling; no unit"
+    )
+    telegram_bot_username: str | None = Field(
+        default=None, description="The bot's @username, for the poster links printed by `hotline qr`; no unit"
+    )
+    telegram_rate: float = Field(
+        default=30.0,
+        gt=0,
+        le=10_000,
+        description="Pace of the whole Telegram bot, replies and broadcasts (raise it for a "
+        "paid-broadcast bot); messages per second",
+    )
+    broadcast_lease_seconds: float = Field(
+        default=60.0,
+        ge=1,
+        le=3600,
+        description="How long a worker owns a broadcast row being sent before another may take it; seconds",
+    )
+    broadcast_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often an idle broadcast worker looks for work; seconds"
+    )
+    zalo_token: str | None = Field(
+        default=None, description="The Zalo bot's token (Zalo Bot Creator); unset: no Zalo bot; no unit"
+    )
+    zalo_api_url: str = Field(
+        default="https://bot-api.zaloplatforms.com",
+        description="Zalo Bot Platform API root (tests point it at a fake); a URL, no unit",
+    )
+    zalo_webhook_secret: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=256,
+        description="Secret header of the Zalo webhook, as the platform requires; 8-256 characters",
+    )
+    zalo_rate: float = Field(
+        default=5.0,
+        gt=0,
+        le=1000,
+        description="Pace for the whole Zalo bot, shared through Redis; the platform publishes no figure "
+        "and answers 429 past its quota, so start far below Telegram's; messages per second",
+    )
+    zalo_media_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("zdn.vn", "zadn.vn", "zalo.me", "zaloapp.com"),
+        description="Hosts photos may be downloaded from (https, subdomains included; http://host:port "
+        "allows plain http for that host only); comma-separated host names, no unit",
+    )
+    zalo_bot_url: str | None = Field(
+        default=None,
+        description="The bot's public Zalo link, printed on posters by `hotline qr`; a URL, no unit",
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Largest JSON or form body accepted (not uploads); bytes"
+    )
+    attachments_dir: Path | None = Field(
+        default=None,
+        description="Where attachments are kept; unset: data_dir/attachments; a directory path, no unit",
+    )
+    max_files: int = Field(default=5, ge=0, le=20, description="Attachments one tip may carry; count")
+    max_file_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Largest single attachment accepted; bytes"
+    )
+    max_upload_bytes: int = Field(
+        default=25 * 1024 * 1024, ge=1024, description="Largest multipart request (all files together); bytes"
+    )
+    max_image_pixels: int = Field(
+        default=40_000_000, ge=10_000, description="Largest picture accepted, width times height; pixels"
+    )
+    max_pdf_pages: int = Field(
+        default=100, ge=1, le=10_000, description="Longest PDF accepted (each page is rewritten); pages"
+    )
+    max_image_decoded_bytes: int = Field(
+        default=160 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Memory one picture may decode to (16-bit samples count double), checked from its "
+        "header before decoding: 40 MP of 8-bit RGBA; bytes",
+    )
+    image_decode_budget_bytes: int = Field(
+        default=384 * 1024 * 1024,
+        ge=16 * 1024 * 1024,
+        description="Decoded size of all pictures being cleaned at once in one worker, so a burst waits "
+        "its turn instead of taking the machine's memory; bytes",
+    )
+    submissions_per_minute: int = Field(
+        default=600,
+        ge=1,
+        description="Submissions per form (tip, question, message), all sources together, the global "
+        "ceiling well above one source's share; count per minute",
+    )
+    submissions_per_source_per_minute: int = Field(
+        default=10,
+        ge=1,
+        description="Submissions per form from one source (a keyed hash of the client address, never "
+        "stored): a person reports a handful at most; count per minute",
+    )
+    urgent_over_limit_per_source_per_minute: int = Field(
+        default=20,
+        ge=0,
+        description="Urgent tips one source may still file past its limit: someone in danger is never "
+        "refused for a busy shared address, yet it is no way to flood; count per minute",
+    )
+    failed_checks_per_receipt: int = Field(
+        default=5,
+        ge=1,
+        description="Wrong passphrases on one receipt within the window before it is paced; count",
+    )
+    failed_checks_window_seconds: int = Field(
+        default=900, ge=1, description="The window of failed_checks_per_receipt; seconds"
+    )
+    receipt_pace_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="Past its failure limit, one attempt per this interval still goes through on a "
+        "receipt: a guesser slows the informant down but cannot lock them out; seconds",
+    )
+    failed_checks_per_minute: int = Field(
+        default=300, ge=1, description="Failed receipt checks, all sources together; count per minute"
+    )
+    failed_checks_per_source_per_minute: int = Field(
+        default=20, ge=1, description="Failed receipt checks from one source; count per minute"
+    )
+    answers_per_minute: int = Field(
+        default=600,
+        ge=1,
+        description="Knowledge-base look-ups (POST /api/v1/answers), all askers together: cheap but CPU; "
+        "count per minute",
+    )
+    answers_per_source_per_minute: int = Field(
+        default=60, ge=1, description="Knowledge-base look-ups from one source; count per minute"
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Reverse proxies whose X-Forwarded-For/-Proto are believed (spoofable from anyone "
+        "else); comma-separated IP addresses or CIDR networks, no unit",
+    )
+    source_key_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24,
+        description="Life of the key that hashes client addresses into sources (at most a day: sources "
+        "must not be linkable across days); hours",
+    )
+    triage_worker: bool = Field(
+        default=True,
+        description="Read new tips' texts in a helper process (off: on the event loop); on/off, no unit",
+    )
+    passphrase_argon2_time_cost: int = Field(
+        default=1, ge=1, le=10, description="Argon2id passes per passphrase hash; count"
+    )
+    passphrase_argon2_memory_kib: int = Field(
+        default=1024, ge=256, le=1024 * 1024, description="Argon2id memory per passphrase hash; KiB"
+    )
+    staff_idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="A staff session ends after this long unused; minutes"
+    )
+    staff_session_hours: int = Field(
+        default=12,
+        ge=1,
+        le=7 * 24,
+        description="A staff session ends this long after sign-in, used or not; hours",
+    )
+    staff_max_failed_logins: int = Field(
+        default=5, ge=1, le=100, description="Wrong passwords in a row before an account locks; count"
+    )
+    staff_lockout_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, description="How long a locked account stays locked; minutes"
+    )
+    staff_failed_logins_per_5_minutes: int = Field(
+        default=200,
+        ge=1,
+        description="Failed sign-ins of all accounts together before all sign-ins wait; count per 5 minutes",
+    )
+    staff_failed_logins_per_source_per_5_minutes: int = Field(
+        default=10,
+        ge=1,
+        description="Failed sign-ins from one source before that source (only it) waits; count per 5 minutes",
+    )
+    staff_events_poll_seconds: float = Field(
+        default=3.0,
+        gt=0,
+        le=60,
+        description="How often each live-queue stream (SSE) asks the database; seconds",
+    )
+    staff_events_per_session: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="Live-queue streams kept per session in a worker (a newer one ends the oldest); count",
+    )
+    public_url: str = Field(
+        default="",
+        description="The site's public address as readers type it, for canonical links, feeds, QR codes, "
+        "the sitemap and the web form told to chat users; empty: each request's Host; a URL, no unit",
+    )
+    learn_max_age_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=86_400,
+        description="How long browsers and proxies may reuse a prevention page; seconds",
+    )
+    learn_stamp_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=300,
+        description="How long a worker reuses its last look at which items are published "
+        "(0: ask every request); seconds",
+    )
+    learn_views_flush_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="How often counted page views are written; seconds"
+    )
+    shutdown_grace_seconds: float = Field(
+        default=20.0,
+        ge=1,
+        le=300,
+        description="Time `hotline serve` gives requests in flight after SIGTERM before the intake writer "
+        "is flushed (systemd's TimeoutStopSec must exceed it); seconds",
+    )
+    shutdown_drain_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="Part of the grace during which requests still arriving on kept-alive connections are "
+        "served, each answer closing its connection; seconds",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Least severe log record written; no unit"
+    )
+    holidays_file: Path | None = Field(
+        default=None,
+        description="CSV `date,kind,name` of the days the government moves each year, on top of the "
+        "statutory holidays working-day deadlines skip; a file path, no unit",
+    )
+    master_key: str | None = Field(
+        default=None,
+        repr=False,
+        description="Master key of the envelope encryption of named informants' identities, never stored "
+        "in the database; 64 hex characters",
+    )
+    master_key_file: Path | None = Field(
+        default=None,
+        description="A file holding the master key; neither set: one is created outside the data "
+        "directory (hotline/masterkey.py); a file path, no unit",
+    )
+    retention_processed_years: int = Field(
+        default=20,
+        ge=1,
+        le=100,
+        description="How long a processed (or duplicate) tip's content and a named informant's identity "
+        "are kept after the tip closes, then forgotten by `hotline retention run`; the deployment's legal "
+        "office must confirm it (docs/security.md, Retention); the default errs long; years",
+    )
+    retention_batch: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Closed tips forgotten per transaction by the retention run, so intake and officers "
+        "never wait long behind it; tips per transaction",
+    )
+    backup_key: str | None = Field(
+        default=None,
+        repr=False,
+        description="Key of the backup archives, kept apart from the backups; unset: derived from the "
+        "master key; never written into an archive; 64 hexadecimal characters, no unit",
+    )
 
     @field_validator("database_url")
     @classmethod

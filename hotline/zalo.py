@@ -1,5 +1,5 @@
 """Wiring of the Zalo bot: one aiohttp client session, the API client, the engine in
-text-only mode and the runtime, built from settings and the already opened services."""
+text-only mode and the runtime, built from settings and the shared chat services."""
 
 from __future__ import annotations
 
@@ -12,15 +12,8 @@ import aiohttp
 from channels.notices import ReplyNotifier
 from channels.zalo.api import MediaHosts, ZaloApi
 from channels.zalo.runtime import ZaloBot, ZaloNotices
-from core.attachments import AttachmentPolicy
 from core.categories import Channel
-from core.chat.engine import ChatEngine
-from core.chat.flows.support import SupportAsker
-from core.chat.identity import ChatKeys
-from core.chat.ports import ChatDirectory, NoticeOutbox, Reporter, SubscriberAreas
-from core.knowledge import AnswerService
-from core.services import Clock, utc_now
-from hotline.channels import open_chat_storage, province_places
+from hotline.channels import ChatServices
 from hotline.settings import Settings
 
 
@@ -39,50 +32,24 @@ async def open_zalo_api(settings: Settings, **session_options: Any) -> AsyncIter
 
 
 @asynccontextmanager
-async def open_zalo(
-    settings: Settings,
-    *,
-    reporter: Reporter,
-    directory: ChatDirectory,
-    keys: ChatKeys,
-    clock: Clock = utc_now,
-    outbox: NoticeOutbox | None = None,
-    attachment_policy: AttachmentPolicy | None = None,
-    answers: AnswerService | None = None,
-    areas: SubscriberAreas | None = None,
-    support: SupportAsker | None = None,
-) -> AsyncIterator[ZaloBot]:
+async def open_zalo(settings: Settings, chat: ChatServices) -> AsyncIterator[ZaloBot]:
+    """Build the Zalo bot over the shared chat services, start it, stop it on the way out."""
     async with AsyncExitStack() as stack:
-        store, ledger = await stack.enter_async_context(open_chat_storage(settings))
         api = await stack.enter_async_context(open_zalo_api(settings))
-        policy = attachment_policy or AttachmentPolicy()
-        engine = ChatEngine(
-            reporter=reporter,
-            directory=directory,
-            places=province_places(settings.province_code),
-            store=store,
-            clock=clock,
-            channel=Channel.ZALO,
-            attachment_policy=policy,
-            answers=answers,
-            areas=areas,
-            support=support,
-            text_only=True,
-        )
+        engine = chat.engine(Channel.ZALO, text_only=True)
 
         def notifier(bot: ZaloBot) -> ReplyNotifier:
-            assert outbox is not None
-            return ReplyNotifier(outbox, Channel.ZALO.value, ZaloNotices(bot))
+            return ReplyNotifier(chat.outbox, Channel.ZALO.value, ZaloNotices(bot))
 
         bot = ZaloBot(
             api,
             engine,
-            keys,
-            ledger,
+            chat.keys,
+            chat.ledger,
             rate=settings.zalo_rate,
-            max_file_bytes=policy.max_file_bytes,
+            max_file_bytes=chat.attachment_policy.max_file_bytes,
             public_url=settings.public_url or None,
-            outbox_notifier=notifier if outbox is not None else None,
+            outbox_notifier=notifier,
         )
         await bot.start()
         stack.push_async_callback(bot.stop)

@@ -1,28 +1,6 @@
-"""The KPI and the dashboard's charts at a million tips.
-
-A year of a province is ~900,000 tips; counting them row by row takes ~0.6 s and each
-exact median another 0.1-0.45 s on the 2-core machine. What is done instead:
-
-- **Closed tips never change** (`core.stages.TERMINAL` has no way out), so their KPI counts
-  are added, when they close and in the same transaction, to `kpi_months` and `kpi_days`:
-  one row per month (day) of receipt (Viet Nam time) and unit (province, agency, commune,
-  and the category only where scoping looks at it). A period's whole months are summed
-  from `kpi_months`, its partial months at either end from `kpi_days`.
-- **Open tips** (a few percent) are counted live, with the very same expressions
-  (`storage.kpi_query.count_columns`): an index-only scan of the partial index
-  `ix_tips_open_kpi`.
-- **Exact medians** without sorting the cohort: both parts also count, per stage, the tips
-  that took less than each of `BOUNDS`; the median's rank then falls between two bounds,
-  and the index `ix_tips_<stage>_secs` is walked (index-only) from the lower bound to the
-  rank, a few percent of the cohort instead of half of it.
-- **Charts**: `tip_weeks` counts tips received per week, unit and category (kept in step
-  by intake, classification and referral); open tips by age and workload per agency are
-  one grouped pass over the open tips.
-
-`rebuild_statements` recomputes both tables from `tips` (migration 0008, bulk loads); the
-tests check that the incremental upkeep and the rebuild agree, and that the KPI equals
-`storage.kpi_query.compute_kpi` (the plain one-pass version) and `core.kpi.kpi_from_tips`.
-"""
+"""The KPI and the dashboard's charts at a million tips, without counting closed tips row by
+row: closed tips are summed from `kpi_months`/`kpi_days` (kept in the closing transaction),
+open ones counted live, exact medians walked from histogram bounds (docs/benchmarks.md, KPI)."""
 
 from __future__ import annotations
 

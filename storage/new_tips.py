@@ -1,22 +1,6 @@
-"""A batch of new tips, the first line of each one's history and the weekly counts, written
-with statements whose text never changes.
-
-Why: the intake writer (core/group_commit.py) is the pace-setter of a burst, and its time
-per batch was mostly per statement: SQLAlchemy building and caching a multi-row INSERT for
-every batch size and running every value through its type's bind processor, then a round
-trip each for the tips, their history and every weekly counter, each resumed behind a busy
-event loop. Here each statement is compiled once, whatever the batch size:
-
-* PostgreSQL: one statement. One column of values is one array parameter, spread into rows
-  by `unnest`; data-modifying CTEs put the three INSERTs in one round trip, and asyncpg
-  prepares it once per connection.
-* SQLite: three statements (it has no data-modifying CTEs), each with one parameter, the
-  batch as JSON rows spread by `json_each`. Dates go as the text SQLAlchemy's SQLite
-  `DATETIME` stores (`2026-03-02 02:00:00.000000`, UTC), so they compare as before.
-
-The rows are the ones `_tip_values` and `_history_values` in storage/repositories.py
-describe (tests/test_new_tips_storage.py compares them column by column on both databases).
-"""
+"""A batch of new tips, their first history rows and weekly counts, written with statements
+compiled once whatever the batch size (PostgreSQL: one `unnest` statement; SQLite: three over
+`json_each`), because the intake writer's time per batch was mostly per statement."""
 
 from __future__ import annotations
 

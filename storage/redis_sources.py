@@ -10,7 +10,7 @@ import secrets
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from core.sources import KEY_BYTES, ROTATE_SECONDS, MemorySourceKeys
+from core.sources import KEY_BYTES, MemorySourceKeys
 
 log = logging.getLogger(__name__)
 PREFIX = "hotline:srckey:"
@@ -18,7 +18,7 @@ PREFIX = "hotline:srckey:"
 
 class RedisSourceKeys:
     def __init__(
-        self, redis: Redis, *, rotate_seconds: int = ROTATE_SECONDS, fallback: MemorySourceKeys | None = None
+        self, redis: Redis, *, rotate_seconds: int, fallback: MemorySourceKeys | None = None
     ) -> None:
         self.redis = redis
         self._ttl = 2 * rotate_seconds

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from core.attachments import AttachmentPolicy
 from core.categories import Category, Channel
 from core.services import Receipt, TipService, TransitionRequest
 from core.stages import Stage
@@ -14,6 +17,23 @@ def draft(text: str = "Quán karaoke trên đường Lê Lợi có bán dâm", *
     return TipDraft(**fields)  # type: ignore[arg-type]
 
 
+#: Upload limits as shipped (the numbers are written out: tests pass explicit limits).
+ATTACHMENTS = AttachmentPolicy(
+    max_files=5,
+    max_file_bytes=10 * 1024 * 1024,
+    max_request_bytes=25 * 1024 * 1024,
+    max_pixels=40_000_000,
+    max_pdf_pages=100,
+    max_decoded_bytes=160 * 1024 * 1024,
+    decode_budget_bytes=384 * 1024 * 1024,
+)
+
+
+def attachments(**limits: int) -> AttachmentPolicy:
+    """The shipped upload limits with some of them changed."""
+    return replace(ATTACHMENTS, **limits)
+
+
 async def submit(tips: TipService, **kw: object) -> Receipt:
     return await tips.submit(draft(**kw))
 
@@ -24,4 +44,4 @@ def move(target: Stage, reason: str = "", **kw: object) -> TransitionRequest:
     return TransitionRequest(target=target, actor="officer:test", reason=reason, **kw)  # type: ignore[arg-type]
 
 
-__all__ = ["Category", "draft", "move", "submit"]
+__all__ = ["ATTACHMENTS", "Category", "attachments", "draft", "move", "submit"]

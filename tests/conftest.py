@@ -77,9 +77,61 @@ async def _pg_exec(url: str, *statements: str) -> None:
         await conn.close()
 
 
+#: Tests that each took 4 s or more in `make test-fast` (2026-12-02, 2 cores at load 8-12;
+#: about a second or more on a quiet machine): large volumes, subprocess servers, fuzzing,
+#: the demo data. `make test` still runs them. Parametrised runs are matched by name.
+SLOW_TESTS = frozenset(
+    {
+        "tests/test_abuse.py::test_a_flood_of_sign_ins_does_not_lock_the_officers_out",
+        "tests/test_bot_resilience.py::test_a_failing_send_loses_neither_the_report_nor_privacy",
+        "tests/test_cli.py::test_kpi_on_demo_data_matches_a_hand_count",
+        "tests/test_establishments_web.py::test_hotspot_pages_and_return",
+        "tests/test_establishments_web.py::test_pages_link_a_tip_and_show_indicators",
+        "tests/test_hardening.py::test_street_to_commune_keeps_tips_without_a_commune_storable",
+        "tests/test_kpi.py::test_sql_kpi_agrees_with_the_reference_on_random_data",
+        "tests/test_shutdown.py::test_a_malformed_request_gets_a_plain_400_with_the_security_headers",
+        "tests/test_shutdown.py::test_a_request_on_a_kept_alive_connection_after_sigterm_is_answered",
+        "tests/test_shutdown.py::test_sigterm_under_load_answers_or_refuses_every_request",
+        "tests/test_staff_audit_page.py::test_audit_is_for_admins_only",
+        "tests/test_staff_audit_page.py::test_audit_page_filters_and_pages",
+        "tests/test_staff_dashboard.py::test_dashboard_charts_add_up",
+        "tests/test_staff_dashboard.py::test_fast_kpi_equals_the_plain_sql_for_every_period_and_jurisdiction",
+        "tests/test_staff_dashboard.py::test_rollups_kept_in_step_equal_a_rebuild",
+        "tests/test_staff_events.py::test_a_stream_closed_by_the_browser_is_quiet",
+        "tests/test_staff_exports.py::test_kpi_csv_is_scoped_and_audited",
+        "tests/test_staff_exports.py::test_only_admins_read_the_audit_log",
+        "tests/test_staff_openapi.py::test_fuzz_staff_api_signed_in",
+        "tests/test_staff_outreach.py::test_content_review_publish_and_campaign",
+        "tests/test_staff_outreach.py::test_every_form_wants_the_session_csrf_token",
+        "tests/test_staff_outreach.py::test_reach_page_populations_and_kpi_section",
+        "tests/test_staff_queue.py::test_keyset_pages_cover_the_queue_exactly_once",
+        "tests/test_staff_routing_notices.py::test_a_complaint_goes_to_the_supervisors_of_the_agency_complained_about",
+        "tests/test_staff_scoping.py::test_each_role_sees_its_jurisdiction_and_sql_agrees_with_the_rule",
+        "tests/test_staff_scoping.py::test_misconduct_never_reaches_the_unit_it_names",
+        "tests/test_staff_session.py::test_lockout_after_repeated_failures",
+        "tests/test_staff_session.py::test_wrong_password_wrong_code_unknown_user_and_replay_are_refused",
+        "tests/test_staff_signin_abuse.py::test_a_global_budget_stops_spraying_one_password_over_many_names",
+        "tests/test_staff_signin_abuse.py::test_unknown_usernames_answer_like_known_ones",
+        "tests/test_support.py::test_cli_records_providers_training_staff_and_activities",
+        "tests/test_support_web.py::test_police_and_another_area_get_404",
+        "tests/test_support_web.py::test_the_directory_is_edited_in_the_workspace",
+        "tests/test_tips_import.py::test_a_bad_row_stops_the_import_with_its_number_and_writes_nothing",
+        "tests/test_tips_import.py::test_importing_twice_adds_nothing_and_a_dry_run_writes_nothing",
+        "tests/test_triage_classify.py::test_core_triage_imports_no_framework",
+        "tests/test_triage_cli.py::test_eval_printout",
+        "tests/test_triage_model.py::test_training_again_gives_the_same_predictions",
+        "tests/test_web_openapi.py::test_fuzz_public_api",
+    }
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark `slow` what `make test-fast` leaves out: PostgreSQL and Redis runs, browsers."""
+    """Mark `slow` what `make test-fast` leaves out: PostgreSQL and Redis runs, browsers,
+    and the few long tests of SLOW_TESTS."""
     for item in items:
+        if item.nodeid.split("[", 1)[0] in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+            continue
         callspec = getattr(item, "callspec", None)
         params = list(callspec.params.values()) if callspec is not None else []
         module = getattr(item, "module", None)

@@ -66,7 +66,7 @@ def telegram_settings(settings: Settings, api_root: str, **overrides: Any) -> Se
 def fast_limiter() -> HotlineRateLimiter:
     """Tests send a whole conversation in a blink; a person takes minutes. Per-chat pacing
     has its own test."""
-    return HotlineRateLimiter(per_chat_per_second=1000, per_chat_burst=1000)
+    return HotlineRateLimiter(overall_per_second=30, per_chat_per_second=1000, per_chat_burst=1000)
 
 
 @asynccontextmanager

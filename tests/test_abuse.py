@@ -236,8 +236,9 @@ async def test_sources_are_keyed_hashes_that_rotate() -> None:
 async def test_workers_share_the_source_key_through_redis(redis_url: str) -> None:
     first, second = Redis.from_url(redis_url), Redis.from_url(redis_url)
     try:
-        a = SourceHasher(RedisSourceKeys(first), clock=lambda: 5_000_000.0)
-        b = SourceHasher(RedisSourceKeys(second), clock=lambda: 5_000_000.0)
+        day = 24 * 3600
+        a = SourceHasher(RedisSourceKeys(first, rotate_seconds=day), rotate_seconds=day, clock=lambda: 5_000_000.0)
+        b = SourceHasher(RedisSourceKeys(second, rotate_seconds=day), rotate_seconds=day, clock=lambda: 5_000_000.0)
         assert await a.source("127.0.0.1") == await b.source("127.0.0.1")
         keys = await first.keys(PREFIX + "*")
         assert len(keys) == 1 and 0 < await first.ttl(keys[0]) <= 2 * 24 * 3600

@@ -129,7 +129,17 @@ class Tick:
         return self.now
 
 
-POLICY = AbusePolicy(submissions=Limit(2, 60), answers=Limit(3, 60))
+POLICY = AbusePolicy(
+    submissions=Limit(2, 60),
+    submissions_per_source=Limit(10, 60),
+    urgent_over_limit_per_source=Limit(20, 60),
+    failed_checks_per_receipt=Limit(5, 900),
+    receipt_pace_seconds=60,
+    failed_checks_global=Limit(300, 60),
+    failed_checks_per_source=Limit(20, 60),
+    answers=Limit(3, 60),
+    answers_per_source=Limit(60, 60),
+)
 
 
 async def exercise(throttles: list[Throttle], tick: Tick) -> None:

@@ -78,7 +78,7 @@ async def test_bot_no_files_the_question_for_a_counsellor_whose_reply_is_deliver
         async with services.engine.connect() as conn:
             tip_id = await conn.scalar(sa.select(TipRow.id).where(TipRow.category == "info_request"))
         await services.tips.reply(int(tip_id), actor="officer:counsellor", text="Xin chào, bạn ở phường nào?")
-        pending = await services.chats.pending_notices()
+        pending = await services.chat.directory.pending_notices()
         assert [int(p.address) for p in pending] == [user.chat_id]
         await rig.send(user.text("🔎 Check my report"), user.text(code), user.text(passphrase))
         assert "bạn ở phường nào?" in rig.last_text(user.chat_id)

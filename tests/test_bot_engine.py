@@ -22,6 +22,7 @@ from core.receipts import new_receipt_code
 from core.services import Receipt
 from core.stages import Stage
 from core.tips import TipDraft
+from tests.builders import ATTACHMENTS
 
 KEYS = ChatKeys(b"x" * 32)
 PASSPHRASE = "mot hai ba bon nam"
@@ -76,7 +77,12 @@ class Now:
 def _engine(reporter: FakeReporter, now: Now) -> tuple[ChatEngine, MemoryChatDirectory]:
     directory = MemoryChatDirectory(KEYS)
     engine = ChatEngine(
-        reporter=reporter, directory=directory, places=NoPlaces(), store=MemoryChatStateStore(), clock=now
+        reporter=reporter,
+        directory=directory,
+        places=NoPlaces(),
+        store=MemoryChatStateStore(),
+        clock=now,
+        attachment_policy=ATTACHMENTS,
     )
     return engine, directory
 

@@ -30,16 +30,29 @@ def test_token_bucket_allows_a_burst_then_one_per_second() -> None:
     assert bucket.delay() == 0.0
 
 
+class Pauses:
+    """The limiter's sleeps, recorded instead of slept, on a clock that stands still."""
+
+    def __init__(self) -> None:
+        self.asked: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.asked.append(seconds)
+        await asyncio.sleep(0)
+
+
 async def test_429_is_waited_out_and_the_message_resent(settings: Settings, clock: FakeClock) -> None:
     user = TelegramUser()
-    async with telegram_rig(settings, clock) as rig:
+    pauses = Pauses()
+    limiter = HotlineRateLimiter(
+        overall_per_second=30, per_chat_per_second=1000, per_chat_burst=1000, clock=Ticks(), sleep=pauses
+    )
+    async with telegram_rig(settings, clock, limiter=limiter) as rig:
         rig.api.throttle_next("sendMessage", 2, retry_after=1)
-        started = asyncio.get_running_loop().time()
         await rig.send(user.command("help"))
-        elapsed = asyncio.get_running_loop().time() - started
         calls = rig.api.calls_to("sendMessage", user.chat_id)
         assert len(calls) == 3 and rig.api.too_many == 2
-        assert elapsed >= 1.9  # two pauses of retry_after=1
+        assert pauses.asked == [1.0, 1.0]  # each 429's retry_after waited out before resending
         assert rig.bot.counters.get("errors", 0) == 0
 
 
@@ -58,12 +71,16 @@ async def test_nothing_lost_against_a_strict_server_limit(settings: Settings, cl
 
 
 async def test_sends_to_one_chat_are_paced(settings: Settings, clock: FakeClock) -> None:
-    limiter = HotlineRateLimiter(per_chat_per_second=4, per_chat_burst=1)
+    pauses = Pauses()
+    limiter = HotlineRateLimiter(
+        overall_per_second=30, per_chat_per_second=4, per_chat_burst=1, clock=Ticks(), sleep=pauses
+    )
     async with telegram_rig(settings, clock, limiter=limiter) as rig:
         bot = rig.bot.application.bot
         await asyncio.gather(*(bot.send_message(4242, f"m{i}") for i in range(5)))
-        times = sorted(c.at for c in rig.api.calls_to("sendMessage", 4242))
-        assert times[-1] - times[0] >= 0.9  # 5 messages at 4/s with no burst: at least 1 s
+        assert len(rig.api.calls_to("sendMessage", 4242)) == 5
+        # 5 messages at 4/s with no burst, asked at one instant: each waits a quarter second more.
+        assert sorted(pauses.asked) == [0.25, 0.5, 0.75, 1.0]
 
 
 async def test_403_blocked_marks_the_chat_unsubscribed(settings: Settings, clock: FakeClock) -> None:

@@ -54,7 +54,7 @@ async def test_subscription_row_holds_only_the_encrypted_chat_id(settings: Setti
         row = rows[0]
         assert row["audience"] == "parent" and row["language"] == "en" and row["active"] in (True, 1)
         assert str(user.chat_id) not in str(row)
-        keys = rig.client.app[SERVICES].chat_keys
+        keys = rig.client.app[SERVICES].chat.keys
         assert keys.decrypt("telegram", str(row["chat_cipher"])) == str(user.chat_id)
         await rig.send(user.command("stop"))
         row = (await _rows(rig.settings, "chat_subscribers"))[0]

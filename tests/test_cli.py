@@ -50,6 +50,8 @@ def test_kpi_on_demo_data_matches_a_hand_count(env: str, capsys: pytest.CaptureF
     code, out, _ = run(capsys, "demo-data")
     assert code == 0
     assert "password" in out
+    # a line per stage, as each ends (loading takes a while)
+    assert out.index("schema up to date") < out.index("loading") < out.index("demo tips loaded")
     code, out, _ = run(capsys, "demo-data")
     assert "already" in out and "password " not in out.replace("password unchanged", "")
 

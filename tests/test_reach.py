@@ -26,7 +26,7 @@ MARCH = Period(date(2026, 3, 1), date(2026, 3, 31))
 
 async def subscribe(services: Services, n: int, audience: str) -> int:
     chat = ChatRef(Channel.TELEGRAM, f"hash-{n:04d}", str(900_000 + n))
-    await services.chats.subscribe(chat, audience, "vi")
+    await services.chat.directory.subscribe(chat, audience, "vi")
     async with services.engine.connect() as conn:
         return int(
             await conn.scalar(sa.select(ChatSubscriberRow.id).where(ChatSubscriberRow.chat_hash == chat.key))
@@ -106,7 +106,7 @@ async def delivered(services: Services) -> dict[str, int]:
     await deliver(services, second, ids["s5"], "sent", start - timedelta(seconds=1))  # February
     await deliver(services, first, ids["s5"], "queued", start + timedelta(days=1))  # not yet sent
     await deliver(services, workers, ids["w1"], "sent", end - timedelta(seconds=1))  # the last instant
-    await services.chats.unsubscribe("hash-0001")  # s2 left later: still reached in March
+    await services.chat.directory.unsubscribe("hash-0001")  # s2 left later: still reached in March
     return ids
 
 

@@ -24,7 +24,7 @@ def test_word_list_is_plain_and_large_enough() -> None:
 
 
 def test_passphrases_are_fresh_and_verify_loosely() -> None:
-    hasher = PassphraseHasher()
+    hasher = PassphraseHasher(time_cost=1, memory_kib=1024)
     first, second = new_passphrase(), new_passphrase()
     assert first != second and len(first.split()) == WORDS_IN_PASSPHRASE
     stored = hasher.hash(first)
@@ -48,17 +48,17 @@ def test_receipt_codes_catch_typos() -> None:
 
 def test_peppered_hashes_need_the_key_and_old_hashes_still_verify() -> None:
     pepper = pepper_from(b"k" * 32)
-    hasher = PassphraseHasher(pepper=pepper)
+    hasher = PassphraseHasher(time_cost=1, memory_kib=1024, pepper=pepper)
     phrase = new_passphrase()
     stored = hasher.hash(phrase)
     assert stored.startswith(PEPPERED + "$argon2id$") and phrase not in stored
     assert hasher.verify(stored, phrase.upper())
     assert not hasher.verify(stored, new_passphrase())
     # A stolen database is no use without the key: the stored hash is not of the passphrase.
-    assert not PassphraseHasher().verify(stored, phrase)
-    assert not PassphraseHasher(pepper=pepper_from(b"x" * 32)).verify(stored, phrase)
+    assert not PassphraseHasher(time_cost=1, memory_kib=1024).verify(stored, phrase)
+    assert not PassphraseHasher(time_cost=1, memory_kib=1024, pepper=pepper_from(b"x" * 32)).verify(stored, phrase)
     # Hashes written before the pepper existed keep working after it is configured.
-    legacy = PassphraseHasher().hash(phrase)
+    legacy = PassphraseHasher(time_cost=1, memory_kib=1024).hash(phrase)
     assert hasher.verify(legacy, phrase) and not hasher.verify(legacy, new_passphrase())
     assert not hasher.verify(None, phrase)
 

@@ -19,6 +19,7 @@ from schemathesis.generation.meta import negated_parameters
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from core.officers import Role
+from handlers.app import create_app  # imports every route module: each staff route describes itself
 from handlers.public_api import api
 from handlers.staff_openapi import CSRF, OPERATIONS, SESSION, add_staff_paths
 from hotline.bootstrap import open_services
@@ -81,8 +82,6 @@ async def test_every_staff_route_is_described_with_its_security(client: Any) -> 
 @pytest.fixture(scope="module")
 def staff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     """The real app on SQLite in a thread, an administrator signed in, a few tips."""
-    from handlers.app import create_app
-
     root: Path = tmp_path_factory.mktemp("staff-fuzz")
     conf = Settings(
         database_url=f"sqlite:///{root / 'fuzz.db'}",

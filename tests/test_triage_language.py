@@ -8,7 +8,7 @@ import pytest
 
 from core.text import fold
 from core.triage.language import LanguageDetector, _Scripts, _scripts, is_syllable
-from core.triage.normalise import expand, normalise, tokenize
+from core.triage.normalise import MAX_CHARS, expand, normalise, tokenize
 
 
 @pytest.fixture(scope="module")
@@ -49,14 +49,12 @@ def test_never_raises(detector: LanguageDetector, text: str) -> None:
     assert detector.detect(text).code in {"vi", "en", "zh", "other"}
 
 
-def test_hundred_kilobytes_of_vietnamese_is_fast(detector: LanguageDetector) -> None:
-    import time
-
+def test_hundred_kilobytes_of_vietnamese_is_read_from_a_bounded_prefix(detector: LanguageDetector) -> None:
+    """Its speed is measured by bench/triage.py (target: under half a second)."""
     text = "quán karaoke có gái bán dâm " * 4000
-    start = time.perf_counter()
     assert detector.detect(text).code == "vi"
-    assert normalise(text).tokens  # cut to a bounded prefix, not processed whole
-    assert time.perf_counter() - start < 0.5
+    read = normalise(text)
+    assert read.tokens and len(read.text) <= MAX_CHARS  # cut to a bounded prefix, not processed whole
 
 
 def test_deterministic(detector: LanguageDetector) -> None:

@@ -92,8 +92,12 @@ NONSENSE = "import sys\nsys.stdout.buffer.write(b'\\x00\\x00\\x00\\x03abc'); sys
 async def test_a_broken_helper_never_holds_intake(script: str) -> None:
     worker = TriageWorker(command=(sys.executable, "-c", script), base_timeout=0.5, per_text=0)
     try:
-        await worker.start()
-        await asyncio.sleep(0.5)
+        if script == HANGS:
+            await ready(worker)  # it said ready: the batch goes to it, and it never answers
+        else:
+            await worker.start()
+            if worker._proc is not None:
+                await asyncio.wait_for(worker._proc.wait(), 10)  # it misbehaved and is gone
         assert await asyncio.wait_for(worker.analyse([VENUE], PROVINCE), 5) is None
         assert worker._proc is None or not worker.ready
     finally:

@@ -14,6 +14,7 @@ from PIL import Image
 import core.attachments as attachments
 from bench.uploads import png
 from core.attachments import AttachmentPolicy, AttachmentRefused, DecodeBudget, decode_cost, sanitise
+from tests.builders import attachments as limits
 from tests.test_web_api import multipart, nothing_stored
 
 MB = 1024 * 1024
@@ -23,7 +24,7 @@ ATTACK = png(6300, 6300, sixteen_bit=True)  # 0.3 MB on disk, 318 MB of 16-bit R
 def test_the_attack_png_is_refused_by_its_decoded_size_before_decoding(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    policy = AttachmentPolicy()
+    policy = limits()
     assert 6300 * 6300 <= policy.max_pixels  # under the pixel cap: the old check let it in
     assert len(ATTACK) < 400 * 1024
     loads: list[int] = []
@@ -42,7 +43,7 @@ def test_the_attack_png_is_refused_by_its_decoded_size_before_decoding(
 
 
 def test_decoded_size_counts_bytes_per_pixel() -> None:
-    policy = AttachmentPolicy(max_decoded_bytes=20 * MB)
+    policy = limits(max_decoded_bytes=20 * MB)
     eight = png(2000, 2000, sixteen_bit=False)  # 16 MB as 8-bit RGBA
     sixteen = png(2000, 2000, sixteen_bit=True)  # 32 MB as 16-bit
     assert decode_cost(eight, policy) >= 2000 * 2000 * 4
@@ -84,7 +85,7 @@ async def test_a_burst_is_cleaned_within_the_shared_budget(monkeypatch: pytest.M
     """Five pictures of 9 MB decoded in parallel requests, under a 40 MB budget: never
     more than the budget's worth of pictures is being decoded at once."""
     picture = png(1500, 1500, sixteen_bit=False)
-    policy = AttachmentPolicy(decode_budget_bytes=40 * MB)
+    policy = limits(decode_budget_bytes=40 * MB)
     active = [0]
     peak = [0]
     real = attachments.sanitise

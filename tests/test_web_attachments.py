@@ -10,9 +10,10 @@ from PIL import Image
 from PIL.ExifTags import GPS, IFD, Base
 from pypdf import PdfReader
 
-from core.attachments import AttachmentPolicy, AttachmentRefused, check_counts, sanitise
+from core.attachments import AttachmentRefused, check_counts, sanitise
 from hotline.bootstrap import Services
 from storage.files import DirectoryStore
+from tests.builders import attachments
 from tests.pdfs import build_pdf, jpeg_with_exif
 from tests.test_web_api import jpeg, multipart, stored_files
 
@@ -37,7 +38,7 @@ def test_gps_exif_is_gone_after_reencoding() -> None:
     original = jpeg((320, 240), gps_exif())
     with Image.open(io.BytesIO(original)) as img:
         assert img.getexif().get_ifd(IFD.GPSInfo)  # the test image really carries GPS
-    clean = sanitise(original, AttachmentPolicy())
+    clean = sanitise(original, attachments())
     assert clean.media_type == "image/jpeg"
     with Image.open(io.BytesIO(clean.data)) as img:
         assert dict(img.getexif()) == {}
@@ -54,12 +55,12 @@ def test_png_text_chunks_and_orientation() -> None:
     img = Image.new("RGBA", (40, 20), (0, 0, 0, 0))
     out = io.BytesIO()
     img.save(out, format="PNG", pnginfo=info)
-    clean = sanitise(out.getvalue(), AttachmentPolicy())
+    clean = sanitise(out.getvalue(), attachments())
     assert clean.media_type == "image/png" and b"Le Loi" not in clean.data
 
     exif = Image.Exif()
     exif[Base.Orientation] = 6  # rotated: the pixels are turned upright before EXIF goes
-    rotated = sanitise(jpeg((40, 20), exif), AttachmentPolicy())
+    rotated = sanitise(jpeg((40, 20), exif), attachments())
     with Image.open(io.BytesIO(rotated.data)) as img:
         assert img.size == (20, 40)
 
@@ -79,7 +80,7 @@ def test_png_text_chunks_and_orientation() -> None:
 )
 def test_files_are_judged_by_content(data: bytes, reason: str) -> None:
     with pytest.raises(AttachmentRefused) as caught:
-        sanitise(data, AttachmentPolicy())
+        sanitise(data, attachments())
     assert caught.value.reason == reason
 
 
@@ -88,7 +89,7 @@ def test_pdf_is_rewritten_without_what_could_name_the_reporter() -> None:
     sent = build_pdf(author="Nguyen Van A", xmp=True, photo=photo, comment_by="Tran Thi B", pages=3)
     assert all(marker in sent for marker in (b"Nguyen Van A", b"CAM-SERIAL-0042", b"Tran Thi B", b"ScanApp"))
 
-    clean = sanitise(sent, AttachmentPolicy())
+    clean = sanitise(sent, attachments())
 
     assert clean.media_type == "application/pdf"
     for marker in (b"Nguyen Van A", b"CAM-SERIAL-0042", b"Tran Thi B", b"ScanApp", b"/Metadata", b"/Annots"):
@@ -102,20 +103,20 @@ def test_pdf_is_rewritten_without_what_could_name_the_reporter() -> None:
 
 def test_pdf_page_limit() -> None:
     with pytest.raises(AttachmentRefused) as caught:
-        sanitise(build_pdf(pages=4), AttachmentPolicy(max_pdf_pages=3))
+        sanitise(build_pdf(pages=4), attachments(max_pdf_pages=3))
     assert caught.value.reason == "pdf_too_big"
-    assert len(PdfReader(io.BytesIO(sanitise(build_pdf(pages=3), AttachmentPolicy(max_pdf_pages=3)).data)).pages) == 3
+    assert len(PdfReader(io.BytesIO(sanitise(build_pdf(pages=3), attachments(max_pdf_pages=3)).data)).pages) == 3
 
 
 def test_pixel_limit_refuses_before_decoding() -> None:
     big = jpeg((300, 300))
     with pytest.raises(AttachmentRefused) as caught:
-        sanitise(big, AttachmentPolicy(max_pixels=50_000))
+        sanitise(big, attachments(max_pixels=50_000))
     assert caught.value.reason == "too_many_pixels"
 
 
 def test_count_and_size_limits() -> None:
-    policy = AttachmentPolicy(max_files=2, max_file_bytes=10, max_request_bytes=15)
+    policy = attachments(max_files=2, max_file_bytes=10, max_request_bytes=15)
     for sizes, reason in (
         ([1, 1, 1], "too_many"),
         ([11], "too_big"),

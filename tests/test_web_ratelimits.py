@@ -24,7 +24,15 @@ class Tick:
 
 
 POLICY = AbusePolicy(
-    submissions=Limit(3, 60), failed_checks_per_receipt=Limit(2, 900), failed_checks_global=Limit(5, 60)
+    submissions=Limit(3, 60),
+    submissions_per_source=Limit(10, 60),
+    urgent_over_limit_per_source=Limit(20, 60),
+    failed_checks_per_receipt=Limit(2, 900),
+    receipt_pace_seconds=60,
+    failed_checks_global=Limit(5, 60),
+    failed_checks_per_source=Limit(20, 60),
+    answers=Limit(600, 60),
+    answers_per_source=Limit(60, 60),
 )
 
 

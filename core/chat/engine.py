@@ -60,7 +60,7 @@ class ChatEngine(ReportFlow, AskFlow, StatusFlow, SubscribeFlow, SupportFlow):
         store: ChatStateStore,
         clock: Callable[[], datetime],
         channel: Channel = Channel.TELEGRAM,
-        attachment_policy: AttachmentPolicy | None = None,
+        attachment_policy: AttachmentPolicy,
         answers: AnswerService | None = None,
         areas: SubscriberAreas | None = None,
         text_only: bool = False,
@@ -80,7 +80,7 @@ class ChatEngine(ReportFlow, AskFlow, StatusFlow, SubscribeFlow, SupportFlow):
         self.store = store
         self.clock = clock
         self.channel = channel
-        self.policy = attachment_policy or AttachmentPolicy()
+        self.policy = attachment_policy
         self._menu_actions = {
             fold(text(key, lang)): key for row in MENU for key in row for lang in ("vi", "en")
         }

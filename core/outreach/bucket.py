@@ -1,14 +1,6 @@
-"""The global send rate: a token bucket shaped so that no one-second window ever holds
-more than the cap, plus the in-process implementation.
-
-Slots of g messages spaced g/r apart let through at most g + r·T messages in any window
-of T seconds. Telegram counts messages per second; to stay under a cap C in *every*
-second we use r = 0.98·C and groups of about 1% of C (at least 1): any second then holds
-at most 0.99·C + 1 — the 1-2% margin also absorbs network jitter that bunches requests.
-A slot used late is dropped by the engine rather than bunched with the next ones.
-The Redis implementation (storage/redis_bucket.py) runs the same arithmetic in
-a Lua script so that all workers draw from one bucket.
-"""
+"""The global send rate: a token bucket shaped (r = 0.98 x cap, groups of ~1% of the cap) so no
+one-second window ever holds more than the cap, plus the in-process implementation; the Redis
+one (storage/redis_bucket.py) runs the same arithmetic in Lua for every worker."""
 
 from __future__ import annotations
 

@@ -40,17 +40,17 @@ Decrypt = Callable[[str, str], str]
 @dataclass(frozen=True)
 class EngineConfig:
     #: The bucket's refill rate, messages/s (to judge a late slot).
-    rate: float = 30.0
+    rate: float
     #: Lease of a claimed or sending row; a channel call must end well within it.
-    lease: float = 60.0
+    lease: float
+    #: Pause between looks for work when there is none.
+    poll: float
     #: Rows claimed at once.
     batch: int = 200
     #: Calls in flight at once (and rows in the ambiguous `sending` window).
     max_inflight: int = 16
     #: Network errors before a row is `failed`.
     max_attempts: int = 5
-    #: Pause between looks for work when there is none.
-    poll: float = 1.0
     #: At most one message per chat per this many seconds.
     per_chat_interval: float = 1.0
     #: Outcomes are written in groups of this size (or sooner, see `flush_every`).

