@@ -49,8 +49,8 @@ print(t1 - t0, hwm, time.process_time() - c0)
 COLD_HELPER = """
 import time
 t0, c0 = time.perf_counter(), time.process_time()
-from core.intake_triage import shared_engine
-engine = shared_engine()  # what the triage helper process loads before it says ready
+from core.intake_triage import shared_triage
+engine = shared_triage()  # what the triage helper process loads before it says ready
 engine.analyse("quan karaoke o phuong ben thanh co tiep vien ban dam", province_code="79")
 t1 = time.perf_counter()
 hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]

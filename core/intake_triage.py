@@ -69,7 +69,7 @@ class Analyser(Protocol):
 
 
 @lru_cache(maxsize=1)
-def shared_engine() -> Triage:
+def shared_triage() -> Triage:
     """One engine per process: lexicons and language profiles load once."""
     engine = Triage()
     engine.warm_up()

@@ -8,8 +8,8 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from core.categories import Channel
-from core.conversation import ReporterView
 from core.receipts import display
+from core.reporters import ReporterView
 from core.services import Receipt
 from core.tips import TipDraft
 from handlers.clients import source_of

@@ -16,7 +16,7 @@ from core.officers import Role
 from core.staff import StaffContext
 from handlers.keys import SERVICES
 from handlers.staff_api import AuditFilterQuery, AuditQuery, send_audit_csv
-from handlers.staff_pages import page, posted, staff_or_login
+from handlers.staff_pages import csrf_checked_form, page, staff_or_login
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 100
@@ -104,7 +104,7 @@ async def officers(request: web.Request) -> web.Response:
 async def reset_password(request: web.Request) -> web.Response:
     """A new password for a forgotten one; that officer's sessions end at once (audited)."""
     staff = await admin_or_login(request)
-    fields = await posted(request, staff)
+    fields = await csrf_checked_form(request, staff)
     username = request.match_info["username"]
     password = fields.get("password", "")
     if username == staff.officer.username:
@@ -117,7 +117,7 @@ async def reset_password(request: web.Request) -> web.Response:
 
 async def set_active(request: web.Request, active: bool) -> web.Response:
     staff = await admin_or_login(request)
-    fields = await posted(request, staff)
+    fields = await csrf_checked_form(request, staff)
     username = fields.get("username", "").strip()
     try:
         await request.app[SERVICES].staff.set_active_by(staff, username, active)

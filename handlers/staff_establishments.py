@@ -41,7 +41,7 @@ from handlers.parsing import path_number, read_json
 from handlers.schemas import NO_NUL
 from handlers.staff_api import NO_STORE, require_staff, tip_id_of
 from handlers.staff_openapi import StaffRoutes
-from handlers.staff_pages import page, posted, staff_or_login, tip_page
+from handlers.staff_pages import csrf_checked_form, page, staff_or_login, tip_page
 
 routes = web.RouteTableDef()
 api_routes = StaffRoutes(routes)
@@ -495,7 +495,7 @@ async def list_page(request: web.Request) -> web.Response:
 @routes.post("/staff/establishments")
 async def add_page(request: web.Request) -> web.Response:
     staff = await staff_or_login(request)
-    fields = await posted(request, staff)
+    fields = await csrf_checked_form(request, staff)
     service = request.app[SERVICES].establishments
     try:
         new_id = await service.add(
@@ -551,7 +551,7 @@ async def establishment_page(request: web.Request) -> web.Response:
 @routes.post("/staff/establishments/{establishment_id}/inspections")
 async def inspect_page(request: web.Request) -> web.Response:
     staff = await staff_or_login(request)
-    fields = await posted(request, staff)
+    fields = await csrf_checked_form(request, staff)
     establishment_id = _establishment_id(request)
     try:
         form = InspectionForm.model_validate(fields)
@@ -569,7 +569,7 @@ async def inspect_page(request: web.Request) -> web.Response:
 async def link_page(request: web.Request) -> web.Response:
     """Confirm a proposed establishment for the tip (from the tip page)."""
     staff = await staff_or_login(request)
-    fields = await posted(request, staff)
+    fields = await csrf_checked_form(request, staff)
     tip_id = tip_id_of(request)
     try:
         link = LinkForm.model_validate(fields)
@@ -585,7 +585,7 @@ async def link_page(request: web.Request) -> web.Response:
 async def create_from_tip_page(request: web.Request) -> web.Response:
     """Add the establishment a tip names to the register, linked to the tip."""
     staff = await staff_or_login(request)
-    fields = await posted(request, staff)
+    fields = await csrf_checked_form(request, staff)
     tip_id = tip_id_of(request)
     try:
         form = EstablishmentForm.model_validate(fields)
@@ -665,7 +665,7 @@ async def hotspots_page(request: web.Request) -> web.Response:
 @routes.post("/staff/hotspots")
 async def add_hotspot_page(request: web.Request) -> web.Response:
     staff = await staff_or_login(request)
-    fields = await posted(request, staff)
+    fields = await csrf_checked_form(request, staff)
     try:
         await request.app[SERVICES].establishments.add_hotspot(
             HotspotForm.model_validate(fields).draft(), staff_scope(staff), actor=staff.actor
@@ -680,7 +680,7 @@ async def add_hotspot_page(request: web.Request) -> web.Response:
 @routes.post("/staff/hotspots/{hotspot_id}/{action:deal|eliminate|return|tip}")
 async def move_hotspot_page(request: web.Request) -> web.Response:
     staff = await staff_or_login(request)
-    fields = await posted(request, staff)
+    fields = await csrf_checked_form(request, staff)
     hotspot_id = path_number(request, "hotspot_id", "hotspot")
     service = request.app[SERVICES].establishments
     action: Literal["deal", "eliminate", "return", "tip"] = request.match_info["action"]  # type: ignore[assignment]

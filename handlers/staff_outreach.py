@@ -29,7 +29,7 @@ from core.staff import StaffContext
 from handlers.keys import SERVICES
 from handlers.pages import communes
 from handlers.parsing import path_number
-from handlers.staff_pages import page, posted, staff_or_login
+from handlers.staff_pages import csrf_checked_form, page, staff_or_login
 
 routes = web.RouteTableDef()
 MANAGERS = (Role.SUPERVISOR, Role.ADMIN)
@@ -86,7 +86,7 @@ class PeriodForm(BaseModel):
     _blanks = field_validator("start", "end", "area", mode="before")(_blank)
 
 
-async def manager(request: web.Request, *, admin_only: bool = False) -> StaffContext:
+async def require_manager(request: web.Request, *, admin_only: bool = False) -> StaffContext:
     """The signed-in supervisor or administrator; others get 403."""
     staff = await staff_or_login(request)
     allowed = (Role.ADMIN,) if admin_only else MANAGERS
@@ -165,14 +165,14 @@ async def content_page(
 @routes.get("/staff/content")
 async def content_list(request: web.Request) -> web.Response:
     """The library, newest first, with a form to write a new item."""
-    return await content_page(request, await manager(request))
+    return await content_page(request, await require_manager(request))
 
 
 @routes.post("/staff/content")
 async def content_create(request: web.Request) -> web.Response:
     """A new draft; it needs a review before it can be published."""
-    staff = await manager(request)
-    fields = await posted(request, staff)
+    staff = await require_manager(request)
+    fields = await csrf_checked_form(request, staff)
     try:
         form = ItemForm.model_validate(fields)
         item = await request.app[SERVICES].outreach.create_item(
@@ -215,14 +215,14 @@ async def item_page(
 @routes.get("/staff/content/{item_id}")
 async def content_item(request: web.Request) -> web.Response:
     """One item: its text, who wrote, reviewed and published it, and the next steps."""
-    return await item_page(request, await manager(request))
+    return await item_page(request, await require_manager(request))
 
 
 @routes.post("/staff/content/{item_id}/{action}")
 async def content_action(request: web.Request) -> web.Response:
     """review, publish, back to draft, retire."""
-    staff = await manager(request)
-    await posted(request, staff)
+    staff = await require_manager(request)
+    await csrf_checked_form(request, staff)
     outreach = request.app[SERVICES].outreach
     steps: dict[str, Step] = {
         "review": outreach.review_item,
@@ -260,15 +260,15 @@ async def campaigns_page(
 @routes.get("/staff/campaigns")
 async def campaign_list(request: web.Request) -> web.Response:
     """Campaigns, newest first, with a form to send a published item."""
-    staff = await manager(request)
+    staff = await require_manager(request)
     return await campaigns_page(request, staff, form={"item_id": request.query.get("item", "")})
 
 
 @routes.post("/staff/campaigns")
 async def campaign_create(request: web.Request) -> web.Response:
     """Send a published item to an audience (and optionally an area), now or later."""
-    staff = await manager(request)
-    fields = await posted(request, staff)
+    staff = await require_manager(request)
+    fields = await csrf_checked_form(request, staff)
     try:
         form = CampaignForm.model_validate(fields)
         campaign = await request.app[SERVICES].outreach.create_campaign(
@@ -294,14 +294,14 @@ async def campaign_page(
 @routes.get("/staff/campaigns/{campaign_id}")
 async def campaign_show(request: web.Request) -> web.Response:
     """Progress: counts per delivery state and the sending rate."""
-    return await campaign_page(request, await manager(request))
+    return await campaign_page(request, await require_manager(request))
 
 
 @routes.post("/staff/campaigns/{campaign_id}/{action}")
 async def campaign_action(request: web.Request) -> web.Response:
     """pause, resume, cancel."""
-    staff = await manager(request)
-    await posted(request, staff)
+    staff = await require_manager(request)
+    await csrf_checked_form(request, staff)
     outreach = request.app[SERVICES].outreach
     steps: dict[str, Step] = {
         "pause": outreach.pause_campaign,
@@ -349,14 +349,14 @@ async def reach_page(
 @routes.get("/staff/reach")
 async def reach(request: web.Request) -> web.Response:
     """Reach per audience for a period against the plan's targets, and the denominators."""
-    return await reach_page(request, await manager(request))
+    return await reach_page(request, await require_manager(request))
 
 
 @routes.post("/staff/reach/population")
 async def set_population(request: web.Request) -> web.Response:
     """An administrator enters how many people an audience counts (in an area)."""
-    staff = await manager(request, admin_only=True)
-    fields = await posted(request, staff)
+    staff = await require_manager(request, admin_only=True)
+    fields = await csrf_checked_form(request, staff)
     try:
         form = PopulationForm.model_validate(fields)
         await request.app[SERVICES].reach.set_population(
@@ -371,7 +371,7 @@ async def set_population(request: web.Request) -> web.Response:
 @routes.get("/staff/knowledge")
 async def knowledge(request: web.Request) -> web.Response:
     """ "Did this help?" counts per knowledge-base entry, least helpful first."""
-    staff = await manager(request)
+    staff = await require_manager(request)
     services = request.app[SERVICES]
     base = services.answers.base
     rows = []

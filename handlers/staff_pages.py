@@ -109,7 +109,7 @@ async def staff_or_login(request: web.Request) -> StaffContext:
     return staff
 
 
-async def posted(request: web.Request, staff: StaffContext) -> dict[str, str]:
+async def csrf_checked_form(request: web.Request, staff: StaffContext) -> dict[str, str]:
     """A staff form's fields, once its hidden CSRF token matched the session's."""
     if request.content_type != "application/x-www-form-urlencoded":
         raise web.HTTPUnsupportedMediaType(text="send the form as a browser does")
@@ -165,7 +165,7 @@ async def login(request: web.Request) -> web.Response:
 @routes.post("/staff/logout")
 async def logout(request: web.Request) -> web.Response:
     staff = await staff_or_login(request)
-    fields = await posted(request, staff)
+    fields = await csrf_checked_form(request, staff)
     await request.app[SERVICES].staff.sign_out(staff, everywhere=fields.get("everywhere") == "1")
     response = web.HTTPSeeOther(LOGIN)
     response.del_cookie(SESSION_COOKIE, path="/")
@@ -271,7 +271,7 @@ async def attachment(request: web.Request) -> web.Response:
 
 async def act(request: web.Request, action: str) -> web.Response:
     staff = await staff_or_login(request)
-    fields = await posted(request, staff)
+    fields = await csrf_checked_form(request, staff)
     tips = request.app[SERVICES].tips
     tip_id = tip_id_of(request)
     try:

@@ -49,7 +49,7 @@ from handlers.schemas import KpiQuery
 from handlers.staff_api import NO_STORE, require_staff, tip_id_of
 from handlers.staff_charts import channel_json
 from handlers.staff_openapi import StaffRoutes
-from handlers.staff_pages import page, posted, staff_or_login
+from handlers.staff_pages import csrf_checked_form, page, staff_or_login
 
 routes = web.RouteTableDef()
 api_routes = StaffRoutes(routes)
@@ -375,7 +375,7 @@ async def register_form(request: web.Request) -> web.Response:
 async def register_post(request: web.Request) -> web.Response:
     """Register the tip and show its receipt to read out or print (never cached)."""
     staff = await staff_or_login(request)
-    fields = await posted(request, staff)
+    fields = await csrf_checked_form(request, staff)
     try:
         form = RegisterForm.model_validate(fields)
         receipt = await request.app[SERVICES].registrations.register(

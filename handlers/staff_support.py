@@ -17,7 +17,7 @@ from core.support import ReferralOutcome, State
 from core.support_service import support_scope
 from handlers.keys import SERVICES
 from handlers.parsing import path_number
-from handlers.staff_pages import page, posted, staff_or_login
+from handlers.staff_pages import csrf_checked_form, page, staff_or_login
 
 routes = web.RouteTableDef()
 STATE_WORDS = {
@@ -108,7 +108,7 @@ async def case_action(request: web.Request) -> web.Response:
     staff = await staff_or_login(request)
     case_id = path_number(request, "case_id", "support case")
     scope = scope_of(staff)
-    fields = await posted(request, staff)
+    fields = await csrf_checked_form(request, staff)
     support = request.app[SERVICES].support
     action = fields.get("action", "")
     try:
@@ -239,7 +239,7 @@ async def providers_save(request: web.Request) -> web.Response:
 
     staff = await staff_or_login(request)
     scope_of(staff)
-    fields = await posted(request, staff)
+    fields = await csrf_checked_form(request, staff)
     support = request.app[SERVICES].support
     kinds = tuple(v for k, v in (await request.post()).items() if k == "kind" and isinstance(v, str))
     try:

@@ -18,7 +18,7 @@ from handlers.keys import SERVICES
 from handlers.parsing import path_number
 from handlers.schemas import report_date
 from handlers.staff_names import NAMES_KEY, Names
-from handlers.staff_pages import page, posted, staff_or_login
+from handlers.staff_pages import csrf_checked_form, page, staff_or_login
 from handlers.staff_support import scope_of
 
 routes = web.RouteTableDef()
@@ -89,7 +89,7 @@ async def training_page(request: web.Request) -> web.Response:
 async def training_add(request: web.Request) -> web.Response:
     staff = await staff_or_login(request)
     scope_of(staff)
-    fields = await posted(request, staff)
+    fields = await csrf_checked_form(request, staff)
     form = await request.post()
     agencies = [v for v in form.getall("participant_agency", []) if isinstance(v, str)]
     numbers = [v for v in form.getall("participant_count", []) if isinstance(v, str)]
@@ -120,7 +120,7 @@ async def training_add(request: web.Request) -> web.Response:
 async def training_delete(request: web.Request) -> web.Response:
     staff = await staff_or_login(request)
     scope_of(staff)
-    await posted(request, staff)
+    await csrf_checked_form(request, staff)
     record = path_number(request, "record_id", "training session")
     await request.app[SERVICES].support.delete_training(record, actor=staff.actor, area=staff_area(staff))
     raise web.HTTPSeeOther("/staff/support/training")
@@ -158,7 +158,7 @@ async def counts_set(request: web.Request) -> web.Response:
     """Set (add or change) one agency's count at one level."""
     staff = await staff_or_login(request)
     scope_of(staff)
-    fields = await posted(request, staff)
+    fields = await csrf_checked_form(request, staff)
     try:
         await request.app[SERVICES].support.set_staff(
             fields.get("agency", "").strip(),
@@ -201,7 +201,7 @@ async def activities_page(request: web.Request) -> web.Response:
 async def activities_add(request: web.Request) -> web.Response:
     staff = await staff_or_login(request)
     scope_of(staff)
-    fields = await posted(request, staff)
+    fields = await csrf_checked_form(request, staff)
     try:
         kind = fields.get("kind", "")
         if kind not in ACTIVITY_KINDS:
@@ -223,7 +223,7 @@ async def activities_add(request: web.Request) -> web.Response:
 async def activities_delete(request: web.Request) -> web.Response:
     staff = await staff_or_login(request)
     scope_of(staff)
-    await posted(request, staff)
+    await csrf_checked_form(request, staff)
     record = path_number(request, "record_id", "outreach activity")
     await request.app[SERVICES].support.delete_activity(record, actor=staff.actor, area=staff_area(staff))
     raise web.HTTPSeeOther("/staff/support/activities")

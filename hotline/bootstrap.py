@@ -15,9 +15,8 @@ from core.calendar import working_calendar
 from core.categories import Channel
 from core.chat.identity import ChatKeys
 from core.chat.state import ChatStateStore, MemoryChatStateStore, MemoryUpdateLedger, UpdateLedger
-from core.conversation import ReporterService
 from core.establishment_service import EstablishmentService
-from core.intake_triage import LiveTriage, shared_engine
+from core.intake_triage import LiveTriage, shared_triage
 from core.knowledge import AnswerService
 from core.knowledge.matcher import shared_matcher
 from core.learn import LearnService
@@ -31,6 +30,7 @@ from core.reach import ReachService
 from core.receipts import new_receipt_code
 from core.reference_cache import ReferenceCache
 from core.registration import RegistrationService
+from core.reporters import ReporterService
 from core.services import Clock, TipService, utc_now
 from core.sessions import SessionPolicy
 from core.signin_limits import LockBox, MemoryLockBox, SignInLimits, SignInThrottle
@@ -294,7 +294,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             hasher=passphrase_hasher(settings, pepper_from(secret)),
             store=DirectoryStore(settings.attachments_path),
             attachment_policy=attachment_policy(settings),
-            triage=LiveTriage(shared_engine(), settings.province_code),
+            triage=LiveTriage(shared_triage(), settings.province_code),
             analyser=analyser,
             reference=reference,
         )

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
-from core.intake_triage import Analysis, shared_engine
+from core.intake_triage import Analysis, shared_triage
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ async def _read_frame(stream: asyncio.StreamReader) -> object:
 
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
     """Load the engine, say ready, then answer each batch until the input ends."""
-    engine = shared_engine()
+    engine = shared_triage()
     _send(stdout, READY)
     while header := stdin.read(_LENGTH.size):
         if len(header) < _LENGTH.size:

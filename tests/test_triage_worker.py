@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from core.intake_triage import shared_engine
+from core.intake_triage import shared_triage
 from core.receipts import normalise
 from core.triage import DuplicateIndex, Triage
 from handlers.keys import SERVICES
@@ -43,7 +43,7 @@ async def ready(worker: TriageWorker, seconds: float = 60) -> None:
 def test_analyse_then_match_is_propose() -> None:
     """Reading a text alone and matching it against the index later gives what `propose`
     gives in one go, for every text of the dev set (duplicates included)."""
-    triage = shared_engine()
+    triage = shared_triage()
     texts = dev_texts()
     index = DuplicateIndex()
     for key, text in enumerate(texts):
@@ -59,7 +59,7 @@ async def test_the_helper_reads_texts_as_the_event_loop_does() -> None:
         await ready(worker)
         texts = dev_texts()[:40]
         answer = await worker.analyse(texts, PROVINCE)
-        assert answer == [shared_engine().analyse(t, province_code=PROVINCE) for t in texts]
+        assert answer == [shared_triage().analyse(t, province_code=PROVINCE) for t in texts]
         assert worker.answered == 1
     finally:
         await worker.close()
@@ -144,7 +144,7 @@ async def test_tips_through_the_app_are_triaged_by_the_helper(
     urgent, repeat = rows[ids[0]], rows[ids[1]]
     assert urgent.triage["category"] == "minor" and urgent.urgent
     assert repeat.triage["duplicate_of"] == first
-    engine = shared_engine()
+    engine = shared_triage()
     for tip_id, text in zip(ids[2:], texts, strict=True):
         expected = engine.analyse(text, province_code=PROVINCE)[0].to_dict()
         stored = dict(rows[tip_id].triage)

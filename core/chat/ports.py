@@ -1,6 +1,6 @@
 """What the conversation needs from the rest of the system, as protocols.
 
-`ReporterService` (core/conversation.py) satisfies `Reporter`; storage implements
+`ReporterService` (core/reporters.py) satisfies `Reporter`; storage implements
 `ChatDirectory`; each channel adapter implements `FileSource`.
 """
 
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from core.categories import Channel
-from core.conversation import ReporterView
 from core.messages import Message
+from core.reporters import ReporterView
 from core.services import Receipt
 from core.tips import TipDraft
 

@@ -11,9 +11,9 @@ from core.chat.catalogue import text
 from core.chat.events import Button, Outcome
 from core.chat.flows.base import FlowBase
 from core.chat.state import ChatState
-from core.conversation import ReporterView
 from core.errors import InvalidInput, NotFound
 from core.ratelimits import RateLimited
+from core.reporters import ReporterView
 
 LOCAL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 #: How long a checked receipt stays open for "add a message" before we ask again.
