@@ -63,6 +63,8 @@ from storage.repositories import SqlUnitOfWork
 class Services:
     settings: Settings
     engine: AsyncEngine
+    # The master key (read on first use): tip contents, files and informants are sealed by it.
+    master_keys: MasterKeySource
     tips: TipService
     staff: StaffService
     reporters: ReporterService
@@ -190,9 +192,11 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
     """Open the database (and Redis) and wire the services; close them on the way out."""
     engine = create_engine(settings.effective_database_url)
     sessions = session_factory(engine)
+    # One master-key source for the process: the key is read (and its AES objects built) once.
+    master_keys = MasterKeySource(settings)
 
     def uow() -> SqlUnitOfWork:
-        return SqlUnitOfWork(sessions)
+        return SqlUnitOfWork(sessions, master_keys)
 
     async with AsyncExitStack() as stack:
         stack.push_async_callback(engine.dispose)
@@ -215,7 +219,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
                 memory_kib=settings.passphrase_argon2_memory_kib,
                 pepper=pepper_from(secret),
             ),
-            store=DirectoryStore(settings.attachments_path),
+            store=DirectoryStore(settings.attachments_path, master_keys),
             attachment_policy=attachment_policy(settings),
             triage=LiveTriage(shared_engine(), settings.province_code),
             analyser=analyser,
@@ -226,6 +230,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
         yield Services(
             settings=settings,
             engine=engine,
+            master_keys=master_keys,
             tips=tips,
             staff=StaffService(
                 uow,
@@ -264,11 +269,13 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             ),
             establishments=with_support(
                 EstablishmentService(
-                    establishment_store(sessions), clock=clock, province_code=settings.province_code
+                    establishment_store(sessions, master_keys),
+                    clock=clock,
+                    province_code=settings.province_code,
                 ),
                 support,
             ),
-            registrations=RegistrationService(tips, uow, MasterKeySource(settings)),
+            registrations=RegistrationService(tips, uow, master_keys),
             channel_kpi=SqlChannelKpi(sessions),
             imports=ImportService(tips, uow, new_receipt_code),
             sources=source_hasher(redis, settings),

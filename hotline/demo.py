@@ -153,7 +153,9 @@ class DemoClock:
 
 
 async def load_demo_data(settings: Settings) -> list[str]:
-    await upgrade_database(settings.effective_database_url, settings.province_code)
+    from hotline.masterkey import MasterKeySource
+
+    await upgrade_database(settings.effective_database_url, settings.province_code, MasterKeySource(settings))
     clock = DemoClock()
     real_now = clock.now
     lines: list[str] = []
@@ -169,7 +171,9 @@ async def load_demo_data(settings: Settings) -> list[str]:
                 role=Role.ADMIN,
             )
             lines.append(f"admin officer created: username admin, password {password}")
-            lines.append("sign in at /staff/login: the first sign-in shows a QR code for your authenticator app")
+            lines.append(
+                "sign in at /staff/login: the first sign-in shows a QR code for your authenticator app"
+            )
             lines.append("(shown once; it is stored only as an argon2 hash)")
         except DuplicateKey:
             lines.append("admin officer already exists; password unchanged")

@@ -23,8 +23,10 @@ from core.establishments import (
 )
 from core.jurisdiction import EVERYTHING
 from hotline.bootstrap import Services
+from storage.db import session_factory
 from storage.establishment_tables import EstablishmentRow
 from storage.models import TipRow
+from storage.repositories import SqlUnitOfWork
 
 DEMO_ACTOR = "officer:demo-data"
 SEED = 20260202
@@ -95,11 +97,15 @@ async def load_demo_register(
         done = await conn.scalar(sa.select(sa.func.count()).where(EstablishmentRow.created_by == DEMO_ACTOR))
         tips = (
             await conn.execute(
-                sa.select(TipRow.id, TipRow.text, TipRow.commune_code)
+                sa.select(TipRow.id, TipRow.commune_code)
                 .where(TipRow.category.in_(("venue", "minor", "official_misconduct")))
                 .order_by(TipRow.id)
             )
         ).all()
+    # The texts are stored encrypted: read them through the repository, which opens them.
+    async with SqlUnitOfWork(session_factory(services.engine), services.master_keys) as uow:
+        texts = await uow.tips.texts([tip_id for tip_id, _ in tips])
+    tips = [(tip_id, texts[tip_id][0], commune) for tip_id, commune in tips]
     if done:
         return ["demo establishments already loaded; nothing added"]
     rng = random.Random(SEED)  # noqa: S311 - demo data, not secrets

@@ -21,6 +21,7 @@ from core.kpi import Period
 from core.services import utc_now
 from hotline import tables
 from hotline.chatkeys import chat_secret
+from hotline.masterkey import MasterKeySource
 from hotline.settings import Settings
 from hotline.support_wiring import support_service, with_support
 from storage.db import create_engine, session_factory
@@ -73,7 +74,9 @@ def _with_service(settings: Settings, use: Callable[[EstablishmentService], Awai
         try:
             sessions = session_factory(engine)
             service = EstablishmentService(
-                establishment_store(sessions), clock=utc_now, province_code=settings.province_code
+                establishment_store(sessions, MasterKeySource(settings)),
+                clock=utc_now,
+                province_code=settings.province_code,
             )
             with_support(service, support_service(settings, sessions, utc_now, chat_secret(settings)))
             return await use(service)

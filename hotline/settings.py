@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     # data directory (hotline/masterkey.py says where). Never stored in the database.
     master_key: str | None = Field(default=None, repr=False)
     master_key_file: Path | None = None
+    # During a master-key rotation only (docs/security.md): the new key, or a file holding
+    # it. Set, new records are wrapped under it and records under either key are read.
+    new_master_key: str | None = Field(default=None, repr=False)
+    new_master_key_file: Path | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -150,7 +154,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) address without query, like https://tinbao.example.vn")
         return value.rstrip("/")
 
-    @field_validator("master_key")
+    @field_validator("master_key", "new_master_key")
     @classmethod
     def _master_key_hex(cls, value: str | None) -> str | None:
         if value:

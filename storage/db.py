@@ -29,6 +29,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    # Blobs (ciphertexts) reach the batch INSERTs as hexadecimal inside JSON rows; this
+    # SQLite (3.40) has no unhex() of its own.
+    dbapi_conn.create_function("hotline_unhex", 1, _unhex, deterministic=True)
+
+
+def _unhex(value: str | None) -> bytes | None:
+    return None if value is None else bytes.fromhex(value)
 
 
 #: A pooled PostgreSQL connection idle longer than this (seconds) is pinged before use.
