@@ -249,7 +249,7 @@ async def test_bidi_controls_are_neutralised_on_staff_pages(
     html = await page.text()
     assert "\u202e" not in html and "gnp.exe" in html
     # stored as sent: the evidence is intact
-    place = (await services.tips.get(tip.tip_id)).place
+    place = (await services.tips.view(tip.tip_id, "officer:test"))[0].place
     assert place is not None and "\u202e" in place
 
 

@@ -52,6 +52,8 @@ def _cipher() -> Any:
 def upgrade() -> None:
     bind = op.get_bind()
     pg = bind.dialect.name == "postgresql"
+    # Refused before any change (SQLite's DDL is not undone with the transaction).
+    cipher = _cipher() if bind.scalar(sa.text("SELECT count(*) FROM tips")) else None
     op.create_table(
         "tip_keys",
         sa.Column("tip_id", storage.types.BigId, nullable=False),
@@ -87,8 +89,8 @@ def upgrade() -> None:
             op.execute(f"UPDATE {table} SET {column}_sealed = CAST({column} AS BLOB)")  # noqa: S608
             op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
             op.execute(f"ALTER TABLE {table} RENAME COLUMN {column}_sealed TO {column}")
-    if bind.scalar(sa.text("SELECT count(*) FROM tips")):
-        _encrypt_existing(bind, _cipher())
+    if cipher is not None:
+        _encrypt_existing(bind, cipher)
 
 
 def _encrypt_existing(bind: sa.Connection, cipher: Any) -> None:
