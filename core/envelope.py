@@ -120,6 +120,14 @@ class Envelope:
                 continue
         return _open(order[-1][1], wrapped, b"wrapped-key\x1f" + place.aad())
 
+    def is_current(self, wrapped: bytes, place: Place) -> bool:
+        """Whether a wrapped key opens under the current master key (a rotation's test)."""
+        try:
+            _open(self._keys[0][1], wrapped, b"wrapped-key\x1f" + place.aad())
+        except EnvelopeError:
+            return False
+        return True
+
     def index_keys(self) -> tuple[bytes, ...]:
         """HMAC keys of the blind index: the current one first (new records are indexed
         with it), then the previous ones (a search during a rotation asks both)."""

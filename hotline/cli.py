@@ -19,6 +19,7 @@ from core.text import fold
 from hotline import (
     config_cli,
     establishments_cli,
+    keys_cli,
     logs,
     outreach_cli,
     reach_cli,
@@ -157,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     zalo_cli.register(sub)
     support_cli.register(sub)
     tips_cli.register(sub)
+    keys_cli.register(sub)
 
     files = sub.add_parser("files", help="the attachment store")
     files_sub = files.add_subparsers(dest="files_command", required=True)

@@ -95,7 +95,7 @@ async def load_demo_register(
     """Add the demo register; `set_now` moves the services' clock (back to `real_now` after)."""
     async with services.engine.connect() as conn:
         done = await conn.scalar(sa.select(sa.func.count()).where(EstablishmentRow.created_by == DEMO_ACTOR))
-        tips = (
+        found = (
             await conn.execute(
                 sa.select(TipRow.id, TipRow.commune_code)
                 .where(TipRow.category.in_(("venue", "minor", "official_misconduct")))
@@ -104,8 +104,8 @@ async def load_demo_register(
         ).all()
     # The texts are stored encrypted: read them through the repository, which opens them.
     async with SqlUnitOfWork(session_factory(services.engine), services.master_keys) as uow:
-        texts = await uow.tips.texts([tip_id for tip_id, _ in tips])
-    tips = [(tip_id, texts[tip_id][0], commune) for tip_id, commune in tips]
+        texts = await uow.tips.texts([tip_id for tip_id, _ in found])
+    tips = [(tip_id, texts[tip_id][0], commune) for tip_id, commune in found]
     if done:
         return ["demo establishments already loaded; nothing added"]
     rng = random.Random(SEED)  # noqa: S311 - demo data, not secrets

@@ -83,7 +83,14 @@ async def test_0019_encrypts_existing_tips_in_place_and_will_not_go_back(empty_d
             await load_reference_data(session, PROVINCE)
             await session.commit()
         at = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
-        dated = ("received_at", "verified_due_at", "classified_due_at", "processed_due_at", "updated_at", "next_due_at")
+        dated = (
+            "received_at",
+            "verified_due_at",
+            "classified_due_at",
+            "processed_due_at",
+            "updated_at",
+            "next_due_at",
+        )
         tips = sa.table(
             "tips",
             *(sa.column(c) for c in ("receipt_code", "text", "channel", "urgent", "place", "province_code")),
@@ -95,11 +102,21 @@ async def test_0019_encrypts_existing_tips_in_place_and_will_not_go_back(empty_d
             for n, (text, place) in enumerate([("Nhà nghỉ Hoa Hồng MARKER19", "Phố Huế"), ("khác", None)]):
                 await conn.execute(
                     tips.insert().values(
-                        receipt_code=f"AAAA-BBBB-C{n}", text=text, channel="web", urgent=False, place=place,
-                        province_code=PROVINCE, remote=False, agency_code=f"police:{PROVINCE}",
-                        stage="received", extensions=0, policy_version=1, version=1, search_text=text,
+                        receipt_code=f"AAAA-BBBB-C{n}",
+                        text=text,
+                        channel="web",
+                        urgent=False,
+                        place=place,
+                        province_code=PROVINCE,
+                        remote=False,
+                        agency_code=f"police:{PROVINCE}",
+                        stage="received",
+                        extensions=0,
+                        policy_version=1,
+                        version=1,
+                        search_text=text,
                         **dict.fromkeys(dated, at),
-                    )  # fmt: skip
+                    )
                 )
             tip_id = await conn.scalar(sa.text("SELECT id FROM tips WHERE receipt_code = 'AAAA-BBBB-C0'"))
             await conn.execute(
@@ -113,14 +130,16 @@ async def test_0019_encrypts_existing_tips_in_place_and_will_not_go_back(empty_d
         await migrate.upgrade(engine, master_keys=lambda: envelope)
         async with engine.connect() as conn:
             for table in ("tips", "tip_messages"):
-                for (blob,) in await conn.execute(sa.text(f"SELECT text FROM {table}")):  # noqa: S608
+                for (blob,) in await conn.execute(sa.text(f"SELECT text FROM {table}")):
                     assert b"MARKER19" not in bytes(blob)
             assert await conn.run_sync(_diff) == []
         async with SqlUnitOfWork(session_factory(engine), lambda: envelope) as uow:
             tip = await uow.tips.get(tip_id)
             assert (tip.text, tip.place) == ("Nhà nghỉ Hoa Hồng MARKER19", "Phố Huế")
             assert [m.text for m in await uow.conversation.messages(tip_id)] == ["thêm MARKER19"]
-            found = await uow.tips.queue(Jurisdiction(everything=True), QueueFilter(text="hoa hong pho hue"), at)
+            found = await uow.tips.queue(
+                Jurisdiction(everything=True), QueueFilter(text="hoa hong pho hue"), at
+            )
             assert [item.id for item in found.items] == [tip_id]
         with pytest.raises(RuntimeError, match="cannot be undone"):
             await migrate.downgrade(engine, "0018")

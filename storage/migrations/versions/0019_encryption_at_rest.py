@@ -40,7 +40,8 @@ def _cipher() -> Any:
     """The TipCipher over the master key handed in, or a refusal saying what is missing."""
     from storage.sealed import TipCipher
 
-    keys: Callable[[], Any] | None = op.get_context().config.attributes.get("master_keys")
+    config = op.get_context().config
+    keys: Callable[[], Any] | None = None if config is None else config.attributes.get("master_keys")
     if keys is None:
         raise RuntimeError(
             "migration 0019 encrypts the tips already stored and needs the master key:"
