@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from core.text import fold
 
@@ -53,5 +53,3 @@ def query_tokens(keys: Sequence[bytes], text: str) -> list[tuple[int, ...]]:
     return [tuple(dict.fromkeys(token(key, word) for key in keys)) for word in words(text)]
 
 
-def flatten(groups: Iterable[tuple[int, ...]]) -> list[int]:
-    return [t for group in groups for t in group]
