@@ -259,3 +259,27 @@ def test_search_words_are_folded_whole_words_and_hashed() -> None:
     ]
     assert blind_index.query_tokens([key], "%_ ,") == []
     assert len(blind_index.words("x" * 500)[0]) == blind_index.MAX_WORD
+
+
+def test_keys_commands_refuse_bad_keys_clearly_without_echoing_them(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOTLINE_DATABASE_URL", settings.effective_database_url)
+    monkeypatch.setenv("HOTLINE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("HOTLINE_MASTER_KEY", KEY)
+    bad = tmp_path / "bad.key"
+    bad.write_text("not-a-key-SECRETISH")
+    code, _, err = _cli(capsys, "keys", "rotate", "--new-key-file", str(bad))
+    assert code == 2 and "64 hexadecimal" in err and "SECRETISH" not in err
+    code, _, err = _cli(capsys, "keys", "rotate", "--new-key-file", str(tmp_path / "missing.key"))
+    assert code == 2 and "missing.key" in err
+    same = tmp_path / "same.key"
+    same.write_text(KEY)
+    assert _cli(capsys, "keys", "rotate", "--new-key-file", str(same))[0] == 2
+    fresh = tmp_path / "fresh.key"
+    fresh.write_text(new_master_key_hex())
+    assert _cli(capsys, "keys", "rotate", "--new-key-file", str(fresh), "--batch", "0")[0] == 2
+    monkeypatch.setenv("HOTLINE_MASTER_KEY_FILE", str(bad))
+    monkeypatch.delenv("HOTLINE_MASTER_KEY")
+    code, _, err = _cli(capsys, "keys", "check")
+    assert code == 2 and "SECRETISH" not in err
