@@ -283,3 +283,31 @@ def test_keys_commands_refuse_bad_keys_clearly_without_echoing_them(
     monkeypatch.delenv("HOTLINE_MASTER_KEY")
     code, _, err = _cli(capsys, "keys", "check")
     assert code == 2 and "SECRETISH" not in err
+
+
+@pytest.mark.parametrize("cap", [1, 2, 10_000])
+async def test_search_finds_the_same_whether_words_are_looked_up_as_ids_or_walked(
+    services: Services, monkeypatch: pytest.MonkeyPatch, cap: int
+) -> None:
+    """A rare word is read out as a list of ids, a common one probed while the queue is
+    walked (`SEARCH_IDS_CAP`): the answers are the same; a word nobody wrote finds nothing."""
+    import storage.repositories as repositories
+    from core.jurisdiction import Jurisdiction
+    from core.queue import QueueFilter
+    from tests.builders import submit
+
+    monkeypatch.setattr(repositories, "SEARCH_IDS_CAP", cap)
+    a = (await submit(services.tips, text="Nhà nghỉ Hoa Hồng gần chợ")).tip_id
+    b = (await submit(services.tips, text="nha nghi Binh An, gan cho Ben Thanh")).tip_id
+    await submit(services.tips, text="Quán karaoke trên đường Lê Lợi")
+
+    async def found(q: str) -> set[int]:
+        page = await services.tips.queue(Jurisdiction(everything=True), QueueFilter(text=q))
+        return {item.id for item in page.items}
+
+    assert await found("nha nghi") == {a, b}
+    assert await found("gần chợ nhà") == {a, b}
+    assert await found("hoa hong cho") == {a}
+    assert await found("ben thanh nghi") == {b}
+    assert await found("qwxyz") == set()
+    assert await found("nha qwxyz") == set()
