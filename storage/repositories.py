@@ -504,7 +504,7 @@ QUEUE_COLUMNS = (
 
 
 #: A searched word matching fewer tips than this is looked up as a list of tip ids.
-SEARCH_IDS_CAP = 10_000
+SEARCH_IDS_CAP = 1_000
 
 
 def queue_where(
