@@ -55,8 +55,13 @@ PROVINCE = "79"
 # ---- the two servers -------------------------------------------------------------------
 
 
-def serve_app(db_url: str, port: int, data_dir: str, triage_worker: bool) -> None:
+def serve_app(db_url: str, port: int, data_dir: str, triage_worker: bool, no_index: bool = False) -> None:
     from aiohttp import web
+
+    if no_index:  # the app with its texts sealed but no blind-index tokens: what the index costs
+        import storage.sealed
+
+        storage.sealed.blind_index.tokens = lambda *_: []  # type: ignore[assignment]
 
     from handlers.app import create_app
     from hotline.logs import PrivacyAccessLogger
@@ -314,6 +319,7 @@ async def run_target(target: str, kind: str, args: argparse.Namespace, workdir: 
         "--data-dir",
         str(workdir),
         *(["--no-triage-worker"] if args.no_triage_worker else []),
+        *(["--no-index"] if target == "app" and args.no_index else []),
     ]
     proc = subprocess.Popen(cmd)  # noqa: ASYNC220 - started once, before the measurement
     try:
@@ -421,6 +427,9 @@ def parse() -> argparse.Namespace:
         action="store_true",
         help="the app reads tips on its event loop (HOTLINE_TRIAGE_WORKER=false), no helper process",
     )
+    parser.add_argument(
+        "--no-index", action="store_true", help="the app writes no blind-index tokens (what the index costs)"
+    )
     parser.add_argument("--serve-app", metavar="DB_URL", help=argparse.SUPPRESS)
     parser.add_argument("--serve-baseline", metavar="DB_URL", help=argparse.SUPPRESS)
     parser.add_argument("--serve-sealed", metavar="DB_URL", help=argparse.SUPPRESS)
@@ -432,7 +441,13 @@ def parse() -> argparse.Namespace:
 if __name__ == "__main__":
     arguments = parse()
     if arguments.serve_app:
-        serve_app(arguments.serve_app, arguments.port, arguments.data_dir, not arguments.no_triage_worker)
+        serve_app(
+            arguments.serve_app,
+            arguments.port,
+            arguments.data_dir,
+            not arguments.no_triage_worker,
+            no_index=arguments.no_index,
+        )
     elif arguments.serve_baseline:
         serve_baseline(arguments.serve_baseline, arguments.port)
     elif arguments.serve_sealed:
