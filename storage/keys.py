@@ -166,6 +166,7 @@ async def rotate(
     cipher = TipCipher(lambda: envelope)
     index_key = envelope.index_keys()[0]
     sessions = session_factory(engine)
+    last = 0  # keyset on the primary key: each batch starts where the last one ended
     while True:
         async with sessions() as session:
             rows = (
@@ -174,8 +175,8 @@ async def rotate(
                         TipRow.id, TipRow.receipt_code, TipRow.text, TipRow.place, TipKeyRow.wrapped_key
                     )
                     .join(TipKeyRow, TipKeyRow.tip_id == TipRow.id)
-                    .where(TipKeyRow.key_id != envelope.key_id)
-                    .order_by(TipRow.id)
+                    .where(TipKeyRow.key_id != envelope.key_id, TipKeyRow.tip_id > last)
+                    .order_by(TipKeyRow.tip_id)
                     .limit(batch)
                 )
             ).all()
@@ -194,6 +195,7 @@ async def rotate(
                 )
                 tokens += [{"token": t, "tip_id": r.id} for t in blind_index.tokens(index_key, text, place)]
             ids = [r.id for r in rows]
+            last = ids[-1]
             await session.execute(sa.delete(TipTokenRow).where(TipTokenRow.tip_id.in_(ids)))
             if tokens:
                 await session.execute(sa.insert(TipTokenRow), tokens)
