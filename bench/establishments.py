@@ -36,6 +36,7 @@ sys.path.insert(0, str(_HERE.parent))
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from core.envelope import Envelope
 from core.establishment_service import EstablishmentService, ListQuery
 from core.establishments import Scope
 from core.establishments_csv import parse
@@ -46,6 +47,8 @@ from storage.maintenance import upgrade_database
 
 PROVINCE = "79"
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+#: The benchmark database's master key (the database is dropped at the end; never a real key).
+BENCH_ENVELOPE = Envelope(bytes.fromhex("cd" * 32))
 KINDS = ["karaoke", "massage", "guesthouse", "hotel", "boarding_house", "homestay", "bar", "other"]
 
 
@@ -241,7 +244,9 @@ async def main() -> int:
         engine = create_engine(url)
         try:
             service = EstablishmentService(
-                establishment_store(session_factory(engine)), clock=lambda: NOW, province_code=PROVINCE
+                establishment_store(session_factory(engine), lambda: BENCH_ENVELOPE),
+                clock=lambda: NOW,
+                province_code=PROVINCE,
             )
             province = Scope(province_code=PROVINCE)
             conn = await asyncpg.connect(url)

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # with bench/queue.py: the project's root takes its place.
 sys.path[0] = str(ROOT)
 
+from core.envelope import Envelope
 from hotline.bootstrap import open_services
 from hotline.settings import Settings
 from hotline.tips_cli import HEADERS, read_register
@@ -121,7 +122,9 @@ async def bench(
     figures["read"] = time.perf_counter() - start
     assert not problems, problems[:3]
     await prepare(url)
-    settings = Settings(database_url=url, data_dir=tmp / "var", province=PROVINCE, triage_worker=False)
+    settings = Settings(
+        database_url=url, data_dir=tmp / "var", province=PROVINCE, triage_worker=False, master_key="ab" * 32
+    )
     async with open_services(settings) as services:
         figures["dry_run"], plan = await timed(
             lambda: services.imports.run(rows, unit=UNIT, actor="bench", dry_run=True)
@@ -148,7 +151,7 @@ async def bench(
         tips = [item.tip for item in plan.create]
 
         async def baseline() -> None:
-            async with SqlUnitOfWork(session_factory(engine)) as uow:
+            async with SqlUnitOfWork(session_factory(engine), lambda: Envelope(bytes(32))) as uow:
                 for start in range(0, len(tips), 1000):
                     await uow.tips.add_many(tips[start : start + 1000])
                 await uow.commit()

@@ -1,5 +1,8 @@
 """Benchmark of web intake: JSON `POST /api/v1/tips` on the real app versus a bare aiohttp
-handler that inserts the same row with plain SQLAlchemy, measured in the same run.
+handler that inserts the same row with plain SQLAlchemy, measured in the same run; and the
+same bare handler with the tip's text sealed as the app seals it (a data key wrapped by the
+master key, AES-GCM, the blind index's tokens: storage/sealed.py), so the cost of
+encryption at rest shows on its own (`sealed` against `baseline`), plus its CPU cost per tip.
 
 Why: intake must keep up with a burst (a campaign, a news story) on a 2-core machine. The
 ratio to the baseline is what survives a noisy machine; the target is at least
@@ -30,6 +33,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,8 +55,13 @@ PROVINCE = "79"
 # ---- the two servers -------------------------------------------------------------------
 
 
-def serve_app(db_url: str, port: int, data_dir: str, triage_worker: bool) -> None:
+def serve_app(db_url: str, port: int, data_dir: str, triage_worker: bool, no_index: bool = False) -> None:
     from aiohttp import web
+
+    if no_index:  # the app with its texts sealed but no blind-index tokens: what the index costs
+        import storage.sealed
+
+        storage.sealed.blind_index.tokens = lambda *_: []  # type: ignore[assignment]
 
     from handlers.app import create_app
     from hotline.logs import PrivacyAccessLogger
@@ -66,6 +75,7 @@ def serve_app(db_url: str, port: int, data_dir: str, triage_worker: bool) -> Non
         submissions_per_minute=10**9,  # the benchmark is the flood the limit exists for
         submissions_per_source_per_minute=10**9,  # and it comes from one address
         triage_worker=triage_worker,
+        master_key="ab" * 32,  # never the embedded default's key file in ~/.config
     )
     web.run_app(
         freeze_after_startup(create_app(settings)),  # as `hotline serve` does
@@ -77,29 +87,37 @@ def serve_app(db_url: str, port: int, data_dir: str, triage_worker: bool) -> Non
     )
 
 
-def serve_baseline(db_url: str, port: int) -> None:
-    """Parse the JSON, insert the same row (same columns, same engine settings), commit."""
+def serve_baseline(db_url: str, port: int, sealed: bool = False) -> None:
+    """Parse the JSON, insert the same row (same columns, same engine settings), commit;
+    `sealed`: the text encrypted and its key and tokens inserted too, as the app does."""
     import secrets
 
     import sqlalchemy as sa
     from aiohttp import web
 
+    from core.envelope import Envelope
     from storage.db import create_engine
-    from storage.models import TipRow
+    from storage.models import TipKeyRow, TipRow, TipTokenRow
+    from storage.sealed import TipCipher
 
     engine = create_engine(db_url)
     insert = sa.insert(TipRow.__table__)
+    if sealed:
+        insert = insert.returning(TipRow.id)
+    envelope = Envelope(bytes.fromhex("ab" * 32))
+    cipher = TipCipher(lambda: envelope)
 
     async def submit(request: web.Request) -> web.Response:
         body = json.loads(await request.read())
         now = datetime.now(UTC)
         code = secrets.token_hex(5).upper()
+        seal = cipher.seal_tip(code, body["text"], None) if sealed else None
         async with engine.begin() as conn:
-            await conn.execute(
+            result = await conn.execute(
                 insert,
                 {
                     "receipt_code": code,
-                    "text": body["text"],
+                    "text": seal.text if seal else body["text"].encode(),
                     "channel": "web",
                     "category": None,
                     "urgent": bool(body.get("urgent")),
@@ -124,6 +142,15 @@ def serve_baseline(db_url: str, port: int) -> None:
                     "passphrase_hash": None,
                 },
             )
+            if seal is not None:
+                tip_id = result.scalar_one()
+                await conn.execute(
+                    sa.insert(TipKeyRow.__table__),
+                    {"tip_id": tip_id, "key_id": seal.key_id, "wrapped_key": seal.wrapped_key},
+                )
+                await conn.execute(
+                    sa.insert(TipTokenRow.__table__), [{"token": t, "tip_id": tip_id} for t in seal.tokens]
+                )
         return web.json_response({"receipt_code": code}, status=201)
 
     app = web.Application()
@@ -167,6 +194,7 @@ async def run_target(target: str, kind: str, args: argparse.Namespace, workdir: 
         "--data-dir",
         str(workdir),
         *(["--no-triage-worker"] if args.no_triage_worker else []),
+        *(["--no-index"] if target == "app" and args.no_index else []),
     ]
     proc = subprocess.Popen(cmd)  # noqa: ASYNC220 - started once, before the measurement
     try:
@@ -198,7 +226,7 @@ async def main(args: argparse.Namespace) -> int:
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
         for kind in kinds:
-            for target in ("baseline", "app"):
+            for target in ("baseline", "sealed", "app"):
                 result = await run_target(target, kind, args, Path(tmp))
                 results.append(result)
                 print(
@@ -212,20 +240,49 @@ async def main(args: argparse.Namespace) -> int:
         f" after {args.warmup:.0f} s warm-up; triage "
         + ("on the app's event loop" if args.no_triage_worker else "in the app's helper process")
     )
-    print("| database | baseline req/s | app req/s | ratio | baseline p99 | app p99 | target met |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| database | baseline req/s | sealed baseline req/s | app req/s | sealed/baseline"
+        " | app/baseline | baseline p99 | app p99 | target met |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     ok = True
     for kind in kinds:
         base = next(r.load for r in results if r.database == kind and r.target == "baseline")
+        sealed = next(r.load for r in results if r.database == kind and r.target == "sealed")
         app = next(r.load for r in results if r.database == kind and r.target == "app")
         ratio = app.rps / base.rps
         met = ratio >= 0.6 and app.p99_ms < 100 and app.errors == 0
         ok = ok and met
         print(
-            f"| {kind} | {base.rps:.0f} | {app.rps:.0f} | {ratio:.0%} | {base.p99_ms:.1f} ms"
-            f" | {app.p99_ms:.1f} ms | {'yes' if met else 'no'} |"
+            f"| {kind} | {base.rps:.0f} | {sealed.rps:.0f} | {app.rps:.0f} | {sealed.rps / base.rps:.0%}"
+            f" | {ratio:.0%} | {base.p99_ms:.1f} ms | {app.p99_ms:.1f} ms | {'yes' if met else 'no'} |"
         )
+    print()
+    print(seal_cost())
     return 0 if ok else 1
+
+
+def seal_cost(n: int = 5000) -> str:
+    """CPU per tip of sealing (data key, wrap, AES-GCM of text, blind-index tokens) and of
+    opening (unwrap, decrypt), in this process, on the benchmark's tip text."""
+    from core.envelope import Envelope
+    from storage.sealed import TipCipher
+
+    envelope = Envelope(bytes.fromhex("ab" * 32))
+    cipher = TipCipher(lambda: envelope)
+    text = BODY["text"]
+    assert isinstance(text, str)
+    start = time.perf_counter()
+    sealed = [cipher.seal_tip(f"CODE{i}", text, "Phố Huế") for i in range(n)]
+    seal_us = (time.perf_counter() - start) / n * 1e6
+    start = time.perf_counter()
+    for i, s in enumerate(sealed):
+        cipher.open_tip(cipher.data_key(f"CODE{i}", s.wrapped_key), f"CODE{i}", s.text, s.place)
+    open_us = (time.perf_counter() - start) / n * 1e6
+    return (
+        f"sealing one tip ({len(text)} characters, {len(sealed[0].tokens)} tokens): {seal_us:.0f} µs CPU;"
+        f" opening it: {open_us:.0f} µs"
+    )
 
 
 def parse() -> argparse.Namespace:
@@ -247,8 +304,12 @@ def parse() -> argparse.Namespace:
         action="store_true",
         help="the app reads tips on its event loop (HOTLINE_TRIAGE_WORKER=false), no helper process",
     )
+    parser.add_argument(
+        "--no-index", action="store_true", help="the app writes no blind-index tokens (what the index costs)"
+    )
     parser.add_argument("--serve-app", metavar="DB_URL", help=argparse.SUPPRESS)
     parser.add_argument("--serve-baseline", metavar="DB_URL", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-sealed", metavar="DB_URL", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -257,8 +318,16 @@ def parse() -> argparse.Namespace:
 if __name__ == "__main__":
     arguments = parse()
     if arguments.serve_app:
-        serve_app(arguments.serve_app, arguments.port, arguments.data_dir, not arguments.no_triage_worker)
+        serve_app(
+            arguments.serve_app,
+            arguments.port,
+            arguments.data_dir,
+            not arguments.no_triage_worker,
+            no_index=arguments.no_index,
+        )
     elif arguments.serve_baseline:
         serve_baseline(arguments.serve_baseline, arguments.port)
+    elif arguments.serve_sealed:
+        serve_baseline(arguments.serve_sealed, arguments.port, sealed=True)
     else:
         raise SystemExit(asyncio.run(main(arguments)))

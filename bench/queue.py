@@ -14,7 +14,9 @@ with a bare statement over the same rows (the ratio survives a noisy machine).
 
 The data is `bench/kpi.py`'s generator (real deadline policy, every stage, Zipf-like
 spread over province 79's communes, urgent share, categories), with more varied
-Vietnamese texts (venue names, streets; a quarter typed without diacritics).
+Vietnamese texts (venue names, streets; a quarter typed without diacritics), sealed as the
+app seals them (storage/sealed.py: a data key per tip, AES-GCM) with their blind-index
+tokens in `tip_tokens`, so the search measured is the one officers get.
 """
 
 from __future__ import annotations
@@ -40,18 +42,20 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from core import blind_index
 from core.calendar import default_calendar
+from core.envelope import Envelope, Place
 from core.jurisdiction import Jurisdiction
 from core.kpi import KpiScope, Period
 from core.queue import Cursor, QueueFilter
 from core.services import TipService
-from core.text import fold
 from hotline.bootstrap import attachment_policy, passphrase_hasher
 from hotline.settings import Settings
 from storage import migrate
 from storage.db import create_engine, session_factory
 from storage.maintenance import upgrade_database
 from storage.repositories import SqlUnitOfWork
+from storage.sealed import key_place
 
 
 def _load_kpi_bench() -> Any:
@@ -64,7 +68,10 @@ def _load_kpi_bench() -> Any:
 
 
 kpi_bench = _load_kpi_bench()
-COLUMNS: tuple[str, ...] = (*kpi_bench.COLUMNS, "search_text")
+COLUMNS: tuple[str, ...] = kpi_bench.COLUMNS
+#: The bench's master key (the database is dropped at the end; never a real key).
+ENVELOPE_HEX = "cd" * 32
+ENVELOPE = Envelope(bytes.fromhex(ENVELOPE_HEX))
 
 #: The shipped limits (hotline.settings), for the services the benchmark builds itself.
 DEFAULTS = Settings()
@@ -104,19 +111,77 @@ def tip_texts(seed: int, n: int = 6000) -> list[str]:
     return texts
 
 
-def generate(rows: int, province: str, seed: int) -> tuple[list[tuple[Any, ...]], Any]:
+@dataclass
+class Sealed:
+    """The generated tips as stored: rows with ciphertexts, wrapped keys, tokens."""
+
+    rows: list[tuple[Any, ...]]
+    keys: list[tuple[int, str, bytes]]
+    tokens: list[tuple[int, int]]
+
+
+def generate(rows: int, province: str, seed: int) -> tuple[Sealed, Any]:
+    """`bench/kpi.py`'s rows, each tip's text and place sealed under its own data key (as
+    `TipCipher.seal_tip` does; the tokens of a text are computed once per distinct text)."""
     gen = kpi_bench.Generator(province, kpi_bench.Scenario.default(), seed=seed)
     gen.texts = tip_texts(seed)
-    folded = {t: fold(t) for t in gen.texts}
-    return [(*r, folded[r[2]]) for r in gen.rows(rows)], gen
+    index_key = ENVELOPE.index_keys()[0]
+    cached: dict[tuple[str, str | None], list[int]] = {}
+    out = Sealed([], [], [])
+    text_at, place_at, code_at = COLUMNS.index("text"), COLUMNS.index("place"), COLUMNS.index("receipt_code")
+    for row in gen.rows(rows):
+        tip_id, code, text, place = row[0], row[code_at], row[text_at], row[place_at]
+        data_key = ENVELOPE.new_data_key()
+        values = list(row)
+        values[text_at] = ENVELOPE.encrypt(data_key, text, Place("tips", code, "text"))
+        if place is not None:
+            values[place_at] = ENVELOPE.encrypt(data_key, place, Place("tips", code, "place"))
+        out.rows.append(tuple(values))
+        out.keys.append((tip_id, ENVELOPE.key_id, ENVELOPE.wrap(data_key, key_place(code))))
+        words = cached.get((text, place))
+        if words is None:
+            words = cached[(text, place)] = blind_index.tokens(index_key, text, place)
+        out.tokens += [(token, tip_id) for token in words]
+    return out, gen
 
 
-async def load_postgres(url: str, rows: Sequence[tuple[Any, ...]]) -> float:
+async def load_postgres(url: str, sealed: Sealed) -> float:
     """`bench/kpi.py`'s loader (COPY in one transaction, foreign keys and secondary indexes
-    rebuilt from their catalogue definitions, VACUUM ANALYZE) with `search_text` as well;
-    the rollups are rebuilt by the caller."""
-    loaded: float = await kpi_bench.load_postgres(url, rows, columns=COLUMNS)
-    return loaded
+    rebuilt from their catalogue definitions, VACUUM ANALYZE), then the wrapped keys and
+    the blind index the same way; the rollups are rebuilt by the caller."""
+    loaded: float = await kpi_bench.load_postgres(url, sealed.rows, columns=COLUMNS)
+    start = time.perf_counter()
+    conn = await asyncpg.connect(kpi_bench.plain_url(url))
+    try:
+        async with conn.transaction():
+            for table, columns, records in (
+                ("tip_keys", ["tip_id", "key_id", "wrapped_key"], sealed.keys),
+                ("tip_tokens", ["token", "tip_id"], sealed.tokens),
+            ):
+                constraints = await conn.fetch(
+                    "SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint "
+                    f"WHERE conrelid = '{table}'::regclass ORDER BY contype = 'f'"
+                )
+                indexes = await conn.fetch(
+                    "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def "
+                    "FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid "
+                    f"WHERE i.indrelid = '{table}'::regclass AND c.oid IS NULL"
+                )
+                for c in reversed(constraints):
+                    await conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{c["conname"]}"')
+                for ix in indexes:
+                    await conn.execute(f'DROP INDEX "{ix["name"]}"')
+                for lo in range(0, len(records), step := 500_000):
+                    await conn.copy_records_to_table(table, records=records[lo : lo + step], columns=columns)
+                for c in constraints:
+                    await conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{c["conname"]}" {c["def"]}')
+                for ix in indexes:
+                    await conn.execute(ix["def"])
+        await conn.execute("VACUUM ANALYZE tip_keys")
+        await conn.execute("VACUUM ANALYZE tip_tokens")
+    finally:
+        await conn.close()
+    return loaded + time.perf_counter() - start
 
 
 # --------------------------------------------------------------------------- timing
@@ -177,7 +242,7 @@ class QueueBench:
         self.engine = create_engine(url)
         self.sessions = session_factory(self.engine)
         self.service = TipService(
-            lambda: SqlUnitOfWork(self.sessions),
+            lambda: SqlUnitOfWork(self.sessions, lambda: ENVELOPE),
             province_code=province,
             calendar=default_calendar(),
             clock=lambda: scenario.as_of,
@@ -305,15 +370,20 @@ async def measure(args: argparse.Namespace, url: str) -> list[tuple[str, Timing,
                     None,
                 )
             for words in args.search:
-                q, folded = QueueFilter(text=words), fold(words)
+                q = QueueFilter(text=words)
+                groups = blind_index.query_tokens(ENVELOPE.index_keys(), words)
                 await case(
                     f"search {words!r}, {name}",
                     lambda w=within, q=q: bench.service.queue(w, q),  # type: ignore[misc]
-                    lambda s=scope_sql, a=scope_args, f=folded: bench.bare(  # type: ignore[misc]
+                    lambda s=scope_sql, a=scope_args, g=groups: bench.bare(  # type: ignore[misc]
                         f"SELECT {COLS} FROM tips WHERE {s} AND {misconduct} AND next_due_at IS NOT NULL "
-                        f"AND search_text LIKE '%' || ${len(a) + 1} || '%' {order}",
+                        + "".join(
+                            f"AND id IN (SELECT tip_id FROM tip_tokens WHERE token = ANY(${len(a) + k + 1})) "
+                            for k in range(len(g))
+                        )
+                        + order,
                         *a,
-                        f,
+                        *(list(t) for t in g),
                     ),
                 )
         period = Period(date(2025, 11, 1), date(2026, 10, 31))
@@ -364,7 +434,7 @@ async def verify_kpi(bench: QueueBench, who: Officers, year: Period) -> None:
 
     for period in (year, Period(date(2025, 12, 10), date(2026, 11, 19))):
         for within in (who.province, who.commune):
-            async with SqlUnitOfWork(bench.sessions) as uow:
+            async with SqlUnitOfWork(bench.sessions, lambda: ENVELOPE) as uow:
                 fast = await uow.tips.kpi(period, KpiScope(), bench.scenario.as_of, 0.75, within)
                 plain = await compute_kpi(
                     uow.session, period, KpiScope(), bench.scenario.as_of, within_where(within)
@@ -376,7 +446,7 @@ async def verify_kpi(bench: QueueBench, who: Officers, year: Period) -> None:
 
 
 async def dashboard(bench: QueueBench, period: Period, within: Jurisdiction) -> object:
-    async with SqlUnitOfWork(bench.sessions) as uow:
+    async with SqlUnitOfWork(bench.sessions, lambda: ENVELOPE) as uow:
         return await uow.tips.dashboard(period, bench.scenario.as_of, within)
 
 
@@ -400,7 +470,9 @@ async def measure_http(
     secret = pyotp.random_base32()
     password = "bench password, long enough"
     with tempfile.TemporaryDirectory(prefix="hotline-bench-queue-") as tmp:
-        settings = Settings(database_url=url, data_dir=Path(tmp), province=args.province)
+        settings = Settings(
+            database_url=url, data_dir=Path(tmp), province=args.province, master_key=ENVELOPE_HEX
+        )
         app = create_app(settings, clock=lambda: as_of)
         async with TestClient(TestServer(app)) as client:
             services = app[SERVICES]
@@ -464,7 +536,10 @@ async def run(args: argparse.Namespace) -> None:
         start = time.perf_counter()
         rows, gen = generate(args.rows, args.province, args.seed)
         args.commune = args.commune or gen.busiest_commune
-        print(f"generated {len(rows):,} tips in {time.perf_counter() - start:.1f} s")
+        print(
+            f"generated and sealed {len(rows.rows):,} tips ({len(rows.tokens):,} blind-index tokens)"
+            f" in {time.perf_counter() - start:.1f} s"
+        )
         await kpi_bench.prepare_pg_database(url, reset=True)
         await upgrade_database(url, args.province)
         elapsed = await load_postgres(url, rows)

@@ -67,6 +67,8 @@ from storage.support import Sessions
 class Services:
     settings: Settings
     engine: AsyncEngine
+    # The master key (read on first use): tip contents, files and informants are sealed by it.
+    master_keys: MasterKeySource
     tips: TipService
     staff: StaffService
     reporters: ReporterService
@@ -146,12 +148,13 @@ def establishment_service(
     *,
     tips: TipService,
     reach: ReachService,
+    keys: MasterKeySource,
 ) -> EstablishmentService:
     """The register, with every plan indicator in its registry: support's, the tips' on-time
     handling per stage and the reach per audience (one registry for the command line, the
     KPI page and the report)."""
     service = EstablishmentService(
-        establishment_store(sessions), clock=clock, province_code=settings.province_code
+        establishment_store(sessions, keys), clock=clock, province_code=settings.province_code
     )
     return with_support(service, support, tips=tips, reach=reach)
 
@@ -270,12 +273,14 @@ def session_cache(
 @asynccontextmanager
 async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[Services]:
     """Open the database (and Redis) and wire the services; close them on the way out."""
+    # One master-key source for the process: the key is read (and its AES objects built) once.
+    master_keys = MasterKeySource(settings)
     async with AsyncExitStack() as stack:
         engine = await stack.enter_async_context(open_database(settings))
         sessions = session_factory(engine)
 
         def uow() -> SqlUnitOfWork:
-            return SqlUnitOfWork(sessions)
+            return SqlUnitOfWork(sessions, master_keys)
 
         redis = await stack.enter_async_context(open_redis(settings))
         limiter = rate_limiter(redis, clock)
@@ -292,7 +297,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             calendar=working_calendar(settings.holidays_file),
             clock=clock,
             hasher=passphrase_hasher(settings, pepper_from(secret)),
-            store=DirectoryStore(settings.attachments_path),
+            store=DirectoryStore(settings.attachments_path, master_keys),
             attachment_policy=attachment_policy(settings),
             triage=LiveTriage(shared_triage(), settings.province_code),
             analyser=analyser,
@@ -309,6 +314,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
         yield Services(
             settings=settings,
             engine=engine,
+            master_keys=master_keys,
             tips=tips,
             staff=StaffService(
                 uow,
@@ -346,8 +352,10 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             learn=LearnService(
                 SqlLearnStore(sessions), clock=clock, stamp_seconds=settings.learn_stamp_seconds
             ),
-            establishments=establishment_service(settings, sessions, clock, support, tips=tips, reach=reach),
-            registrations=RegistrationService(tips, uow, MasterKeySource(settings)),
+            establishments=establishment_service(
+                settings, sessions, clock, support, tips=tips, reach=reach, keys=master_keys
+            ),
+            registrations=RegistrationService(tips, uow, master_keys),
             channel_kpi=SqlChannelKpi(sessions),
             imports=ImportService(tips, uow, new_receipt_code),
             sources=source_hasher(redis, settings, clock),

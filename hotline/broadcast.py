@@ -170,6 +170,7 @@ RETENTION_EVERY_SECONDS = 24 * 3600
 async def run_retention_daily(settings: Settings, stop: asyncio.Event) -> None:
     """Apply the retention rules now and every day until stopped; a failed run is logged
     and tried again the next day (the run is idempotent and safe beside cron's)."""
+    from hotline.masterkey import MasterKeySource
     from storage.db import session_factory
     from storage.files import DirectoryStore
     from storage.retention import SqlRetentionRules, run_retention
@@ -180,7 +181,7 @@ async def run_retention_daily(settings: Settings, stop: asyncio.Event) -> None:
                 rules = await SqlRetentionRules(session_factory(engine)).all()
                 report = await run_retention(
                     engine,
-                    DirectoryStore(settings.attachments_path),
+                    DirectoryStore(settings.attachments_path, MasterKeySource(settings)),
                     rules,
                     now=utc_now(),
                     processed_days=settings.retention_processed_days,

@@ -20,6 +20,7 @@ from hotline import (
     backup,
     config_cli,
     establishments_cli,
+    keys_cli,
     logs,
     outreach_cli,
     reach_cli,
@@ -161,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     tips_cli.register(sub)
     retention_cli.register(sub)
     backup.register(sub)
+    keys_cli.register(sub)
 
     files = sub.add_parser("files", help="the attachment store")
     files_sub = files.add_subparsers(dest="files_command", required=True)
@@ -173,7 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from handlers.app import create_app
+    from hotline.masterkey import explicit_key_missing
     from hotline.runtime import freeze_after_startup, serve
+
+    missing = explicit_key_missing(settings)
+    if missing:
+        print(f"hotline: {missing}", file=sys.stderr)
+        return 2
 
     # SIGTERM: stop accepting, let requests in flight finish within the grace period, then
     # the app's cleanup flushes the intake writer and closes the database. A request the web
@@ -190,6 +198,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_files_sweep(settings: Settings, args: argparse.Namespace) -> int:
+    from hotline.masterkey import MasterKeySource
     from storage.db import create_engine
     from storage.files import DirectoryStore
     from storage.sweep import SweepResult, sweep_orphan_files
@@ -197,7 +206,7 @@ def cmd_files_sweep(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> SweepResult:
         engine = create_engine(settings.effective_database_url)
         try:
-            store = DirectoryStore(settings.attachments_path)
+            store = DirectoryStore(settings.attachments_path, MasterKeySource(settings))  # never read
             return await sweep_orphan_files(
                 engine, store, grace_seconds=args.grace_minutes * 60, dry_run=args.dry_run
             )
@@ -221,9 +230,15 @@ def with_broadcast(app: Any, settings: Settings) -> Any:
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from hotline.masterkey import MasterKeySource, explicit_key_missing
     from storage.maintenance import upgrade_database
 
-    revision = asyncio.run(upgrade_database(settings.effective_database_url, settings.province_code))
+    # The key encrypts tips an older schema kept in clear (migration 0019). PostgreSQL without
+    # an explicit key gets none: an empty database migrates, one holding tips is refused.
+    keys = None if explicit_key_missing(settings) else MasterKeySource(settings)
+    revision = asyncio.run(
+        upgrade_database(settings.effective_database_url, settings.province_code, master_keys=keys)
+    )
     print(f"database at revision {revision}; reference data loaded")
     return 0
 

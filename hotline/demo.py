@@ -163,7 +163,9 @@ async def load_demo_data(settings: Settings, progress: Callable[[str], None] | N
             if progress is not None:
                 progress(line)
 
-    await upgrade_database(settings.effective_database_url, settings.province_code)
+    from hotline.masterkey import MasterKeySource
+
+    await upgrade_database(settings.effective_database_url, settings.province_code, MasterKeySource(settings))
     say("database schema up to date")
     clock = DemoClock()
     real_now = clock.now

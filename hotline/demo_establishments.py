@@ -23,8 +23,10 @@ from core.establishments import (
 )
 from core.jurisdiction import EVERYTHING
 from hotline.bootstrap import Services
+from storage.db import session_factory
 from storage.establishment_tables import EstablishmentRow
 from storage.models import TipRow
+from storage.repositories import SqlUnitOfWork
 
 DEMO_ACTOR = "officer:demo-data"
 SEED = 20260202
@@ -93,13 +95,17 @@ async def load_demo_register(
     """Add the demo register; `set_now` moves the services' clock (back to `real_now` after)."""
     async with services.engine.connect() as conn:
         done = await conn.scalar(sa.select(sa.func.count()).where(EstablishmentRow.created_by == DEMO_ACTOR))
-        tips = (
+        found = (
             await conn.execute(
-                sa.select(TipRow.id, TipRow.text, TipRow.commune_code)
+                sa.select(TipRow.id, TipRow.commune_code)
                 .where(TipRow.category.in_(("venue", "minor", "official_misconduct")))
                 .order_by(TipRow.id)
             )
         ).all()
+    # The texts are stored encrypted: read them through the repository, which opens them.
+    async with SqlUnitOfWork(session_factory(services.engine), services.master_keys) as uow:
+        texts = await uow.tips.texts([tip_id for tip_id, _ in found])
+    tips = [(tip_id, texts[tip_id][0], commune) for tip_id, commune in found]
     if done:
         return ["demo establishments already loaded; nothing added"]
     rng = random.Random(SEED)  # noqa: S311 - demo data, not secrets

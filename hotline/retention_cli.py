@@ -14,6 +14,7 @@ from typing import Any
 from core.errors import InvalidInput
 from core.retention import Data, parse_rule
 from hotline import tables
+from hotline.masterkey import MasterKeySource
 from hotline.settings import Settings
 from storage.db import create_engine, session_factory
 from storage.files import DirectoryStore
@@ -58,7 +59,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             rules = await SqlRetentionRules(session_factory(engine)).all()
             return await run_retention(
                 engine,
-                DirectoryStore(settings.attachments_path),
+                DirectoryStore(settings.attachments_path, MasterKeySource(settings)),
                 rules,
                 now=args.as_of or datetime.now().astimezone(),
                 processed_days=settings.retention_processed_days,

@@ -303,6 +303,16 @@ class Settings(BaseSettings):
         description="A file holding the master key; neither set: one is created outside the data "
         "directory (hotline/masterkey.py); a file path, no unit",
     )
+    new_master_key: str | None = Field(
+        default=None,
+        repr=False,
+        description="During a master-key rotation only (docs/security.md): the new key; set, new records "
+        "are wrapped under it and records under either key are read; 64 hex characters",
+    )
+    new_master_key_file: Path | None = Field(
+        default=None,
+        description="During a master-key rotation only: a file holding the new key; a file path, no unit",
+    )
     retention_processed_years: int = Field(
         default=20,
         ge=1,
@@ -316,13 +326,13 @@ class Settings(BaseSettings):
         ge=1,
         le=10_000,
         description="Closed tips forgotten per transaction by the retention run, so intake and officers "
-        "never wait long behind it; tips per transaction",
+        "never wait long behind it (tips per transaction); count",
     )
     backup_key: str | None = Field(
         default=None,
         repr=False,
         description="Key of the backup archives, kept apart from the backups; unset: derived from the "
-        "master key; never written into an archive; 64 hexadecimal characters, no unit",
+        "master key; never written into an archive; 64 hex characters",
     )
 
     @field_validator("database_url")
@@ -339,7 +349,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) address without query, like https://tinbao.example.vn")
         return value.rstrip("/")
 
-    @field_validator("master_key")
+    @field_validator("master_key", "new_master_key")
     @classmethod
     def _master_key_hex(cls, value: str | None) -> str | None:
         if value:

@@ -32,6 +32,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # the retention rules forget is gone from the file (the WAL is checkpointed after).
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+    # Blobs (ciphertexts) reach the batch INSERTs as hexadecimal inside JSON rows; this
+    # SQLite (3.40) has no unhex() of its own.
+    dbapi_conn.create_function("hotline_unhex", 1, _unhex, deterministic=True)
+
+
+def _unhex(value: str | None) -> bytes | None:
+    return None if value is None else bytes.fromhex(value)
 
 
 #: A pooled PostgreSQL connection idle longer than this (seconds) is pinged before use.

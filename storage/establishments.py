@@ -50,6 +50,7 @@ from storage.establishment_tables import (
 )
 from storage.models import AreaRow, AuditRow, TipRow
 from storage.repositories import SqlTipRepository
+from storage.sealed import KeySource, TipCipher
 from storage.types import UTCDateTime
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -136,8 +137,9 @@ def _values(draft: EstablishmentDraft, province: str, by: str, at: datetime) -> 
 
 
 class SqlEstablishmentStore:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, cipher: TipCipher) -> None:
         self.session = session
+        self.cipher = cipher
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -312,7 +314,7 @@ class SqlEstablishmentStore:
         await self.session.flush()
 
     async def tip(self, tip_id: int, within: Jurisdiction) -> Tip:
-        return await SqlTipRepository(self.session).get(tip_id, within)
+        return await SqlTipRepository(self.session, self.cipher).get(tip_id, within)
 
     async def link(self, tip: Tip, establishment_id: int, *, by: str, at: datetime) -> bool:
         stmt = _insert(self.session, TipEstablishmentRow).values(
@@ -580,12 +582,14 @@ def _inspection(row: InspectionRow) -> Inspection:
     )
 
 
-def establishment_store(sessions: Sessions) -> Any:
-    """The store factory the service takes: one session (transaction) per `async with`."""
+def establishment_store(sessions: Sessions, keys: KeySource) -> Any:
+    """The store factory the service takes: one session (transaction) per `async with`;
+    `keys` opens the tips it shows."""
+    cipher = TipCipher(keys)
 
     @asynccontextmanager
     async def opened() -> AsyncIterator[SqlEstablishmentStore]:
         async with sessions() as session:
-            yield SqlEstablishmentStore(session)
+            yield SqlEstablishmentStore(session, cipher)
 
     return opened

@@ -21,8 +21,10 @@ def alembic_config() -> Config:
     return cfg
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    await _run(engine, command.upgrade, revision)
+async def upgrade(engine: AsyncEngine, revision: str = "head", master_keys: Any = None) -> None:
+    """`master_keys` (a callable giving the `core.envelope.Envelope`) lets a migration
+    encrypt rows already stored (0019); without it such a migration refuses."""
+    await _run(engine, command.upgrade, revision, master_keys)
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
@@ -41,11 +43,12 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-async def _run(engine: AsyncEngine, fn: Any, revision: str) -> None:
+async def _run(engine: AsyncEngine, fn: Any, revision: str, master_keys: Any = None) -> None:
     cfg = alembic_config()
 
     def run(conn: Connection) -> None:
         cfg.attributes["connection"] = conn
+        cfg.attributes["master_keys"] = master_keys
         fn(cfg, revision)
 
     async with engine.begin() as conn:

@@ -120,12 +120,14 @@ class TipRow(Base):
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     receipt_code: Mapped[str] = mapped_column(sa.String(16), unique=True)
-    text: Mapped[str] = mapped_column(sa.Text)
+    # What the informant wrote, and the place they named: ciphertexts only (core.envelope,
+    # under the tip's data key in `tip_keys`), each bound to (tips, receipt code, column).
+    text: Mapped[bytes] = mapped_column(sa.LargeBinary)
     channel: Mapped[str] = mapped_column(sa.String(16))
     category: Mapped[str | None] = mapped_column(sa.String(32))
     urgent: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     language: Mapped[str | None] = mapped_column(sa.String(8))
-    place: Mapped[str | None] = mapped_column(sa.Text)
+    place: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     province_code: Mapped[str] = mapped_column(sa.String(8), sa.ForeignKey("areas.code"))
     commune_code: Mapped[str | None] = mapped_column(sa.String(8), sa.ForeignKey("areas.code"))
@@ -157,9 +159,6 @@ class TipRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # argon2 hash of the reporter's passphrase; the passphrase itself is never stored.
     passphrase_hash: Mapped[str | None] = mapped_column(sa.String(160))
-    # The text folded by `core.text.fold` (lower case, no diacritics): what the staff
-    # queue's text search compares against, so "hoa hong" finds "Hoa Hồng".
-    search_text: Mapped[str | None] = mapped_column(sa.Text)
     # When the retention rules forgot the tip's content (text, place, files, conversation);
     # NULL while kept. Stage times, category, commune and channel stay for the KPI.
     forgotten_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -171,16 +170,29 @@ class TipRow(Base):
 # admins, whose agency-kind and province conditions are checked on the rows walked).
 sa.Index("ix_tips_queue_unit", TipRow.agency_code, TipRow.urgent.desc(), TipRow.next_due_at, TipRow.id)
 sa.Index("ix_tips_queue_all", TipRow.urgent.desc(), TipRow.next_due_at, TipRow.id)
-# Text search (`search_text LIKE '%words%'`): a trigram GIN index on PostgreSQL (needs the
-# pg_trgm extension, see migration 0008). SQLite cannot use an index for an infix LIKE, so
-# there the index is declared empty (`WHERE 0`): same name in both schemas, no cost.
-sa.Index(
-    "ix_tips_search_trgm",
-    TipRow.search_text,
-    postgresql_using="gin",
-    postgresql_ops={"search_text": "gin_trgm_ops"},
-    sqlite_where=sa.false(),
-)
+
+
+class TipKeyRow(Base):
+    """A tip's data key, only wrapped by the master key (which never enters the database),
+    bound to the tip's receipt code; `key_id` names the master key that wrapped it, so a
+    rotation knows what is left to do. Deleting the row forgets the tip's texts for good
+    (migration 0019)."""
+
+    __tablename__ = "tip_keys"
+    tip_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tips.id"), primary_key=True)
+    key_id: Mapped[str] = mapped_column(sa.String(16), index=True)
+    wrapped_key: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+
+class TipTokenRow(Base):
+    """The blind index (core.blind_index): one keyed hash per distinct folded word of a
+    tip's text and place. The staff search looks tips up by token (the primary key's
+    order); `tip_id` has its own index for rotation and deletion (migration 0019)."""
+
+    __tablename__ = "tip_tokens"
+    token: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    tip_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tips.id"), primary_key=True, index=True)
+
 #: Tips not closed: the only ones whose KPI counts depend on the moment asked.
 OPEN_TIPS_SQL = "stage NOT IN ('duplicate', 'processed', 'spam', 'unfounded')"
 OPEN_KPI_COLUMNS = (
@@ -262,7 +274,8 @@ class AttachmentRow(Base):
 
 
 class TipMessageRow(Base):
-    """The reporter's thread: details they add, and officers' replies to them."""
+    """The reporter's thread: details they add, and officers' replies to them. `text` is a
+    ciphertext under the tip's data key, bound to (tip_messages, id, text)."""
 
     __tablename__ = "tip_messages"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -270,18 +283,19 @@ class TipMessageRow(Base):
     author: Mapped[str] = mapped_column(sa.String(16))
     # Who wrote it, for the staff side and the audit ("officer:name", "reporter:web").
     actor: Mapped[str] = mapped_column(sa.String(80))
-    text: Mapped[str] = mapped_column(sa.Text)
+    text: Mapped[bytes] = mapped_column(sa.LargeBinary)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class TipNoteRow(Base):
-    """Officers' notes on a tip: staff only, kept apart from the reporter's thread."""
+    """Officers' notes on a tip: staff only, kept apart from the reporter's thread. `text`
+    is a ciphertext under the tip's data key, bound to (tip_notes, id, text)."""
 
     __tablename__ = "tip_notes"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     tip_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tips.id"), index=True)
     actor: Mapped[str] = mapped_column(sa.String(80))
-    text: Mapped[str] = mapped_column(sa.Text)
+    text: Mapped[bytes] = mapped_column(sa.LargeBinary)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

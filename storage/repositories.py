@@ -26,7 +26,6 @@ from core.routing import OWNER_BY_CATEGORY, AgencyKind, RoutingPolicy
 from core.sessions import StaffSession
 from core.sla import DeadlinePolicy, Rule, Unit
 from core.stages import TERMINAL, Stage
-from core.text import fold
 from core.tips import NewTip, StaffNote, Tip, TipChange, TransitionRecord, TriageDecision, creation_record
 from core.triage_feedback import Correction, CorrectionShare
 from storage import triage_feedback
@@ -50,9 +49,11 @@ from storage.models import (
     RoutingRuleRow,
     RuleRow,
     StaffSessionRow,
+    TipKeyRow,
     TipMessageRow,
     TipNoteRow,
     TipRow,
+    TipTokenRow,
     TransitionRow,
     TriageDecisionRow,
 )
@@ -60,6 +61,7 @@ from storage.new_tips import insert_new_tips
 from storage.notifications import SqlNotificationRepository
 from storage.registrations import SqlRegistrationRepository
 from storage.scoping import within_where
+from storage.sealed import KeySource, SealedTip, TipCipher
 from storage.tip_import import SqlImportWriter
 
 log = logging.getLogger(__name__)
@@ -71,7 +73,8 @@ def _refused_value(exc: DBAPIError) -> bool:
     return isinstance(exc, DataError) or str(getattr(exc.orig, "sqlstate", "") or "").startswith("22")
 
 
-def tip_from_row(row: TipRow) -> Tip:
+def tip_from_row(row: TipRow, text: str, place: str | None) -> Tip:
+    """The tip of a row, with its text and place as decrypted (`TipCipher.open_tip`)."""
     reached = {Stage.RECEIVED: row.received_at}
     for stage, column in REACHED.items():
         value = getattr(row, column.key)
@@ -80,7 +83,7 @@ def tip_from_row(row: TipRow) -> Tip:
     return Tip(
         id=row.id,
         receipt_code=row.receipt_code,
-        text=row.text,
+        text=text,
         channel=Channel(row.channel),
         category=Category(row.category) if row.category else None,
         urgent=row.urgent,
@@ -97,23 +100,24 @@ def tip_from_row(row: TipRow) -> Tip:
         policy_version=row.policy_version,
         version=row.version,
         duplicate_of=row.duplicate_of,
-        place=row.place,
+        place=place,
         triage=row.triage,
         forgotten_at=row.forgotten_at,
     )
 
 
-def _tip_values(tip: NewTip) -> dict[str, Any]:
-    """The `tips` row of a new tip, as INSERT parameters."""
+def _tip_values(tip: NewTip, sealed: SealedTip) -> dict[str, Any]:
+    """The `tips` row of a new tip, as INSERT parameters: text and place as `sealed` has
+    them (ciphertexts)."""
     draft = tip.draft
     return {
         "receipt_code": tip.receipt_code,
-        "text": draft.text,
+        "text": sealed.text,
         "channel": draft.channel.value,
         "category": draft.category.value if draft.category else None,
         "urgent": draft.urgent,
         "language": draft.language,
-        "place": draft.place,
+        "place": sealed.place,
         "occurred_at": draft.occurred_at,
         "province_code": tip.province_code,
         "commune_code": draft.commune_code,
@@ -132,7 +136,6 @@ def _tip_values(tip: NewTip) -> dict[str, Any]:
         "updated_at": tip.received_at,
         "passphrase_hash": tip.passphrase_hash,
         "triage": tip.triage,
-        "search_text": fold(draft.text),
     }
 
 
@@ -150,9 +153,29 @@ def _history_values(record: TransitionRecord) -> dict[str, Any]:
     }
 
 
+async def tip_keys(session: AsyncSession, cipher: TipCipher, tip_ids: Collection[int]) -> dict[int, bytes]:
+    """The tips' data keys, unwrapped (tips without a key are left out)."""
+    if not tip_ids:
+        return {}
+    rows = await session.execute(
+        sa.select(TipRow.id, TipRow.receipt_code, TipKeyRow.wrapped_key, TipKeyRow.key_id)
+        .join(TipKeyRow, TipKeyRow.tip_id == TipRow.id)
+        .where(TipRow.id.in_(sorted(tip_ids)))
+    )
+    return {int(r.id): cipher.data_key(r.receipt_code, r.wrapped_key, r.key_id) for r in rows}
+
+
+async def tip_key(session: AsyncSession, cipher: TipCipher, tip_id: int) -> bytes:
+    keys = await tip_keys(session, cipher, [tip_id])
+    if tip_id not in keys:
+        raise NotFound(f"no tip {tip_id}")
+    return keys[tip_id]
+
+
 class SqlTipRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, cipher: TipCipher) -> None:
         self.session = session
+        self.cipher = cipher
 
     async def add_many(self, tips: Sequence[NewTip]) -> list[int]:
         """The tips, the first line of each one's history and the weekly counts, by
@@ -160,7 +183,17 @@ class SqlTipRepository:
         PostgreSQL, three on SQLite. A batch of intake costs about what one tip did."""
         if not tips:
             return []
-        rows = [_tip_values(tip) for tip in tips]
+        sealed = [self.cipher.seal_tip(t.receipt_code, t.draft.text, t.draft.place) for t in tips]
+        rows = [_tip_values(tip, seal) for tip, seal in zip(tips, sealed, strict=True)]
+        keys = [
+            {"receipt_code": t.receipt_code, "key_id": seal.key_id, "wrapped_key": seal.wrapped_key}
+            for t, seal in zip(tips, sealed, strict=True)
+        ]
+        tokens = [
+            {"receipt_code": t.receipt_code, "token": token}
+            for t, seal in zip(tips, sealed, strict=True)
+            for token in seal.tokens
+        ]
         created = [
             {**_history_values(creation_record(tip, 0)), "receipt_code": tip.receipt_code} for tip in tips
         ]
@@ -171,7 +204,7 @@ class SqlTipRepository:
         # No savepoint: a taken receipt code aborts the transaction and the service retries
         # it whole (45 random bits make that almost never happen).
         try:
-            by_code = await insert_new_tips(self.session, rows, created, weeks)
+            by_code = await insert_new_tips(self.session, rows, created, weeks, keys, tokens)
         except IntegrityError as exc:
             if "receipt_code" in str(exc.orig):
                 raise DuplicateKey("receipt code taken") from None
@@ -218,10 +251,19 @@ class SqlTipRepository:
     async def texts(self, ids: Collection[int]) -> dict[int, tuple[str, datetime]]:
         if not ids:
             return {}
-        rows = await self.session.execute(
-            sa.select(TipRow.id, TipRow.text, TipRow.received_at).where(TipRow.id.in_(sorted(ids)))
-        )
-        return {int(r.id): (r.text, r.received_at) for r in rows}
+        rows = (
+            await self.session.execute(
+                # A tip the retention rules forgot has no text left (nor a key to open it).
+                sa.select(TipRow.id, TipRow.receipt_code, TipRow.text, TipRow.received_at).where(
+                    TipRow.id.in_(sorted(ids)), TipRow.forgotten_at.is_(None)
+                )
+            )
+        ).all()
+        keys = await tip_keys(self.session, self.cipher, [r.id for r in rows])
+        return {
+            int(r.id): (self.cipher.open_tip(keys[r.id], r.receipt_code, r.text, None)[0], r.received_at)
+            for r in rows
+        }
 
     async def record_decisions(
         self, tip_id: int, decisions: Sequence[TriageDecision], *, actor: str, at: datetime
@@ -240,7 +282,7 @@ class SqlTipRepository:
         return await triage_feedback.correction_shares(self.session, start, end, within)
 
     async def corrections(self, start: datetime, end: datetime) -> list[Correction]:
-        return await triage_feedback.corrections(self.session, start, end)
+        return await triage_feedback.corrections(self.session, start, end, self.texts)
 
     async def get(self, tip_id: int, within: Jurisdiction | None = None) -> Tip:
         row = await self.session.scalar(
@@ -250,13 +292,22 @@ class SqlTipRepository:
         )
         if row is None:
             raise NotFound(f"no tip {tip_id}")
-        return tip_from_row(row)
+        return await self.opened(row)
+
+    async def opened(self, row: TipRow) -> Tip:
+        """The row's tip, its text and place decrypted (empty once the retention rules forgot
+        them: their data key is destroyed)."""
+        if row.forgotten_at is not None:
+            return tip_from_row(row, "", None)
+        key = await tip_key(self.session, self.cipher, row.id)
+        return tip_from_row(row, *self.cipher.open_tip(key, row.receipt_code, row.text, row.place))
 
     async def queue(self, within: Jurisdiction, query: QueueFilter, now: datetime) -> QueuePage:
         """One page in the queue's order. The order is read in segments (see
         `queue_segments`), each one range of the queue indexes walked in index order, so a
         page costs a few index probes whatever its depth and the table's size."""
-        where = [*within_where(within), *queue_where(query, now)]
+        matching = await self._matching(self.cipher.search_tokens(query.text)) if query.text else None
+        where = [*within_where(within), *queue_where(query, now, matching)]
         await custom_plans(self.session)  # a search's best plan depends on its words
         rows: list[Any] = []
         for segment in queue_segments(query):
@@ -288,6 +339,35 @@ class SqlTipRepository:
         )
         more = len(rows) > query.limit
         return QueuePage(items, items[-1].cursor if more and items else None)
+
+    async def _matching(self, search: Sequence[tuple[int, ...]]) -> list[sa.ColumnElement[bool]]:
+        """The search's conditions: every word's tokens among the tip's. Each word's matches
+        are counted first (up to `SEARCH_IDS_CAP`, an index-only range of `tip_tokens`): a
+        word no tip holds answers at once, and the rarest word, when rare, is read out as a
+        list of ids, so the database looks those tips up instead of walking the queue and
+        probing each tip (which took a second for a typo at a million tips)."""
+        if not search:
+            return [sa.false()]
+        sizes = []
+        for tokens in search:
+            capped = sa.select(sa.literal(1)).where(TipTokenRow.token.in_(tokens)).limit(SEARCH_IDS_CAP)
+            size = int(
+                await self.session.scalar(sa.select(sa.func.count()).select_from(capped.subquery())) or 0
+            )
+            if size == 0:
+                return [sa.false()]
+            sizes.append(size)
+        rarest = min(range(len(search)), key=sizes.__getitem__)
+        where: list[sa.ColumnElement[bool]] = []
+        rest = list(search)
+        if sizes[rarest] < SEARCH_IDS_CAP:
+            ids = await self.session.scalars(
+                sa.select(TipTokenRow.tip_id).where(TipTokenRow.token.in_(rest.pop(rarest)))
+            )
+            where.append(TipRow.id.in_(sorted(set(ids))))
+        for tokens in rest:
+            where.append(TipRow.id.in_(sa.select(TipTokenRow.tip_id).where(TipTokenRow.token.in_(tokens))))
+        return where
 
     async def apply_change(self, tip: Tip, change: TipChange) -> None:
         values: dict[str, Any] = {
@@ -364,14 +444,22 @@ class SqlTipRepository:
         ]
 
     async def add_note(self, tip_id: int, note: StaffNote) -> None:
-        self.session.add(TipNoteRow(tip_id=tip_id, actor=note.actor, text=note.text, at=note.at))
+        key = await tip_key(self.session, self.cipher, tip_id)
+        row = TipNoteRow(tip_id=tip_id, actor=note.actor, text=b"", at=note.at)
+        self.session.add(row)
+        await self.session.flush()  # the row's id, which its ciphertext is bound to
+        row.text = self.cipher.seal_row(key, "tip_notes", row.id, note.text)
         await self.session.flush()
 
     async def notes(self, tip_id: int) -> Sequence[StaffNote]:
         rows = await self.session.scalars(
             sa.select(TipNoteRow).where(TipNoteRow.tip_id == tip_id).order_by(TipNoteRow.at, TipNoteRow.id)
         )
-        return [StaffNote(r.actor, r.text, r.at) for r in rows]
+        found = list(rows)
+        if not found:
+            return []
+        key = await tip_key(self.session, self.cipher, tip_id)
+        return [StaffNote(r.actor, self.cipher.open_row(key, "tip_notes", r.id, r.text), r.at) for r in found]
 
     async def kpi(
         self,
@@ -420,8 +508,15 @@ QUEUE_COLUMNS = (
 )
 
 
-def queue_where(query: QueueFilter, now: datetime) -> list[sa.ColumnElement[bool]]:
-    """The filters (urgency and the cursor are `queue_segments`' business)."""
+#: A searched word matching fewer tips than this is looked up as a list of tip ids.
+SEARCH_IDS_CAP = 1_000
+
+
+def queue_where(
+    query: QueueFilter, now: datetime, matching: Sequence[sa.ColumnElement[bool]] | None = None
+) -> list[sa.ColumnElement[bool]]:
+    """The filters (urgency and the cursor are `queue_segments`' business); `matching` is
+    the text search's conditions (`SqlTipRepository._matching`)."""
     where: list[sa.ColumnElement[bool]] = []
     if query.stage is not None:
         where.append(TipRow.stage == query.stage.value)
@@ -434,15 +529,11 @@ def queue_where(query: QueueFilter, now: datetime) -> list[sa.ColumnElement[bool
     if query.overdue:
         where.append(TipRow.next_due_at < now)
     if query.text:
-        # `search_text` is folded (lower case, no diacritics) like the words searched for;
-        # on PostgreSQL the trigram index `ix_tips_search_trgm` answers this LIKE.
-        # The place field ("số 5 đường X", a venue's name) is searched too, case-insensitively.
-        where.append(
-            sa.or_(
-                TipRow.search_text.contains(fold(query.text), autoescape=True),
-                TipRow.place.icontains(query.text.strip(), autoescape=True),
-            )
-        )
+        # Whole words, folded (lower case, no diacritics), of the text and the place: a tip
+        # matches when it holds every word searched for. The words are compared as keyed
+        # hashes (core.blind_index), looked up by the primary key of `tip_tokens`. A search
+        # with no word in it (only punctuation) finds nothing.
+        where += matching if matching is not None else [sa.false()]
     return where
 
 
@@ -785,8 +876,9 @@ class SqlSessionRepository:
 
 
 class SqlConversationRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, cipher: TipCipher) -> None:
         self.session = session
+        self.cipher = cipher
 
     async def credentials(self, receipt_code: str) -> Credentials | None:
         row = (
@@ -803,11 +895,11 @@ class SqlConversationRepository:
         )
 
     async def add_message(self, tip_id: int, message: Message, *, actor: str) -> None:
-        self.session.add(
-            TipMessageRow(
-                tip_id=tip_id, author=message.author.value, actor=actor, text=message.text, at=message.at
-            )
-        )
+        key = await tip_key(self.session, self.cipher, tip_id)
+        row = TipMessageRow(tip_id=tip_id, author=message.author.value, actor=actor, text=b"", at=message.at)
+        self.session.add(row)
+        await self.session.flush()  # the row's id, which its ciphertext is bound to
+        row.text = self.cipher.seal_row(key, "tip_messages", row.id, message.text)
         await self.session.flush()
 
     async def messages(self, tip_id: int) -> Sequence[Message]:
@@ -816,7 +908,14 @@ class SqlConversationRepository:
             .where(TipMessageRow.tip_id == tip_id)
             .order_by(TipMessageRow.at, TipMessageRow.id)
         )
-        return [Message(Author(r.author), r.text, r.at) for r in rows]
+        found = list(rows)
+        if not found:
+            return []
+        key = await tip_key(self.session, self.cipher, tip_id)
+        return [
+            Message(Author(r.author), self.cipher.open_row(key, "tip_messages", r.id, r.text), r.at)
+            for r in found
+        ]
 
     async def add_attachment(self, tip_id: int, meta: AttachmentMeta) -> None:
         self.session.add(
@@ -856,23 +955,24 @@ class SqlUnitOfWork:
     registrations: SqlRegistrationRepository
     imports: SqlImportWriter
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], keys: KeySource) -> None:
         self._sessions = sessions
+        self.cipher = TipCipher(keys)
 
     async def __aenter__(self) -> Self:
         self.session = self._sessions()
-        self.tips = SqlTipRepository(self.session)
+        self.tips = SqlTipRepository(self.session, self.cipher)
         self.areas = SqlAreaRepository(self.session)
         self.policies = SqlPolicyRepository(self.session)
         self.agencies = SqlAgencyRepository(self.session)
         self.officers = SqlOfficerRepository(self.session)
         self.audit = SqlAuditLog(self.session)
-        self.conversation = SqlConversationRepository(self.session)
+        self.conversation = SqlConversationRepository(self.session, self.cipher)
         self.sessions = SqlSessionRepository(self.session)
         self.routing = SqlRoutingRepository(self.session)
         self.notifications = SqlNotificationRepository(self.session)
         self.registrations = SqlRegistrationRepository(self.session)
-        self.imports = SqlImportWriter(self.session, self.registrations, self.notifications)
+        self.imports = SqlImportWriter(self.session, self.registrations, self.notifications, self.cipher)
         return self
 
     async def __aexit__(

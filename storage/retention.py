@@ -28,10 +28,12 @@ from storage.models import (
     ChatNoticeRow,
     RetentionRuleRow,
     TipInformantRow,
+    TipKeyRow,
     TipMessageRow,
     TipNoteRow,
     TipRegistrationRow,
     TipRow,
+    TipTokenRow,
     TransitionRow,
 )
 
@@ -91,7 +93,8 @@ async def forget_content(
 ) -> tuple[list[tuple[int, str]], list[str]]:
     """Forget everything a person wrote or is named in, for the tips of `tip_ids` not yet
     forgotten: text, place, time of the event, search text, triage's words, the thread,
-    notes, free-text reasons, attachment rows, chat links and a named informant. Returns
+    notes, free-text reasons, attachment rows, the blind index's words, the tip's data key,
+    chat links and a named informant. Returns
     the (id, receipt code) forgotten and the attachment keys whose files the caller deletes
     after the commit. Stage times, category, commune, channel and transitions stay."""
     if not tip_ids:
@@ -102,10 +105,9 @@ async def forget_content(
             .where(TipRow.id.in_(tip_ids), TipRow.forgotten_at.is_(None))
             .values(
                 forgotten_at=now,
-                text="",
+                text=b"",
                 place=None,
                 occurred_at=None,
-                search_text=None,
                 version=TipRow.version + 1,
             )
             .returning(TipRow.id, TipRow.receipt_code, TipRow.triage)
@@ -136,6 +138,10 @@ async def forget_content(
         ).all()
     )
     await session.execute(sa.delete(AttachmentRow).where(AttachmentRow.tip_id.in_(ids)))
+    # The blind index's words, then the tip's data key: whatever ciphertext of this tip a
+    # backup or an old row version still holds can no longer be opened (crypto-shredding).
+    await session.execute(sa.delete(TipTokenRow).where(TipTokenRow.tip_id.in_(ids)))
+    await session.execute(sa.delete(TipKeyRow).where(TipKeyRow.tip_id.in_(ids)))
     await forget_chats(session, ids)
     await forget_informants(session, ids)
     return [(row.id, row.receipt_code) for row in claimed], keys

@@ -3,6 +3,7 @@ staff KPI) and the decisions with their texts (`hotline triage export-correction
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -33,9 +34,14 @@ async def correction_shares(
     return [CorrectionShare(str(p), int(n), int(c or 0)) for p, n, c in rows]
 
 
-async def corrections(session: AsyncSession, start: datetime, end: datetime) -> list[Correction]:
+Texts = Callable[[Collection[int]], Awaitable[dict[int, tuple[str, datetime]]]]
+
+
+async def corrections(
+    session: AsyncSession, start: datetime, end: datetime, texts: Texts
+) -> list[Correction]:
     """Every tip with a category or urgency decision made in [start, end), oldest decision
-    first; the latest decision on each field counts."""
+    first; the latest decision on each field counts. `texts` reads tips' (decrypted) texts."""
     d = TriageDecisionRow
     rows = (
         await session.execute(
@@ -49,25 +55,17 @@ async def corrections(session: AsyncSession, start: datetime, end: datetime) -> 
     latest: dict[int, dict[str, tuple[str | None, str | None, datetime]]] = {}
     for tip_id, field, proposed, decided, at in rows:
         latest.setdefault(int(tip_id), {})[field] = (proposed, decided, at)
-    texts = dict(
-        (int(i), t)
-        for i, t in await session.execute(
-            # A tip the retention rules forgot has no text left to learn from.
-            sa.select(TipRow.id, TipRow.text).where(
-                TipRow.id.in_(sorted(latest)), TipRow.forgotten_at.is_(None)
-            )
-        )
-    )
+    found = await texts(sorted(latest))
     out = []
     for tip_id, fields in latest.items():
-        if tip_id not in texts:
+        if tip_id not in found:
             continue
         cat = fields.get("category")
         urg = fields.get("urgent")
         out.append(
             Correction(
                 tip_id=tip_id,
-                text=texts[tip_id],
+                text=found[tip_id][0],
                 proposed_category=cat[0] if cat else None,
                 proposed_urgent=_flag(urg[0]) if urg else None,
                 category=cat[1] if cat else None,

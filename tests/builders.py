@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from core.attachments import AttachmentPolicy
 from core.categories import Category, Channel
@@ -45,3 +46,34 @@ def move(target: Stage, reason: str = "", **kw: object) -> TransitionRequest:
 
 
 __all__ = ["ATTACHMENTS", "Category", "attachments", "draft", "move", "submit"]
+
+
+async def stored_tips(url: str, keys: Any = None) -> list[Any]:
+    """Every tip of the database at `url`, opened with the master key the environment names
+    (tip texts are stored encrypted: only the repository reads them)."""
+    import sqlalchemy as sa
+
+    from hotline.masterkey import MasterKeySource
+    from hotline.settings import load_settings
+    from storage.db import create_engine, session_factory
+    from storage.models import TipRow
+    from storage.repositories import SqlUnitOfWork
+
+    engine = create_engine(url)
+    try:
+        async with SqlUnitOfWork(session_factory(engine), keys or MasterKeySource(load_settings())) as uow:
+            ids = list(await uow.session.scalars(sa.select(TipRow.id).order_by(TipRow.id)))
+            return [await uow.tips.get(i) for i in ids]
+    finally:
+        await engine.dispose()
+
+
+def opened_files(settings: Any) -> list[bytes]:
+    """The stored attachment files, decrypted (they are encrypted on disk)."""
+    from hotline.masterkey import load_envelope
+    from storage.files import open_file
+
+    envelope = load_envelope(settings)
+    root = settings.attachments_path
+    paths = sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+    return [open_file(envelope, p.name, p.read_bytes()) for p in paths]

@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,9 @@ from storage.maintenance import upgrade_database
 # (Settings reads it when built): a helper process per app would cost every test a second.
 # tests/test_triage_worker.py turns the helper on where it is under test.
 os.environ.setdefault("HOTLINE_TRIAGE_WORKER", "false")
+# Tip contents are encrypted under the master key; the embedded default creates its key
+# file in the user's configuration directory: a private one for the test run, not ~/.config.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="hotline-test-config-")
 
 PROVINCE = "79"  # Ho Chi Minh City: has wards, communes and a special zone (Côn Đảo)
 COMMUNE = "26743"  # Phường Bến Thành

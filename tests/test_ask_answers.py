@@ -30,9 +30,10 @@ async def feedback(services: Services) -> dict[tuple[str, str], tuple[int, int]]
 
 
 async def info_requests(services: Services) -> list[str]:
-    async with services.engine.connect() as conn:
-        rows = await conn.execute(sa.select(TipRow.text).where(TipRow.category == "info_request"))
-        return [str(r.text) for r in rows]
+    from tests.builders import stored_tips
+
+    tips = await stored_tips(services.settings.effective_database_url, services.master_keys)
+    return [t.text for t in tips if t.category == "info_request"]
 
 
 def rig_services(rig: Rig) -> Services:

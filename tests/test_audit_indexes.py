@@ -156,7 +156,7 @@ async def test_a_bare_name_pages_through_both_spellings_newest_first(services: S
         got: list[int] = []
         before: int | None = None
         while True:
-            async with SqlUnitOfWork(session_factory(services.engine)) as uow:
+            async with SqlUnitOfWork(session_factory(services.engine), services.master_keys) as uow:
                 page = await uow.audit.recent(before_id=before, limit=7, where=where)
             got += [e.id for e in page]
             if len(page) < 7:

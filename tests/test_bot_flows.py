@@ -4,28 +4,23 @@ the webhook, the real python-telegram-bot client answering through the fake Bot 
 from __future__ import annotations
 
 import io
+from typing import Any
 
-import sqlalchemy as sa
 from PIL import Image
 
 from core import receipts
 from hotline.settings import Settings
-from storage.db import create_engine
 from tests.conftest import FakeClock
 from tests.telegram_harness import jpeg_with_gps, telegram_rig
 from tests.telegram_updates import TelegramUser
 
 
-async def _tips(rig_settings: Settings) -> list[sa.Row[tuple[object, ...]]]:
-    engine = create_engine(rig_settings.effective_database_url)
-    try:
-        async with engine.connect() as conn:
-            result = await conn.execute(
-                sa.text("SELECT id, text, channel, urgent, commune_code, place FROM tips ORDER BY id")
-            )
-            return list(result)
-    finally:
-        await engine.dispose()
+async def _tips(rig_settings: Settings) -> list[Any]:
+    """The stored tips, opened (their texts are encrypted at rest)."""
+    from hotline.masterkey import MasterKeySource
+    from tests.builders import stored_tips
+
+    return list(await stored_tips(rig_settings.effective_database_url, MasterKeySource(rig_settings)))
 
 
 def _receipt_from(text: str) -> tuple[str, str]:
@@ -67,7 +62,9 @@ async def test_full_report_in_vietnamese_without_diacritics(settings: Settings, 
 
     tips = await _tips(rig.settings)
     assert len(tips) == 1
-    stored = [p.read_bytes() for p in rig.settings.attachments_path.rglob("*") if p.is_file()]
+    from tests.builders import opened_files
+
+    stored = opened_files(rig.settings)
     assert len(stored) == 1
     assert b"PhoneMaker" not in stored[0] and b"GPS" not in stored[0]  # EXIF gone, as on the web
     with Image.open(io.BytesIO(stored[0])) as image:

@@ -13,9 +13,7 @@ from core.calendar import VN_TZ
 from core.kpi import KpiScope, Period
 from core.stages import CLOSING_EXITS, Stage
 from hotline.cli import main
-from storage.db import create_engine, session_factory
-from storage.models import TipRow
-from storage.repositories import tip_from_row
+from storage.db import create_engine
 
 
 @pytest.fixture
@@ -33,17 +31,10 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def load_tips(url: str) -> list:  # type: ignore[type-arg]
-    import sqlalchemy as sa
 
-    async def fetch() -> list:  # type: ignore[type-arg]
-        engine = create_engine(url)
-        try:
-            async with session_factory(engine)() as session:
-                return [tip_from_row(r) for r in await session.scalars(sa.select(TipRow))]
-        finally:
-            await engine.dispose()
+    from tests.builders import stored_tips
 
-    return asyncio.run(fetch())
+    return asyncio.run(stored_tips(url))
 
 
 def test_kpi_on_demo_data_matches_a_hand_count(env: str, capsys: pytest.CaptureFixture[str]) -> None:

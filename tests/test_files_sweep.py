@@ -11,6 +11,7 @@ import pytest
 
 from hotline.bootstrap import open_services
 from hotline.cli import main
+from hotline.masterkey import MasterKeySource
 from hotline.settings import Settings
 from storage.files import DirectoryStore
 from tests.builders import draft
@@ -25,7 +26,7 @@ def age(path: Path, minutes: float) -> None:
 def test_sweep_removes_old_orphans_and_keeps_recorded_and_recent_files(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    store = DirectoryStore(settings.attachments_path)
+    store = DirectoryStore(settings.attachments_path, MasterKeySource(settings))
 
     async def set_up() -> tuple[list[str], str, str]:
         async with open_services(settings) as services:

@@ -173,7 +173,9 @@ async def test_a_burst_through_the_api_is_stored_whole_in_shared_transactions(
             sa.select(sa.func.count()).select_from(TransitionRow).where(TransitionRow.action == "create")
         )
         weekly = await conn.scalar(sa.text("SELECT SUM(received) FROM tip_weeks"))
-        texts = (await conn.scalars(sa.select(TipRow.text))).all()
+    from tests.builders import stored_tips
+
+    texts = [t.text for t in await stored_tips(services.settings.effective_database_url, services.master_keys)]
     assert (tips, history, weekly) == (40, 40, 40)
     assert sorted(texts) == sorted(f"Quán karaoke số {i} có gái bán dâm" for i in range(40))
     # Each reporter's passphrase opens their own tip: ids and codes were not mixed up in a batch.
@@ -189,16 +191,16 @@ async def test_a_tip_the_database_refuses_is_refused_alone_and_its_batch_is_stor
     client: Any, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A value the rules let through but the database cannot store (here a NUL slipped into
-    `place`, as one once passed validation) fails its own tip with a 422, not the 39 others
+    `language`, as a NUL in `place` once passed validation) fails its own tip with a 422, not the 39 others
     written with it."""
     import storage.repositories as repositories
 
     tip_values = repositories._tip_values
 
-    def slipping(tip: Any) -> dict[str, Any]:
-        values = tip_values(tip)
+    def slipping(tip: Any, sealed: Any) -> dict[str, Any]:
+        values = tip_values(tip, sealed)
         if "POISON" in tip.draft.text:
-            values["place"] = "chợ\x00"
+            values["language"] = "v\x00"  # texts are ciphertexts now: a plain column
         return values
 
     monkeypatch.setattr(repositories, "_tip_values", slipping)
@@ -210,8 +212,10 @@ async def test_a_tip_the_database_refuses_is_refused_alone_and_its_batch_is_stor
 
     statuses = await asyncio.gather(*(report(i) for i in range(40)))
     assert statuses[17] == 422 and statuses[:17] + statuses[18:] == [201] * 39
+    from tests.builders import stored_tips
+
+    texts = [tip.text for tip in await stored_tips(services.settings.effective_database_url, services.master_keys)]
     async with services.engine.connect() as conn:
-        texts = (await conn.scalars(sa.select(TipRow.text))).all()
         weekly = await conn.scalar(sa.text("SELECT SUM(received) FROM tip_weeks"))
     assert sorted(texts) == sorted(f"Quán karaoke số {i} có gái bán dâm" for i in range(40) if i != 17)
     assert weekly == 39

@@ -248,8 +248,8 @@ async def test_bidi_controls_are_neutralised_on_staff_pages(
     assert page.status == 200
     html = await page.text()
     assert "\u202e" not in html and "gnp.exe" in html
-    async with services.engine.connect() as conn:  # stored as sent: the evidence is intact
-        place = await conn.scalar(sa.select(TipRow.place).where(TipRow.id == tip.tip_id))
+    # stored as sent: the evidence is intact
+    place = (await services.tips.view(tip.tip_id, "officer:test"))[0].place
     assert place is not None and "\u202e" in place
 
 

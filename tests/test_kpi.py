@@ -130,7 +130,7 @@ async def test_sql_kpi_agrees_with_the_reference_on_random_data(services: Servic
             clock.now += timedelta(hours=rng.uniform(0.5, 30 if target is not Stage.PROCESSED else 600))
             await services.tips.transition(receipt.tip_id, move(target))
     as_of = t0 + timedelta(days=45)
-    async with SqlUnitOfWork(session_factory(services.engine)) as uow:
+    async with SqlUnitOfWork(session_factory(services.engine), services.master_keys) as uow:
         tips = [await uow.tips.get(i) for i in ids]
         policy = await uow.policies.current()
     for scope in (KpiScope(), KpiScope(commune_code=COMMUNE), KpiScope(agency_code=f"health:{PROVINCE}")):

@@ -230,10 +230,10 @@ async def test_a_write_based_on_a_stale_read_is_refused(services: Services) -> N
 
     receipt = await submit(services.tips)
     sessions = session_factory(services.engine)
-    async with SqlUnitOfWork(sessions) as first:
+    async with SqlUnitOfWork(sessions, services.master_keys) as first:
         stale = await first.tips.get(receipt.tip_id)
     await services.tips.transition(receipt.tip_id, move(Stage.VERIFIED))
-    async with SqlUnitOfWork(sessions) as second:
+    async with SqlUnitOfWork(sessions, services.master_keys) as second:
         change = services.tips._change_for(
             stale, move(Stage.SPAM), await second.policies.version(1), stale.received_at
         )

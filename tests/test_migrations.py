@@ -58,21 +58,90 @@ async def test_upgrade_with_reference_data_is_idempotent(empty_db_url: str) -> N
     assert rules is not None and rules >= 10
 
 
-async def test_0005_folds_the_text_of_existing_tips(db_url: str, services: object) -> None:
+async def test_0019_encrypts_existing_tips_in_place_and_will_not_go_back(empty_db_url: str) -> None:
+    """Tips stored in clear before 0019 come out of it as ciphertexts, readable and found by
+    the blind index; 0019 refuses to run on them without the master key, and refuses to be
+    undone while tips exist."""
+    from datetime import UTC, datetime
+
+    import pytest
     import sqlalchemy as sa
 
-    from hotline.bootstrap import Services
-    from storage.models import TipRow
-    from tests.builders import submit
+    from core.envelope import Envelope
+    from core.jurisdiction import Jurisdiction
+    from core.queue import QueueFilter
+    from storage.db import session_factory
+    from storage.reference import load_reference_data
+    from storage.repositories import SqlUnitOfWork
+    from storage.types import UTCDateTime
 
-    assert isinstance(services, Services)
-    tip_id = (await submit(services.tips, text="Quán Hoa Hồng ở Đồng Khởi")).tip_id
-    engine = create_engine(db_url)
+    envelope = Envelope(bytes(range(32)))
+    engine = create_engine(empty_db_url)
     try:
-        await migrate.downgrade(engine, "0004")
-        await migrate.upgrade(engine)
+        await migrate.upgrade(engine, "0018")
+        async with session_factory(engine)() as session:
+            await load_reference_data(session, PROVINCE)
+            await session.commit()
+        at = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+        dated = (
+            "received_at",
+            "verified_due_at",
+            "classified_due_at",
+            "processed_due_at",
+            "updated_at",
+            "next_due_at",
+        )
+        tips = sa.table(
+            "tips",
+            *(sa.column(c) for c in ("receipt_code", "text", "channel", "urgent", "place", "province_code")),
+            *(sa.column(c) for c in ("remote", "agency_code", "stage", "extensions", "policy_version")),
+            *(sa.column(c) for c in ("version", "search_text")),
+            *(sa.column(c, UTCDateTime()) for c in dated),
+        )
+        async with engine.begin() as conn:
+            for n, (text, place) in enumerate([("Nhà nghỉ Hoa Hồng MARKER19", "Phố Huế"), ("khác", None)]):
+                await conn.execute(
+                    tips.insert().values(
+                        receipt_code=f"AAAA-BBBB-C{n}",
+                        text=text,
+                        channel="web",
+                        urgent=False,
+                        place=place,
+                        province_code=PROVINCE,
+                        remote=False,
+                        agency_code=f"police:{PROVINCE}",
+                        stage="received",
+                        extensions=0,
+                        policy_version=1,
+                        version=1,
+                        search_text=text,
+                        **dict.fromkeys(dated, at),
+                    )
+                )
+            tip_id = await conn.scalar(sa.text("SELECT id FROM tips WHERE receipt_code = 'AAAA-BBBB-C0'"))
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO tip_messages (tip_id, author, actor, text, at) VALUES (:t, 'reporter', 'r', :x, :at)"
+                ),
+                {"t": tip_id, "x": "thêm MARKER19", "at": at.replace(tzinfo=None)},
+            )
+        with pytest.raises(RuntimeError, match="master key"):
+            await migrate.upgrade(engine)
+        await migrate.upgrade(engine, master_keys=lambda: envelope)
         async with engine.connect() as conn:
-            folded = await conn.scalar(sa.select(TipRow.search_text).where(TipRow.id == tip_id))
+            for table in ("tips", "tip_messages"):
+                for (blob,) in await conn.execute(sa.text(f"SELECT text FROM {table}")):
+                    assert b"MARKER19" not in bytes(blob)
+            assert await conn.run_sync(_diff) == []
+        async with SqlUnitOfWork(session_factory(engine), lambda: envelope) as uow:
+            tip = await uow.tips.get(tip_id)
+            assert (tip.text, tip.place) == ("Nhà nghỉ Hoa Hồng MARKER19", "Phố Huế")
+            assert [m.text for m in await uow.conversation.messages(tip_id)] == ["thêm MARKER19"]
+            found = await uow.tips.queue(
+                Jurisdiction(everything=True), QueueFilter(text="hoa hong pho hue"), at
+            )
+            assert [item.id for item in found.items] == [tip_id]
+        with pytest.raises(RuntimeError, match="cannot be undone"):
+            await migrate.downgrade(engine, "0018")
     finally:
         await engine.dispose()
-    assert folded == "quan hoa hong o dong khoi"

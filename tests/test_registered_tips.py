@@ -94,7 +94,7 @@ async def test_a_backdated_tip_has_deadlines_from_when_it_was_received(
     assert tip.received_at == received
     async with services.engine.connect() as conn:
         version = (await conn.execute(sa.text("SELECT max(version) FROM deadline_policies"))).scalar_one()
-    async with SqlUnitOfWork(session_factory(services.engine)) as uow:
+    async with SqlUnitOfWork(session_factory(services.engine), services.master_keys) as uow:
         policy = await uow.policies.version(version)
     expected = policy.deadlines(TipFacts(received, Category.VENUE, False, False), default_calendar())
     assert tip.due == expected

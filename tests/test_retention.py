@@ -21,6 +21,7 @@ from core.retention import DEFAULT_RULES, Data, RetentionRule, parse_rule, rule_
 from core.stages import Stage
 from hotline.bootstrap import Services, open_services
 from hotline.cli import main
+from hotline.masterkey import MasterKeySource
 from hotline.settings import Settings
 from storage.db import create_engine, session_factory
 from storage.files import DirectoryStore
@@ -78,8 +79,8 @@ async def _seed_into(services: Services, clock: FakeClock) -> Seeded:
         await services.reporters.add_message(
             receipt.receipt_code, receipt.passphrase, "MARKER-MESSAGE thêm chi tiết", [jpeg((32, 32))]
         )
-        chat = ChatRef(Channel.TELEGRAM, services.chat_keys.chat_key("telegram", "4242"), "4242")
-        await services.chats.allow_notices(chat, receipt.tip_id, "vi")
+        chat = ChatRef(Channel.TELEGRAM, services.chat.keys.chat_key("telegram", "4242"), "4242")
+        await services.chat.directory.allow_notices(chat, receipt.tip_id, "vi")
     clock.advance(hours=2)
     await tips.transition(spam.tip_id, move(Stage.VERIFIED))
     await tips.transition(spam.tip_id, move(Stage.SPAM, reason="MARKER-REASON quảng cáo"))
@@ -101,7 +102,11 @@ async def _state(url: str) -> dict[str, Any]:
 
             return {
                 "tips": await rows(
-                    "SELECT id, text, place, search_text, forgotten_at, stage, category, commune_code,"
+                    # `sealed`: the tip's blind-index words and data key (0 once both are gone).
+                    "SELECT id, text, place,"
+                    " (SELECT count(*) FROM tip_tokens k WHERE k.tip_id = tips.id)"
+                    " + (SELECT count(*) FROM tip_keys k WHERE k.tip_id = tips.id) AS sealed,"
+                    " forgotten_at, stage, category, commune_code,"
                     " channel, received_at, verified_at, processed_at FROM tips ORDER BY id"
                 ),
                 "messages": await rows("SELECT tip_id, text FROM tip_messages ORDER BY id"),
@@ -167,7 +172,8 @@ def test_a_year_on_spam_is_forgotten_processed_is_kept_and_the_figures_do_not_mo
     after = asyncio.run(_state(url))
     spam = next(t for t in after["tips"] if t[0] == seeded.spam_id)
     kept = next(t for t in after["tips"] if t[0] == seeded.kept_id)
-    assert spam[1] == "" and spam[2] is None and spam[3] is None and spam[4] is not None
+    assert next(t for t in before["tips"] if t[0] == seeded.spam_id)[3] > 1  # words and a key
+    assert bytes(spam[1]) == b"" and spam[2] is None and spam[3] == 0 and spam[4] is not None
     assert set(asyncio.run(_triage(url, seeded.spam_id))) <= {"language", "category", "urgent"}
     assert spam[5:] == next(t for t in before["tips"] if t[0] == seeded.spam_id)[5:]  # KPI's columns
     assert kept == next(t for t in before["tips"] if t[0] == seeded.kept_id)
@@ -201,7 +207,7 @@ async def test_the_staff_page_and_the_status_page_say_the_content_was_deleted(
     rules = await SqlRetentionRules(session_factory(services.engine)).all()
     await run_retention(
         services.engine,
-        DirectoryStore(settings.attachments_path),
+        DirectoryStore(settings.attachments_path, MasterKeySource(settings)),
         rules,
         now=START + timedelta(days=365),
         processed_days=settings.retention_processed_days,
@@ -242,7 +248,7 @@ def test_two_runs_at_once_both_succeed_and_forget_once(env: Settings) -> None:
                 *(
                     run_retention(
                         e,
-                        DirectoryStore(env.attachments_path),
+                        DirectoryStore(env.attachments_path, MasterKeySource(env)),
                         rules,
                         now=now,
                         processed_days=env.retention_processed_days,
@@ -259,7 +265,7 @@ def test_two_runs_at_once_both_succeed_and_forget_once(env: Settings) -> None:
     counts = asyncio.run(both())
     assert sum(counts) == 1  # the spam tip, forgotten by exactly one of the two
     state = asyncio.run(_state(url))
-    assert next(t for t in state["tips"] if t[0] == seeded.spam_id)[1] == ""
+    assert bytes(next(t for t in state["tips"] if t[0] == seeded.spam_id)[1]) == b""
     forgets = [d for a, d in state["audit"] if a == "retention_forget" and d.startswith("content")]
     assert forgets == ["content:spam:* · 90 ngày · 1 tin báo"]
 
@@ -300,7 +306,7 @@ def test_rules_can_be_listed_and_changed_and_bad_input_changes_nothing(
     code, out, err = run(capsys, "retention", "run", "--as-of", (START + timedelta(days=365)).isoformat())
     assert "content:processed:venue after 30 days: forgot 1 tips" in out
     tips = asyncio.run(_state(env.effective_database_url))["tips"]
-    assert all(t[1] == "" for t in tips if t[0] in (seeded.spam_id, seeded.kept_id))
+    assert all(bytes(t[1]) == b"" for t in tips if t[0] in (seeded.spam_id, seeded.kept_id))
 
 
 def test_the_most_specific_rule_wins_and_selectors_do_not_overlap() -> None:
@@ -333,7 +339,7 @@ async def test_the_chat_status_check_says_the_content_was_deleted(
         rules = await SqlRetentionRules(session_factory(services.engine)).all()
         await run_retention(
             services.engine,
-            DirectoryStore(rig.settings.attachments_path),
+            DirectoryStore(rig.settings.attachments_path, MasterKeySource(rig.settings)),
             rules,
             now=START + timedelta(days=365),
             processed_days=settings.retention_processed_days,
@@ -373,4 +379,4 @@ def test_the_worker_can_apply_the_rules_daily(settings: Settings, monkeypatch: p
     # The spam tip's content, and the processed tip's chat link.
     assert reported == ["retention run: 2 tips' data forgotten"]
     tips = asyncio.run(_state(settings.effective_database_url))["tips"]
-    assert next(t for t in tips if t[0] == seeded.spam_id)[1] == ""
+    assert bytes(next(t for t in tips if t[0] == seeded.spam_id)[1]) == b""

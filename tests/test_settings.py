@@ -10,7 +10,7 @@ from hotline.cli import main
 from hotline.settings import Settings
 
 UNIT = re.compile(
-    r"; (?:(?:count|messages) per (?:second|minute|5 minutes)|seconds|minutes|hours|days|bytes|KiB|"
+    r"; (?:(?:count|messages) per (?:second|minute|5 minutes)|seconds|minutes|hours|days|years|bytes|KiB|"
     r"pixels|pages|count|(?:at least )?\d+(?:-\d+)? (?:hex )?characters|"
     r"(?:a |comma-separated )?[\w ,/]*no unit)$"
 )

@@ -127,6 +127,9 @@ async def test_text_search_ignores_diacritics_and_case(
     assert await ids("HOA HỒNG") == [hoa]
     assert await ids("dong khoi") == [other]
     assert await ids("100%") == [other]
-    assert await ids("%") == [other]  # a literal percent sign, not a wildcard
+    # Whole words, all of them: punctuation is no word (and no wildcard), "hồng khởi" are two.
+    assert await ids("%") == []
     assert await ids("_") == []
     assert await ids("hồng khởi") == []
+    assert await ids("khởi, đồng") == [other]
+    assert await ids("hon") == []  # no prefixes: the blind index holds whole words only

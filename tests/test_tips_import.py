@@ -22,8 +22,7 @@ from hotline.cli import main
 from storage.dashboard_query import kpi_report
 from storage.db import create_engine, session_factory
 from storage.kpi_query import compute_kpi
-from storage.models import TipRegistrationRow, TipRow
-from storage.repositories import tip_from_row
+from storage.models import TipRegistrationRow
 from tests.conftest import COMMUNE
 
 UNIT = f"police:{COMMUNE}"
@@ -71,10 +70,9 @@ def query(url: str, fn: Any) -> Any:
 
 
 def tips_of(url: str) -> list[Any]:
-    async def fetch(session: Any) -> list[Any]:
-        return [tip_from_row(r) for r in await session.scalars(sa.select(TipRow).order_by(TipRow.id))]
+    from tests.builders import stored_tips
 
-    return query(url, fetch)
+    return asyncio.run(stored_tips(url))
 
 
 def rows(n: int = 3) -> list[list[Any]]:

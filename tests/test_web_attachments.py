@@ -130,10 +130,19 @@ def test_count_and_size_limits() -> None:
 
 
 async def test_directory_store_names_files_by_random_id(tmp_path: Any) -> None:
-    store = DirectoryStore(tmp_path)
+    from core.envelope import Envelope, EnvelopeError
+
+    envelope = Envelope(bytes(32))
+    store = DirectoryStore(tmp_path, lambda: envelope)
     key = await store.put(b"data")
-    assert len(key) == 32 and (tmp_path / key[:2] / key).read_bytes() == b"data"
+    other = await store.put(b"more data")
+    on_disk = (tmp_path / key[:2] / key).read_bytes()
+    assert len(key) == 32 and b"data" not in on_disk  # encrypted before it reaches the disk
     assert await store.get(key) == b"data"
+    # A file copied over another attachment's name does not open as that attachment.
+    (tmp_path / other[:2] / other).write_bytes(on_disk)
+    with pytest.raises(EnvelopeError):
+        await store.get(other)
     from core.errors import NotFound
 
     for bad in ("../../etc/passwd", "a" * 31, key.upper()):
@@ -147,8 +156,10 @@ async def test_directory_store_names_files_by_random_id(tmp_path: Any) -> None:
 async def test_uploaded_photo_is_stored_without_gps(client: Any, services: Services) -> None:
     resp = await client.post("/api/v1/tips", data=multipart({"text": "ảnh"}, [jpeg((320, 240), gps_exif())]))
     assert resp.status == 201
-    [path] = stored_files(services)
-    data = path.read_bytes()
+    from tests.builders import opened_files
+
+    [_] = stored_files(services)
+    [data] = opened_files(services.settings)
     assert SERIAL.encode() not in data
     with Image.open(io.BytesIO(data)) as img:
         assert not img.getexif().get_ifd(IFD.GPSInfo)

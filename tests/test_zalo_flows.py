@@ -28,6 +28,17 @@ async def _rows(settings: Settings, sql: str) -> list[dict[str, object]]:
         await engine.dispose()
 
 
+async def _opened(settings: Settings) -> list[dict[str, object]]:
+    """The stored tips, opened (their texts are encrypted at rest)."""
+    from hotline.masterkey import MasterKeySource
+    from tests.builders import stored_tips
+
+    tips = await stored_tips(settings.effective_database_url, MasterKeySource(settings))
+    return [
+        {"id": t.id, "text": t.text, "channel": t.channel.value, "commune_code": t.commune_code} for t in tips
+    ]
+
+
 def _receipt(text: str) -> tuple[str, str]:
     lines = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
     code = lines.get("Mã tiếp nhận") or lines["Receipt code"]
@@ -65,12 +76,14 @@ async def test_typed_report_in_unaccented_vietnamese_with_a_photo(
         await rig.send(user.text("gui"))
         code, passphrase = _receipt(rig.api.texts(user.chat_id)[-2])
         await rig.send(user.text("1"))  # yes, notify me
-        tips = await _rows(rig.settings, "SELECT id, text, channel, commune_code FROM tips")
+        tips = await _opened(rig.settings)
         assert len(tips) == 1 and tips[0]["channel"] == "zalo" and tips[0]["commune_code"] == "26743"
-        files = [p for p in rig.settings.attachments_path.rglob("*") if p.is_file()]
+        from tests.builders import opened_files
+
+        files = opened_files(rig.settings)
         assert files, "the photo was stored"
-        for path in files:
-            with Image.open(io.BytesIO(path.read_bytes())) as image:
+        for data in files:
+            with Image.open(io.BytesIO(data)) as image:
                 assert not image.getexif(), "EXIF (and GPS) removed"
 
         # An officer replies: the person is told (a neutral notice), then reads it by typing.
@@ -106,7 +119,7 @@ async def test_typed_report_in_english(settings: Settings, clock: FakeClock) -> 
         code, _ = _receipt(rig.api.texts(user.chat_id)[-2])
         assert code
         await rig.send(user.text("No"))
-        tips = await _rows(rig.settings, "SELECT text, channel FROM tips")
+        tips = [{"text": t["text"], "channel": t["channel"]} for t in await _opened(rig.settings)]
         assert tips == [{"text": "A man sells girls at the bus station every night", "channel": "zalo"}]
 
 

@@ -54,13 +54,12 @@ async def test_two_workers_sharing_redis_take_turns_on_one_conversation(
         await workers[1].app[ZALO_BOT].drain()
         assert workers[1].app[ZALO_BOT].duplicates == 1
 
-    engine = create_engine(configured.effective_database_url)
-    try:
-        async with engine.connect() as conn:
-            tips = (await conn.execute(sa.text("SELECT text, channel FROM tips"))).all()
-    finally:
-        await engine.dispose()
-    assert [tuple(t) for t in tips] == [("Co nguoi ep hoc sinh ban dam o quan 1", "zalo")]
+    from hotline.masterkey import MasterKeySource
+    from tests.builders import stored_tips
+
+    opened = await stored_tips(configured.effective_database_url, MasterKeySource(configured))
+    tips = [(t.text, t.channel.value) for t in opened]
+    assert tips == [("Co nguoi ep hoc sinh ban dam o quan 1", "zalo")]
     texts = fake.texts(user.chat_id)
     assert sum("Mã" in t for t in texts) == 1, "one receipt: nothing handled twice or out of order"
 
