@@ -20,14 +20,14 @@ from core.areas import Area
 from core.categories import SELF_SERVICE_CHANNELS, URGENT_BY_NATURE, Category, Channel
 from core.envelope import Envelope, Place
 from core.errors import DuplicateKey, InvalidInput, NotFound
+from core.intake import MAX_TEXT, RECEIPT_ATTEMPTS, Receipt, TipIntake
 from core.jurisdiction import Jurisdiction
 from core.notifications import notify_for
 from core.officers import Officer
 from core.passphrases import new_passphrase
 from core.ports import UnitOfWork
 from core.receipts import new_receipt_code
-from core.services import MAX_TEXT, RECEIPT_ATTEMPTS, Receipt, TipService, at_risk_moment
-from core.sla import TipFacts
+from core.sla import TipFacts, at_risk_moment
 from core.stages import Stage
 from core.tips import NewTip, TipDraft, TransitionRecord
 
@@ -207,11 +207,11 @@ class RegistrationService:
 
     def __init__(
         self,
-        tips: TipService,
+        intake: TipIntake,
         uow_factory: Callable[[], RegistrationUnitOfWork],
         envelope: Callable[[], Envelope],
     ) -> None:
-        self.tips = tips
+        self.intake = intake
         self._uow = uow_factory
         self._envelope = envelope
 
@@ -220,14 +220,14 @@ class RegistrationService:
         other; misconduct goes to the inspectorate at once) and return its receipt with a
         fresh passphrase for the informant. One transaction: the tip, its history, the
         registration, the sealed identity and the audit entry are written together."""
-        tips = self.tips
-        entered_at = tips.clock()
+        intake = self.intake
+        entered_at = intake.clock()
         reg = check_registration(reg, entered_at)
-        remote = await tips.check_area(reg.commune_code)
+        remote = await intake.check_area(reg.commune_code)
         envelope = self._envelope() if reg.informant is not None else None
         passphrase = new_passphrase()
-        passphrase_hash = await asyncio.to_thread(tips.hasher.hash, passphrase)
-        analysis = tips.triage.analyse([reg.text])[0] if tips.triage is not None else None
+        passphrase_hash = await asyncio.to_thread(intake.hasher.hash, passphrase)
+        analysis = intake.triage.analyse([reg.text])[0] if intake.triage is not None else None
         for attempt in range(RECEIPT_ATTEMPTS):
             try:
                 tip_id, tip = await self._store(
@@ -237,8 +237,8 @@ class RegistrationService:
             except DuplicateKey:
                 if attempt == RECEIPT_ATTEMPTS - 1:
                     raise
-        if tips.triage is not None and analysis is not None:
-            tips.triage.remember(tip_id, analysis[1], tip.received_at)
+        if intake.triage is not None and analysis is not None:
+            intake.triage.remember(tip_id, analysis[1], tip.received_at)
         return Receipt(
             tip_id, tip.receipt_code, Stage.RECEIVED, tip.received_at, tip.draft.urgent, passphrase
         )
@@ -254,18 +254,18 @@ class RegistrationService:
         analysis: tuple[object, object] | None,
         envelope: Envelope | None,
     ) -> tuple[int, NewTip]:
-        tips = self.tips
+        intake = self.intake
         async with self._uow() as uow:
-            policy = await tips.reference.current_policy(uow)
-            routing = await tips.reference.routing(uow)
+            policy = await intake.reference.current_policy(uow)
+            routing = await intake.reference.routing(uow)
             proposal = None
-            if tips.triage is not None and analysis is not None:
-                proposal = (await tips.triage.propose_many(uow, [analysis], entered_at))[0][0]  # type: ignore[list-item]
+            if intake.triage is not None and analysis is not None:
+                proposal = (await intake.triage.propose_many(uow, [analysis], entered_at))[0][0]  # type: ignore[list-item]
             urgent = reg.urgent or reg.category in URGENT_BY_NATURE or bool(proposal and proposal.urgent)
-            due = policy.deadlines(TipFacts(reg.received_at, reg.category, urgent, remote), tips.calendar)
+            due = policy.deadlines(TipFacts(reg.received_at, reg.category, urgent, remote), intake.calendar)
             agency = officer.agency_code
             if reg.category is Category.OFFICIAL_MISCONDUCT:
-                agency = routing.owner(reg.category, tips.province_code, reg.commune_code)
+                agency = routing.owner(reg.category, intake.province_code, reg.commune_code)
             draft = TipDraft(
                 text=reg.text,
                 channel=reg.channel,
@@ -278,7 +278,7 @@ class RegistrationService:
             tip = NewTip(
                 draft,
                 receipt_code=new_receipt_code(),
-                province_code=tips.province_code,
+                province_code=intake.province_code,
                 remote=remote,
                 agency_code=agency,
                 received_at=reg.received_at,
@@ -319,7 +319,7 @@ class RegistrationService:
                     details={"channel": reg.channel.value, **({"late": "1"} if late else {})},
                 )
             )
-            await notify_for(uow, tip_id, reg.category, tips.province_code, entered_at)
+            await notify_for(uow, tip_id, reg.category, intake.province_code, entered_at)
             # The reason itself stays out of the append-only audit log (it is free text the
             # retention rules must be able to forget); the history and the tip's page keep it.
             detail = f"{reg.channel.value}; late entry" if late else reg.channel.value
@@ -332,7 +332,7 @@ class RegistrationService:
     async def communes(self) -> list[Area]:
         """The province's communes and wards, for the form's list."""
         async with self._uow() as uow:
-            return list(await uow.areas.communes(self.tips.province_code))
+            return list(await uow.areas.communes(self.intake.province_code))
 
     async def record(self, tip_id: int, within: Jurisdiction | None) -> RegistrationRecord | None:
         """How a tip came in, for its page (after `TipService.view`, which audits the read)."""
@@ -350,7 +350,9 @@ class RegistrationService:
             sealed = await uow.registrations.informant(tip_id)
             if tip.agency_code != officer.agency_code or sealed is None:
                 raise NotFound(f"no named informant for tip {tip_id}")
-            await uow.audit.record(actor=actor, action="informant_read", tip_id=tip_id, at=self.tips.clock())
+            await uow.audit.record(
+                actor=actor, action="informant_read", tip_id=tip_id, at=self.intake.clock()
+            )
             await uow.commit()
         return open_informant(self._envelope(), tip_id, sealed)
 
@@ -361,7 +363,7 @@ class RegistrationService:
             forgotten = await uow.registrations.forget_informant(tip_id)
             if forgotten:
                 await uow.audit.record(
-                    actor=actor, action="informant_forget", tip_id=tip_id, at=self.tips.clock()
+                    actor=actor, action="informant_forget", tip_id=tip_id, at=self.intake.clock()
                 )
             await uow.commit()
         return forgotten

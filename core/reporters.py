@@ -20,10 +20,10 @@ from core.areas import Area
 from core.attachments import attachment_meta, clean_files, discard_files, store_files
 from core.categories import Category, Channel
 from core.errors import InvalidInput, NotFound
+from core.intake import Receipt, TipIntake
 from core.messages import Author, Credentials, Message
 from core.ports import UnitOfWork
 from core.ratelimits import Throttle
-from core.services import Receipt, TipService
 from core.stages import CLOSING_EXITS, Stage
 from core.tips import TipDraft
 
@@ -68,12 +68,12 @@ class ReporterService:
         self,
         uow_factory: Callable[[], UnitOfWork],
         *,
-        tips: TipService,
+        intake: TipIntake,
         throttle: Throttle,
         clock: Callable[[], datetime],
     ) -> None:
         self._uow = uow_factory
-        self.tips = tips
+        self.intake = intake
         self.throttle = throttle
         self._clock = clock
         self._communes: tuple[Area, ...] | None = None
@@ -82,7 +82,7 @@ class ReporterService:
         """The picker's communes and wards; read once, since the gazetteer changes by release."""
         if self._communes is None:
             async with self._uow() as uow:
-                self._communes = tuple(await uow.areas.communes(self.tips.province_code))
+                self._communes = tuple(await uow.areas.communes(self.intake.province_code))
         return self._communes
 
     async def report(
@@ -92,14 +92,14 @@ class ReporterService:
         source (core.sources). An urgent tip over them is stored and marked `over_limit`."""
         clean_text(draft.text)
         over = await self.throttle.submission("tip", source, urgent=draft.urgent)
-        receipt = await self.tips.submit(draft, files=files)
+        receipt = await self.intake.submit(draft, files=files)
         return replace(receipt, over_limit=True) if over else receipt
 
     async def ask(self, text: str, channel: Channel = Channel.WEB, *, source: str | None = None) -> Receipt:
         """A question: filed as an `info_request` until the knowledge base can answer it."""
         clean_text(text)
         await self.throttle.submission("question", source)
-        return await self.tips.submit(TipDraft(text=text, channel=channel, category=Category.INFO_REQUEST))
+        return await self.intake.submit(TipDraft(text=text, channel=channel, category=Category.INFO_REQUEST))
 
     async def status(self, receipt_code: str, passphrase: str, *, source: str | None = None) -> ReporterView:
         """Stage and conversation for the holder of the receipt, or NotFound."""
@@ -131,10 +131,10 @@ class ReporterService:
         if creds.forgotten:
             raise InvalidInput("this report's content was deleted under the retention rules")
         await self.throttle.submission("message", source)
-        store = self.tips.store
+        store = self.intake.store
         if files and store is None:
             raise InvalidInput("attachments are not accepted on this channel")
-        clean = await clean_files(files, self.tips.attachment_policy)
+        clean = await clean_files(files, self.intake.attachment_policy)
         now = self._clock()
         message = Message(Author.REPORTER, cleaned, now)
         keys = await store_files(store, clean) if store is not None and clean else []
@@ -162,7 +162,7 @@ class ReporterService:
         async with self._uow() as uow:
             creds = await uow.conversation.credentials(code or _STAND_IN_CODE)
         stored = creds.passphrase_hash if creds is not None else None
-        matched = await asyncio.to_thread(self.tips.hasher.verify, stored, passphrase)
+        matched = await asyncio.to_thread(self.intake.hasher.verify, stored, passphrase)
         if not matched or creds is None or code is None:
             await self.throttle.check_failed(key, source)
             raise NotFound("no tip matches this receipt code and passphrase")

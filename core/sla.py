@@ -151,6 +151,13 @@ def apply_rule(rule: Rule, start: datetime, calendar: WorkingCalendar) -> dateti
     raise InvalidInput(f"rule {rule.key} has unit {rule.unit.value}, not a duration")
 
 
+def at_risk_moment(received_at: datetime, due: datetime | None, fraction: float) -> datetime | None:
+    """When a deadline turns "at risk": `fraction` of the time from receipt used."""
+    if due is None:
+        return None
+    return received_at + (due - received_at) * fraction
+
+
 def deadline_state(now: datetime, received_at: datetime, due: datetime, at_risk_fraction: float) -> str:
     """`on_time`, `at_risk` (most of the time used) or `overdue` for an unreached stage."""
     if now > due:

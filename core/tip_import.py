@@ -18,6 +18,7 @@ from typing import Protocol
 from core.calendar import WorkingCalendar
 from core.categories import Category, Channel
 from core.errors import IllegalTransition, InvalidInput
+from core.intake import MAX_TEXT, TipIntake
 from core.registration import (
     CLOCK_SKEW,
     EARLIEST_RECEIPT,
@@ -26,8 +27,7 @@ from core.registration import (
     REGISTERED_CHANNELS,
     RegistrationUnitOfWork,
 )
-from core.services import MAX_TEXT, TipService, at_risk_moment
-from core.sla import DEADLINE_STAGES, DeadlinePolicy, Rule, TipFacts, apply_rule
+from core.sla import DEADLINE_STAGES, DeadlinePolicy, Rule, TipFacts, apply_rule, at_risk_moment
 from core.stages import CLOSING_EXITS, PROGRESS, TERMINAL, Stage, check_transition
 from core.tips import NewTip, TipDraft
 
@@ -211,7 +211,7 @@ class Deadlines:
 def decide(
     row: ImportRow,
     *,
-    tips: TipService,
+    intake: TipIntake,
     policy: DeadlinePolicy,
     unit: str,
     remote: bool,
@@ -221,7 +221,7 @@ def decide(
     """The tip a checked row becomes: owned by the importing unit, deadlines from receipt."""
     stage, reached, moves = _moves(row)
     if deadlines is None:
-        deadlines = Deadlines(policy, tips.calendar)
+        deadlines = Deadlines(policy, intake.calendar)
     due = deadlines(row.received_at, row.category, remote)
     next_due = None
     if stage not in TERMINAL:
@@ -236,7 +236,7 @@ def decide(
     tip = NewTip(
         draft,
         receipt_code=receipt_code,
-        province_code=tips.province_code,
+        province_code=intake.province_code,
         remote=remote,
         agency_code=unit,
         received_at=row.received_at,
@@ -265,25 +265,25 @@ class ImportService:
     """Check a register's rows, then write them all in one transaction (or show the plan)."""
 
     def __init__(
-        self, tips: TipService, uow_factory: Callable[[], ImportUnitOfWork], new_code: Callable[[], str]
+        self, intake: TipIntake, uow_factory: Callable[[], ImportUnitOfWork], new_code: Callable[[], str]
     ) -> None:
-        self.tips = tips
+        self.intake = intake
         self._uow = uow_factory
         self._new_code = new_code
 
     async def run(self, rows: Sequence[ImportRow], *, unit: str, actor: str, dry_run: bool) -> ImportPlan:
         """Every row checked first; with any problem nothing is written and ImportRefused
         lists them all (a dry run returns them in the plan instead)."""
-        now = self.tips.clock()
+        now = self.intake.clock()
         problems: list[RowProblem] = []
         seen: dict[str, int] = {}
         areas: dict[str, bool] = {}
         async with self._uow() as uow:
             if not await uow.agencies.exists(unit):
                 raise InvalidInput(f"unknown unit {unit}")
-            policy = await self.tips.reference.current_policy(uow)
+            policy = await self.intake.reference.current_policy(uow)
         decided: list[ImportedTip] = []
-        deadlines = Deadlines(policy, self.tips.calendar)
+        deadlines = Deadlines(policy, self.intake.calendar)
         for row in rows:
             try:
                 clean = check_row(row, now)
@@ -293,11 +293,11 @@ class ImportService:
                     )
                 seen[clean.external_ref] = row.number
                 if clean.commune_code is not None and clean.commune_code not in areas:
-                    areas[clean.commune_code] = await self.tips.check_area(clean.commune_code)
+                    areas[clean.commune_code] = await self.intake.check_area(clean.commune_code)
                 decided.append(
                     decide(
                         clean,
-                        tips=self.tips,
+                        intake=self.intake,
                         policy=policy,
                         unit=unit,
                         remote=areas.get(clean.commune_code or "", False),

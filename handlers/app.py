@@ -111,8 +111,8 @@ def create_app(
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_services(settings, clock) as services:
             app[SERVICES] = services
-            app[METRICS].watch_intake(services.tips)
-            await services.tips.start_analyser()  # ready (a second or two) before a burst
+            app[METRICS].watch_intake(services.intake)
+            await services.intake.start_analyser()  # ready (a second or two) before a burst
             yield
 
     app.cleanup_ctx.append(services_ctx)

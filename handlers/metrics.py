@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from core.services import TipService
+from core.intake import TipIntake
 
 
 @dataclass
@@ -39,9 +39,9 @@ class Metrics:
             registry=self.registry,
         )
 
-    def watch_intake(self, tips: TipService) -> None:
+    def watch_intake(self, intake: TipIntake) -> None:
         """Report the intake writer and the triage helper (read when scraped)."""
-        self.registry.register(IntakeCollector(tips))
+        self.registry.register(IntakeCollector(intake))
 
 
 class IntakeCollector(Collector):
@@ -50,18 +50,18 @@ class IntakeCollector(Collector):
     not ready, or whose misses grow, means triage is running on the event loop: slower
     intake under a burst (docs/web-intake.md)."""
 
-    def __init__(self, tips: TipService) -> None:
-        self._tips = tips
+    def __init__(self, intake: TipIntake) -> None:
+        self._intake = intake
 
     def collect(self) -> Iterator[Metric]:
-        intake = self._tips.intake
+        writer = self._intake.writer
         yield CounterMetricFamily(
-            "hotline_intake_batches", "Transactions committed by the intake writer", value=intake.batches
+            "hotline_intake_batches", "Transactions committed by the intake writer", value=writer.batches
         )
         yield CounterMetricFamily(
-            "hotline_intake_tips", "Tips committed by the intake writer", value=intake.items
+            "hotline_intake_tips", "Tips committed by the intake writer", value=writer.items
         )
-        analyser = self._tips.analyser
+        analyser = self._intake.analyser
         if analyser is None:
             return
         yield GaugeMetricFamily(

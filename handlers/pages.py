@@ -26,9 +26,9 @@ from core.attachments import AttachmentRefused
 from core.categories import Category, Channel
 from core.collation import clean_name, vietnamese_key
 from core.errors import DomainError, InvalidInput, NotFound
+from core.intake import Receipt
 from core.ratelimits import RateLimited
 from core.receipts import display
-from core.services import Receipt
 from core.tips import TipDraft
 from handlers import receipt_once
 from handlers.clients import is_https, source_of
@@ -155,7 +155,7 @@ async def read_form(request: web.Request) -> Submitted:
     if is_multipart(request):
         services = request.app[SERVICES]
         form = await read_multipart(
-            request, services.tips.attachment_policy, request.app[SETTINGS].max_body_bytes
+            request, services.intake.attachment_policy, request.app[SETTINGS].max_body_bytes
         )
     elif request.content_type == "application/x-www-form-urlencoded":
         posted = await request.post()

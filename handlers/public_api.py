@@ -8,9 +8,9 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from core.categories import Channel
+from core.intake import Receipt
 from core.receipts import display
 from core.reporters import ReporterView
-from core.services import Receipt
 from core.tips import TipDraft
 from handlers.clients import source_of
 from handlers.forms import Submitted, is_multipart, read_multipart
@@ -45,7 +45,7 @@ async def read_body(request: web.Request, model: type[M]) -> tuple[M, list[bytes
         return await read_json(request, model), []
     settings = request.app[SETTINGS]
     submitted: Submitted = await read_multipart(
-        request, request.app[SERVICES].tips.attachment_policy, settings.max_body_bytes
+        request, request.app[SERVICES].intake.attachment_policy, settings.max_body_bytes
     )
     return model.model_validate(submitted.fields, strict=False), submitted.files
 

@@ -27,6 +27,7 @@ from pydantic_core import PydanticCustomError
 from core.calendar import VN_TZ
 from core.categories import Category, Channel
 from core.errors import DomainError
+from core.intake import MAX_TEXT, Receipt
 from core.receipts import display
 from core.registration import (
     MAX_ADDRESS,
@@ -40,7 +41,6 @@ from core.registration import (
     Registration,
     RegistrationRecord,
 )
-from core.services import MAX_TEXT, Receipt
 from core.staff import StaffContext
 from handlers.i18n import language
 from handlers.keys import SERVICES

@@ -16,6 +16,7 @@ from core.categories import Channel
 from core.chat.identity import ChatKeys
 from core.chat.state import ChatStateStore, MemoryChatStateStore, MemoryUpdateLedger, UpdateLedger
 from core.establishment_service import EstablishmentService
+from core.intake import TipIntake
 from core.intake_triage import LiveTriage, shared_triage
 from core.knowledge import AnswerService
 from core.knowledge.matcher import shared_matcher
@@ -69,6 +70,9 @@ class Services:
     engine: AsyncEngine
     # The master key (read on first use): tip contents, files and informants are sealed by it.
     master_keys: MasterKeySource
+    # A reporter's new tip, checked and written in batches (core.intake).
+    intake: TipIntake
+    # What officers do with a stored tip (core.services).
     tips: TipService
     staff: StaffService
     reporters: ReporterService
@@ -291,21 +295,24 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
         analyser = TriageWorker() if settings.triage_worker else None
         if analyser is not None:
             stack.push_async_callback(analyser.close)  # after the intake writer has finished
-        tips = TipService(
+        calendar = working_calendar(settings.holidays_file)
+        attachments = DirectoryStore(settings.attachments_path, master_keys)
+        intake = TipIntake(
             uow,
             province_code=settings.province_code,
-            calendar=working_calendar(settings.holidays_file),
+            calendar=calendar,
             clock=clock,
             hasher=passphrase_hasher(settings, pepper_from(secret)),
-            store=DirectoryStore(settings.attachments_path, master_keys),
+            store=attachments,
             attachment_policy=attachment_policy(settings),
             triage=LiveTriage(shared_triage(), settings.province_code),
             analyser=analyser,
             reference=reference,
         )
-        stack.push_async_callback(tips.close)  # runs before the engine is disposed
+        stack.push_async_callback(intake.close)  # runs before the engine is disposed
+        tips = TipService(uow, calendar=calendar, clock=clock, store=attachments, reference=reference)
         support = support_service(settings, sessions, clock, secret)
-        reporters = ReporterService(uow, tips=tips, throttle=throttle, clock=clock)
+        reporters = ReporterService(uow, intake=intake, throttle=throttle, clock=clock)
         answers = AnswerService(shared_matcher(), SqlFeedbackStore(sessions), throttle=throttle)
         chats = SqlChatDirectory(sessions, keys, clock)
         subscriber_areas = SqlSubscriberAreas(sessions)
@@ -315,6 +322,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             settings=settings,
             engine=engine,
             master_keys=master_keys,
+            intake=intake,
             tips=tips,
             staff=StaffService(
                 uow,
@@ -336,7 +344,7 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
                 directory=chats,
                 outbox=chats,
                 keys=keys,
-                attachment_policy=tips.attachment_policy,
+                attachment_policy=intake.attachment_policy,
                 answers=answers,
                 areas=subscriber_areas,
                 support=support,
@@ -355,9 +363,9 @@ async def open_services(settings: Settings, clock: Clock = utc_now) -> AsyncIter
             establishments=establishment_service(
                 settings, sessions, clock, support, tips=tips, reach=reach, keys=master_keys
             ),
-            registrations=RegistrationService(tips, uow, master_keys),
+            registrations=RegistrationService(intake, uow, master_keys),
             channel_kpi=SqlChannelKpi(sessions),
-            imports=ImportService(tips, uow, new_receipt_code),
+            imports=ImportService(intake, uow, new_receipt_code),
             sources=source_hasher(redis, settings, clock),
             support=support,
         )

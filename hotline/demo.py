@@ -208,7 +208,7 @@ async def load_demo_data(settings: Settings, progress: Callable[[str], None] | N
             category, urgent, template = rng.choice(TEMPLATES)
             received = real_now - timedelta(days=rng.uniform(0, 365), hours=rng.uniform(0, 24))
             clock.now = received
-            receipt = await services.tips.submit(
+            receipt = await services.intake.submit(
                 TipDraft(
                     text=template.format(venue=rng.choice(VENUES), street=rng.choice(STREETS)),
                     channel=rng.choice([Channel.WEB, Channel.TELEGRAM]),

@@ -16,10 +16,10 @@ from core.chat.identity import ChatKeys
 from core.chat.ports import ChatRef, Place
 from core.chat.state import MemoryChatStateStore, MemoryUpdateLedger
 from core.errors import NotFound
+from core.intake import Receipt
 from core.messages import Author, Message
 from core.receipts import new_receipt_code
 from core.reporters import ReporterView
-from core.services import Receipt
 from core.stages import Stage
 from core.tips import TipDraft
 from tests.builders import ATTACHMENTS

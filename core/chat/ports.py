@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from core.categories import Channel
+from core.intake import Receipt
 from core.messages import Message
 from core.reporters import ReporterView
-from core.services import Receipt
 from core.tips import TipDraft
 
 #: Who prevention content is written for.

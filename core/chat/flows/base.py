@@ -14,9 +14,9 @@ from core.chat.events import Button, KeyboardKey, Outcome
 from core.chat.ports import ChatDirectory, PlaceFinder, Reporter, SubscriberAreas
 from core.chat.state import ChatState, ChatStateStore
 from core.errors import InvalidInput
+from core.intake import Receipt
 from core.knowledge import AnswerService
 from core.ratelimits import RateLimited
-from core.services import Receipt
 
 MENU: tuple[tuple[str, ...], ...] = (
     ("menu.report", "menu.ask"),
