@@ -49,12 +49,10 @@ from core.envelope import Envelope
 from core.kpi import KpiReport, KpiScope, Period, kpi_from_tips, whole_seconds
 from core.receipts import ALPHABET, _check_char
 from core.routing import owner_agency
-from core.services import TipService, _next_due, at_risk_moment
-from core.sla import DEFAULT_RULES, DeadlinePolicy, TipFacts
+from core.services import TipService, _next_due
+from core.sla import DEFAULT_RULES, DeadlinePolicy, TipFacts, at_risk_moment
 from core.stages import Stage
 from core.tips import Tip
-from hotline.bootstrap import attachment_policy, passphrase_hasher
-from hotline.settings import Settings
 from storage.db import create_engine, session_factory
 from storage.gazetteer import iter_areas
 from storage.maintenance import upgrade_database
@@ -71,9 +69,6 @@ COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 DATETIME_COLUMNS = frozenset(c for c in COLUMNS if c.endswith("_at"))
 AT_RISK = DeadlinePolicy(1, DEFAULT_RULES).at_risk_fraction
-#: The shipped limits (hotline.settings), for the services the benchmark builds itself.
-DEFAULTS = Settings()
-
 # Fragments of tip texts: the heap must be as wide as the real one for scans to be honest.
 PHRASES = (
     "Quán karaoke trên đường này hoạt động đến khuya, có nhiều cô gái trẻ ra vào.",
@@ -516,11 +511,8 @@ class Bench:
         self.scenario = scenario
         self.service = TipService(
             lambda: SqlUnitOfWork(self.sessions, lambda: Envelope(bytes(32))),
-            province_code=province,
             calendar=default_calendar(),
             clock=lambda: scenario.as_of,
-            hasher=passphrase_hasher(DEFAULTS, None),
-            attachment_policy=attachment_policy(DEFAULTS),
         )
 
     async def kpi(self, scope: KpiScope, period: Period | None = None) -> KpiReport:

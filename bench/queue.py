@@ -49,7 +49,6 @@ from core.jurisdiction import Jurisdiction
 from core.kpi import KpiScope, Period
 from core.queue import Cursor, QueueFilter
 from core.services import TipService
-from hotline.bootstrap import attachment_policy, passphrase_hasher
 from hotline.settings import Settings
 from storage import migrate
 from storage.db import create_engine, session_factory
@@ -72,9 +71,6 @@ COLUMNS: tuple[str, ...] = kpi_bench.COLUMNS
 #: The bench's master key (the database is dropped at the end; never a real key).
 ENVELOPE_HEX = "cd" * 32
 ENVELOPE = Envelope(bytes.fromhex(ENVELOPE_HEX))
-
-#: The shipped limits (hotline.settings), for the services the benchmark builds itself.
-DEFAULTS = Settings()
 
 VENUES = (
     "karaoke Hoa Hồng", "karaoke Ánh Sao", "nhà nghỉ Bình An", "nhà nghỉ Thanh Bình",
@@ -243,11 +239,8 @@ class QueueBench:
         self.sessions = session_factory(self.engine)
         self.service = TipService(
             lambda: SqlUnitOfWork(self.sessions, lambda: ENVELOPE),
-            province_code=province,
             calendar=default_calendar(),
             clock=lambda: scenario.as_of,
-            hasher=passphrase_hasher(DEFAULTS, None),
-            attachment_policy=attachment_policy(DEFAULTS),
         )
         self.statements: list[tuple[str, Any]] = []
         self._capture = False
@@ -464,7 +457,6 @@ async def measure_http(
     from core.officers import Role
     from handlers.app import create_app
     from handlers.keys import SERVICES
-    from hotline.settings import Settings
 
     as_of = kpi_bench.Scenario.default().as_of
     secret = pyotp.random_base32()

@@ -7,7 +7,8 @@ from typing import Any
 
 from core.attachments import AttachmentPolicy
 from core.categories import Category, Channel
-from core.services import Receipt, TipService, TransitionRequest
+from core.intake import Receipt, TipIntake
+from core.services import TransitionRequest
 from core.stages import Stage
 from core.tips import TipDraft
 
@@ -35,8 +36,8 @@ def attachments(**limits: int) -> AttachmentPolicy:
     return replace(ATTACHMENTS, **limits)
 
 
-async def submit(tips: TipService, **kw: object) -> Receipt:
-    return await tips.submit(draft(**kw))
+async def submit(intake: TipIntake, **kw: object) -> Receipt:
+    return await intake.submit(draft(**kw))
 
 
 def move(target: Stage, reason: str = "", **kw: object) -> TransitionRequest:

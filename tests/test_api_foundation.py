@@ -172,7 +172,7 @@ async def test_unexpected_errors_never_leak_a_traceback(
     async def boom(*args: object, **kw: object) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("core.services.TipService.submit", boom)
+    monkeypatch.setattr("core.intake.TipIntake.submit", boom)
     resp = await client.post("/api/v1/tips", json={"text": "Quán X ở phố Y"})
     assert resp.status == 500
     text = await resp.text()

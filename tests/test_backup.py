@@ -50,7 +50,7 @@ async def seed(settings: Settings) -> None:
     clock = FakeClock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
     async with open_services(settings, clock) as services:
         for i in range(3):
-            receipt = await services.tips.submit(
+            receipt = await services.intake.submit(
                 draft(f"{MARKERS[0]} {i}", place=MARKERS[1], commune_code=COMMUNE, category=Category.VENUE),
                 files=[jpeg((40 + i, 30))],
             )

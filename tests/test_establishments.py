@@ -262,7 +262,7 @@ def test_indicators_command_and_targets(env: str, tmp_path: Path, capsys: pytest
 
 
 async def tip_in(services: Services, text: str, commune: str = COMMUNE) -> int:
-    receipt = await services.tips.submit(TipDraft(text=text, channel=Channel.WEB, commune_code=commune))
+    receipt = await services.intake.submit(TipDraft(text=text, channel=Channel.WEB, commune_code=commune))
     return receipt.tip_id
 
 

@@ -89,7 +89,7 @@ async def register(services: Services, clock: FakeClock) -> tuple[int, int]:
         "Quán karaoke Hoa Hồng đường Lê Lợi có gái bán dâm",
         "karaoke Hoa Hồng vẫn hoạt động ban đêm",
     ):
-        tip = (await services.tips.submit(draft(text, commune_code=COMMUNE, category=Category.VENUE))).tip_id
+        tip = (await services.intake.submit(draft(text, commune_code=COMMUNE, category=Category.VENUE))).tip_id
         await est.link(tip, ids[0], ALL, EVERYTHING, actor="officer:lan")
     spots = [
         ("Công viên bờ sông", HotspotKind.PARK, COMMUNE, ()),
@@ -102,7 +102,7 @@ async def register(services: Services, clock: FakeClock) -> tuple[int, int]:
         for move in moves:
             await est.move_hotspot(spot, move, ALL, actor="officer:lan")
     fresh = (
-        await services.tips.submit(
+        await services.intake.submit(
             draft(
                 "Nhà nghỉ Bông Sen có môi giới đứng trước cửa mời khách",
                 commune_code=COMMUNE,

@@ -202,7 +202,7 @@ async def test_pages_link_a_tip_and_show_indicators(client: Any, services: Servi
     mine, theirs = await seed(services)
     officer = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
     tip = (
-        await services.tips.submit(
+        await services.intake.submit(
             draft(
                 "Quán karaoke Hoa Hồng đường Lê Lợi có gái bán dâm",
                 commune_code=COMMUNE,
@@ -258,7 +258,7 @@ async def test_pages_link_a_tip_and_show_indicators(client: Any, services: Servi
     assert resp.status == 422 and "outcome" in await resp.text()
     # Create from a tip.
     other_tip = (
-        await services.tips.submit(
+        await services.intake.submit(
             draft("Massage Thiên Đường", commune_code=COMMUNE, category=Category.VENUE)
         )
     ).tip_id
@@ -287,7 +287,7 @@ async def test_pages_link_a_tip_and_show_indicators(client: Any, services: Servi
     ).status == 403
     chief = await add_staff(services, "chief", f"police:{PROVINCE}", PROVINCE, Role.SUPERVISOR)
     third = (
-        await services.tips.submit(
+        await services.intake.submit(
             draft("karaoke Hoa Hồng lại hoạt động", commune_code=COMMUNE, category=Category.VENUE)
         )
     ).tip_id
@@ -343,7 +343,7 @@ async def test_hotspot_pages_and_return(client: Any, services: Services) -> None
     resp = await fetch(client, "POST", f"/api/v1/staff/hotspots/{spot}/eliminate", chief, json={})
     assert resp.status == 409
     tip = (
-        await services.tips.submit(draft("karaoke Hoa Hồng", commune_code=COMMUNE, category=Category.VENUE))
+        await services.intake.submit(draft("karaoke Hoa Hồng", commune_code=COMMUNE, category=Category.VENUE))
     ).tip_id
     resp = await fetch(
         client, "POST", f"/staff/hotspots/{spot}/tip", cookie(officer), data=form(officer, tip_id=str(tip))

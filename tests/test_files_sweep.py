@@ -30,7 +30,7 @@ def test_sweep_removes_old_orphans_and_keeps_recorded_and_recent_files(
 
     async def set_up() -> tuple[list[str], str, str]:
         async with open_services(settings) as services:
-            receipt = await services.tips.submit(draft(), files=[jpeg()])
+            receipt = await services.intake.submit(draft(), files=[jpeg()])
             recorded = [a.storage_key for a in await services.tips.attachments(receipt.tip_id)]
         return (
             recorded,

@@ -165,7 +165,7 @@ async def test_a_burst_through_the_api_is_stored_whole_in_shared_transactions(
 
     receipts = await asyncio.gather(*(report(i) for i in range(40)))
     assert len({r["receipt_code"] for r in receipts}) == 40
-    intake = client.app[SERVICES].tips.intake
+    intake = client.app[SERVICES].intake.writer
     assert intake.items == 40 and intake.batches < 40
     async with services.engine.connect() as conn:
         tips = await conn.scalar(sa.select(sa.func.count()).select_from(TipRow))
@@ -227,8 +227,8 @@ async def test_passphrases_are_hashed_by_the_writer_when_its_read_ahead_fails(
     """The writer's read-ahead hashes a batch's passphrases; when it fails (here every other
     time), the writer hashes them before the write. Every receipt still opens its tip, and
     no passphrase is stored in the clear."""
-    tips = client.app[SERVICES].tips
-    read_ahead, calls = tips._read_ahead, [0]
+    intake = client.app[SERVICES].intake
+    read_ahead, calls = intake._read_ahead, [0]
 
     async def flaky(batch: Sequence[Any]) -> list[Any]:
         calls[0] += 1
@@ -236,7 +236,7 @@ async def test_passphrases_are_hashed_by_the_writer_when_its_read_ahead_fails(
             raise RuntimeError("read-ahead lost")
         return list(await read_ahead(batch))
 
-    monkeypatch.setattr(tips.intake, "_read_ahead", flaky)
+    monkeypatch.setattr(intake.writer, "_read_ahead", flaky)
 
     async def report(i: int) -> dict[str, Any]:
         resp = await client.post("/api/v1/tips", json={"text": f"Nhà nghỉ số {i} chứa mại dâm"})

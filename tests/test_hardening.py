@@ -80,7 +80,7 @@ async def test_a_constraint_one_tip_breaks_fails_that_tip_alone(client: Any, ser
 async def test_a_database_failure_logs_no_tip_text(
     client: Any, services: Services, admin: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    tip = await submit(services.tips, text="có người bị giữ")
+    tip = await submit(services.intake, text="có người bị giữ")
     async with services.engine.begin() as conn:
         await conn.execute(sa.text("ALTER TABLE tip_notes RENAME TO tip_notes_gone"))
     caplog.set_level(logging.INFO)
@@ -140,7 +140,7 @@ async def test_hostile_json_gets_400_on_public_and_sign_in(client: Any, path: st
 async def test_hostile_json_gets_400_on_staff_writes(
     client: Any, services: Services, admin: dict[str, str]
 ) -> None:
-    tip = await submit(services.tips)
+    tip = await submit(services.intake)
     for path in (f"/api/v1/staff/tips/{tip.tip_id}/notes", f"/api/v1/staff/tips/{tip.tip_id}/transitions"):
         for body in HOSTILE_BODIES:
             resp = await client.post(path, data=body, headers={**admin, "Content-Type": "application/json"})
@@ -153,7 +153,7 @@ async def test_hostile_json_gets_400_on_staff_writes(
 async def test_staff_nul_and_ancient_dates_get_422(
     client: Any, services: Services, admin: dict[str, str]
 ) -> None:
-    tip = await submit(services.tips)
+    tip = await submit(services.intake)
     base = f"/api/v1/staff/tips/{tip.tip_id}"
     writes = [
         (f"{base}/notes", {"text": "ghi\x00chú"}),
@@ -243,7 +243,7 @@ async def test_an_aborted_upload_is_no_server_error(client: Any, caplog: pytest.
 async def test_bidi_controls_are_neutralised_on_staff_pages(
     client: Any, services: Services, admin: dict[str, str]
 ) -> None:
-    tip = await submit(services.tips, text="xem tệp \u202egnp.exe", place="\u202egnp.exe")
+    tip = await submit(services.intake, text="xem tệp \u202egnp.exe", place="\u202egnp.exe")
     page = await client.get(f"/staff/tips/{tip.tip_id}", headers={"Cookie": admin["Cookie"]})
     assert page.status == 200
     html = await page.text()

@@ -32,33 +32,33 @@ async def build_known_set(services: Services, clock: FakeClock) -> datetime:
     h = lambda n: timedelta(hours=n)  # noqa: E731
 
     start = clock.now = t0  # T1: everything on time
-    t1 = (await submit(tips, commune_code=COMMUNE)).tip_id
+    t1 = (await submit(services.intake, commune_code=COMMUNE)).tip_id
     await at(h(3), t1, Stage.VERIFIED)
     await at(h(10), t1, Stage.CLASSIFIED)
     await at(h(120), t1, Stage.PROCESSED)
 
     start = clock.now = t0  # T2: everything late
-    t2 = (await submit(tips)).tip_id
+    t2 = (await submit(services.intake)).tip_id
     await at(h(30), t2, Stage.VERIFIED)
     await at(h(80), t2, Stage.CLASSIFIED)
     await at(h(600), t2, Stage.PROCESSED)
 
     start = clock.now = t0  # T3: spam, so later stages do not count
-    t3 = (await submit(tips)).tip_id
+    t3 = (await submit(services.intake)).tip_id
     await at(h(1), t3, Stage.SPAM)
 
     start = clock.now = t0  # T4: never touched
-    await submit(tips)
+    await submit(services.intake)
 
     start = clock.now = t0  # T5: urgent, verified in time, then left
-    t5 = (await submit(tips, category=Category.MINOR)).tip_id
+    t5 = (await submit(services.intake, category=Category.MINOR)).tip_id
     await at(h(1), t5, Stage.VERIFIED)
 
     start = clock.now = t0 + timedelta(days=39, hours=2)  # T7: recent, at risk
-    await submit(tips)
+    await submit(services.intake)
 
     clock.now = datetime(2026, 2, 20, 3, 0, tzinfo=t0.tzinfo)  # outside the period
-    await submit(tips)
+    await submit(services.intake)
     return t0 + timedelta(days=40)
 
 

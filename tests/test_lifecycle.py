@@ -19,7 +19,7 @@ from tests.conftest import COMMUNE, OTHER_PROVINCE_COMMUNE, PROVINCE, REMOTE_COM
 
 
 async def test_submit_stores_the_tip_with_deadlines_and_owner(services: Services, clock: FakeClock) -> None:
-    receipt = await submit(services.tips, commune_code=COMMUNE, category=Category.VENUE)
+    receipt = await submit(services.intake, commune_code=COMMUNE, category=Category.VENUE)
     assert normalise(receipt.receipt_code) == receipt.receipt_code
     tip, history = await services.tips.view(receipt.tip_id, "officer:test")
     assert tip.stage is Stage.RECEIVED
@@ -31,14 +31,14 @@ async def test_submit_stores_the_tip_with_deadlines_and_owner(services: Services
 
 
 async def test_remote_commune_gets_48_hours(services: Services, clock: FakeClock) -> None:
-    receipt = await submit(services.tips, commune_code=REMOTE_COMMUNE)
+    receipt = await submit(services.intake, commune_code=REMOTE_COMMUNE)
     tip, _ = await services.tips.view(receipt.tip_id, "officer:test")
     assert tip.remote
     assert tip.due[Stage.VERIFIED] == clock.now + timedelta(hours=48)
 
 
 async def test_minor_is_urgent_by_nature(services: Services, clock: FakeClock) -> None:
-    receipt = await submit(services.tips, category=Category.MINOR)
+    receipt = await submit(services.intake, category=Category.MINOR)
     assert receipt.urgent
     tip, _ = await services.tips.view(receipt.tip_id, "officer:test")
     assert tip.due[Stage.VERIFIED] == clock.now + timedelta(hours=2)
@@ -49,13 +49,13 @@ async def test_unknown_or_foreign_commune_is_refused_and_nothing_stored(
     services: Services, code: str
 ) -> None:
     with pytest.raises(InvalidInput):
-        await submit(services.tips, commune_code=code)
+        await submit(services.intake, commune_code=code)
     async with services.engine.connect() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(TipRow)) == 0
 
 
 async def test_full_path_records_who_when_and_why(services: Services, clock: FakeClock) -> None:
-    receipt = await submit(services.tips)
+    receipt = await submit(services.intake)
     clock.advance(hours=3)
     await services.tips.transition(receipt.tip_id, move(Stage.VERIFIED))
     clock.advance(hours=5)
@@ -83,7 +83,7 @@ async def test_full_path_records_who_when_and_why(services: Services, clock: Fak
 async def test_classifying_as_info_request_recomputes_open_deadlines(
     services: Services, clock: FakeClock
 ) -> None:
-    receipt = await submit(services.tips)
+    receipt = await submit(services.intake)
     await services.tips.transition(receipt.tip_id, move(Stage.VERIFIED))
     tip = await services.tips.transition(
         receipt.tip_id, move(Stage.CLASSIFIED, category=Category.INFO_REQUEST)
@@ -94,13 +94,13 @@ async def test_classifying_as_info_request_recomputes_open_deadlines(
 
 
 async def test_exits_need_a_reason(services: Services) -> None:
-    receipt = await submit(services.tips)
+    receipt = await submit(services.intake)
     with pytest.raises(InvalidInput, match="reason"):
         await services.tips.transition(receipt.tip_id, move(Stage.SPAM, reason=" "))
 
 
 async def test_referral_hands_over_and_the_clock_continues(services: Services, clock: FakeClock) -> None:
-    receipt = await submit(services.tips, commune_code=COMMUNE)
+    receipt = await submit(services.intake, commune_code=COMMUNE)
     before, _ = await services.tips.view(receipt.tip_id, "officer:test")
     tip = await services.tips.transition(receipt.tip_id, move(Stage.REFERRED, to_agency=f"health:{PROVINCE}"))
     assert tip.agency_code == f"health:{PROVINCE}"
@@ -112,14 +112,14 @@ async def test_referral_hands_over_and_the_clock_continues(services: Services, c
 
 
 async def test_referral_to_unknown_agency_is_refused(services: Services) -> None:
-    receipt = await submit(services.tips)
+    receipt = await submit(services.intake)
     with pytest.raises(InvalidInput, match="unknown agency"):
         await services.tips.transition(receipt.tip_id, move(Stage.REFERRED, to_agency="police:00004"))
 
 
 async def test_duplicate_links_to_an_existing_original(services: Services) -> None:
-    original = await submit(services.tips)
-    copy = await submit(services.tips)
+    original = await submit(services.intake)
+    copy = await submit(services.intake)
     with pytest.raises(InvalidInput):
         await services.tips.transition(copy.tip_id, move(Stage.DUPLICATE, duplicate_of=copy.tip_id))
     with pytest.raises(InvalidInput):
@@ -132,7 +132,7 @@ async def test_duplicate_links_to_an_existing_original(services: Services) -> No
 async def test_extensions_move_the_decision_deadline_twice_then_stop(
     services: Services, clock: FakeClock
 ) -> None:
-    receipt = await submit(services.tips)
+    receipt = await submit(services.intake)
     await services.tips.transition(receipt.tip_id, move(Stage.VERIFIED))
     tip = await services.tips.extend_deadline(receipt.tip_id, actor="officer:test", reason="complex")
     assert tip.due[Stage.PROCESSED].isoformat() == "2026-05-02T02:00:00+00:00"
@@ -151,7 +151,7 @@ async def test_extensions_move_the_decision_deadline_twice_then_stop(
 
 
 async def test_extension_needs_a_reason_and_an_open_tip(services: Services) -> None:
-    receipt = await submit(services.tips)
+    receipt = await submit(services.intake)
     with pytest.raises(InvalidInput):
         await services.tips.extend_deadline(receipt.tip_id, actor="officer:test", reason="")
     await services.tips.transition(receipt.tip_id, move(Stage.SPAM))
@@ -160,14 +160,14 @@ async def test_extension_needs_a_reason_and_an_open_tip(services: Services) -> N
 
 
 async def test_stale_expected_stage_is_a_conflict(services: Services) -> None:
-    receipt = await submit(services.tips)
+    receipt = await submit(services.intake)
     await services.tips.transition(receipt.tip_id, move(Stage.VERIFIED))
     with pytest.raises(Conflict, match="reload"):
         await services.tips.transition(receipt.tip_id, move(Stage.SPAM, expected_stage=Stage.RECEIVED))
 
 
 async def test_two_officers_at_once_one_wins_and_nothing_is_half_written(services: Services) -> None:
-    receipt = await submit(services.tips)
+    receipt = await submit(services.intake)
     # Both officers saw the tip as received; the API sends that as expected_stage.
     outcomes = await asyncio.gather(
         services.tips.transition(receipt.tip_id, move(Stage.VERIFIED, expected_stage=Stage.RECEIVED)),
@@ -191,7 +191,7 @@ async def test_unknown_tip_is_not_found(services: Services) -> None:
 
 
 async def test_every_read_and_write_is_audited(services: Services) -> None:
-    receipt = await submit(services.tips)
+    receipt = await submit(services.intake)
     await services.tips.view(receipt.tip_id, "officer:a")
     await services.tips.transition(receipt.tip_id, move(Stage.VERIFIED))
     async with services.engine.connect() as conn:
@@ -200,7 +200,7 @@ async def test_every_read_and_write_is_audited(services: Services) -> None:
 
 
 async def test_audit_log_is_append_only_in_the_database(services: Services) -> None:
-    receipt = await submit(services.tips)
+    receipt = await submit(services.intake)
     await services.tips.view(receipt.tip_id, "officer:a")
     for statement in (sa.update(AuditRow).values(actor="someone else"), sa.delete(AuditRow)):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
@@ -213,10 +213,10 @@ async def test_audit_log_is_append_only_in_the_database(services: Services) -> N
 async def test_receipt_codes_are_unique_and_a_collision_is_retried(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = await submit(services.tips)
+    first = await submit(services.intake)
     codes = iter([first.receipt_code, first.receipt_code, "0000000000"])
-    monkeypatch.setattr("core.services.new_receipt_code", lambda: next(codes))
-    second = await submit(services.tips, channel=Channel.TELEGRAM)
+    monkeypatch.setattr("core.intake.new_receipt_code", lambda: next(codes))
+    second = await submit(services.intake, channel=Channel.TELEGRAM)
     assert second.receipt_code == "0000000000"
     assert second.tip_id != first.tip_id
 
@@ -228,7 +228,7 @@ async def test_a_write_based_on_a_stale_read_is_refused(services: Services) -> N
     from storage.db import session_factory
     from storage.repositories import SqlUnitOfWork
 
-    receipt = await submit(services.tips)
+    receipt = await submit(services.intake)
     sessions = session_factory(services.engine)
     async with SqlUnitOfWork(sessions, services.master_keys) as first:
         stale = await first.tips.get(receipt.tip_id)

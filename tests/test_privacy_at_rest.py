@@ -132,8 +132,8 @@ async def test_what_people_write_is_stored_only_encrypted_and_still_read_and_fou
 async def test_a_ciphertext_moved_to_another_row_does_not_open(services: Services) -> None:
     from tests.builders import submit
 
-    first = (await submit(services.tips, text="Tin thứ nhất ở quán A")).tip_id
-    second = (await submit(services.tips, text="Tin thứ hai ở quán B")).tip_id
+    first = (await submit(services.intake, text="Tin thứ nhất ở quán A")).tip_id
+    second = (await submit(services.intake, text="Tin thứ hai ở quán B")).tip_id
     for tip_id in (first, second):
         await services.tips.add_note(tip_id, actor="officer:a", text=f"ghi chú {tip_id}")
     async with services.engine.begin() as conn:
@@ -162,10 +162,10 @@ async def _seed(settings: Settings, clock: FakeClock) -> int:
     from tests.builders import draft, submit
 
     async with open_services(settings, clock) as services:
-        tip_id = (await submit(services.tips, text="Quán karaoke Hoa Hồng")).tip_id
+        tip_id = (await submit(services.intake, text="Quán karaoke Hoa Hồng")).tip_id
         await services.tips.add_note(tip_id, actor="officer:a", text="đã gọi điện")
         await services.tips.reply(tip_id, actor="officer:a", text="cảm ơn bạn")
-        await services.tips.submit(draft("ảnh kèm theo"), files=[jpeg()])
+        await services.intake.submit(draft("ảnh kèm theo"), files=[jpeg()])
     return tip_id
 
 
@@ -297,9 +297,9 @@ async def test_search_finds_the_same_whether_words_are_looked_up_as_ids_or_walke
     from tests.builders import submit
 
     monkeypatch.setattr(repositories, "SEARCH_IDS_CAP", cap)
-    a = (await submit(services.tips, text="Nhà nghỉ Hoa Hồng gần chợ")).tip_id
-    b = (await submit(services.tips, text="nha nghi Binh An, gan cho Ben Thanh")).tip_id
-    await submit(services.tips, text="Quán karaoke trên đường Lê Lợi")
+    a = (await submit(services.intake, text="Nhà nghỉ Hoa Hồng gần chợ")).tip_id
+    b = (await submit(services.intake, text="nha nghi Binh An, gan cho Ben Thanh")).tip_id
+    await submit(services.intake, text="Quán karaoke trên đường Lê Lợi")
 
     async def found(q: str) -> set[int]:
         page = await services.tips.queue(Jurisdiction(everything=True), QueueFilter(text=q))

@@ -290,7 +290,7 @@ async def test_kpi_by_channel_adds_up_with_mixed_channels(
 ) -> None:
     headers = await add_staff(services, "boss", f"police:{PROVINCE}", PROVINCE, role=Role.ADMIN)
     officer = await commune_officer(services)
-    web_ids = [(await submit(services.tips, commune_code=COMMUNE)).tip_id for _ in range(3)]
+    web_ids = [(await submit(services.intake, commune_code=COMMUNE)).tip_id for _ in range(3)]
     phone = await client.post(API, json=body(), headers=officer)
     letter = await client.post(
         API,

@@ -215,7 +215,7 @@ async def test_the_tips_kpi_per_stage_and_the_reach_are_indicators(services: Ser
     from tests.builders import submit
 
     for _ in range(3):
-        await submit(services.tips)
+        await submit(services.intake)
     period = Period(date(2026, 1, 1), date(2026, 12, 31))
     first = await services.tips.kpi(period, KpiScope())
     assert first.totals.received == 3

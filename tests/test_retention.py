@@ -69,10 +69,10 @@ async def _seed(settings: Settings) -> Seeded:
 async def _seed_into(services: Services, clock: FakeClock) -> Seeded:
     settings = services.settings
     tips = services.tips
-    spam = await tips.submit(
+    spam = await services.intake.submit(
         draft(SPAM_TEXT, place=SPAM_PLACE, commune_code=COMMUNE, category=Category.VENUE), files=[jpeg()]
     )
-    kept = await tips.submit(draft(KEPT_TEXT, commune_code=COMMUNE, category=Category.VENUE), files=[jpeg()])
+    kept = await services.intake.submit(draft(KEPT_TEXT, commune_code=COMMUNE, category=Category.VENUE), files=[jpeg()])
     for receipt in (spam, kept):
         await tips.reply(receipt.tip_id, actor="officer:test", text="MARKER-REPLY xin cho biết thêm")
         await tips.add_note(receipt.tip_id, actor="officer:test", text="MARKER-NOTE ghi chú")

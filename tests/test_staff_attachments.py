@@ -16,8 +16,8 @@ from tests.test_web_api import jpeg
 
 
 async def test_download_is_scoped_audited_and_never_inline(client: Any, services: Services) -> None:
-    ours = await services.tips.submit(draft(category=Category.VENUE, commune_code=COMMUNE), files=[jpeg()])
-    theirs = await services.tips.submit(
+    ours = await services.intake.submit(draft(category=Category.VENUE, commune_code=COMMUNE), files=[jpeg()])
+    theirs = await services.intake.submit(
         draft(category=Category.VENUE, commune_code=REMOTE_COMMUNE), files=[jpeg()]
     )
     officer = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)

@@ -53,8 +53,8 @@ async def actions(services: Services, action: str) -> list[tuple[str, str]]:
 
 async def scenario(client: Any, services: Services, clock: FakeClock) -> tuple[dict[str, str], int, int]:
     """lan reads one tip on 2 March and another on 4 March (Viet Nam dates)."""
-    first = (await submit(services.tips, category=Category.VENUE, commune_code=COMMUNE)).tip_id
-    second = (await submit(services.tips, category=Category.VENUE, commune_code=COMMUNE)).tip_id
+    first = (await submit(services.intake, category=Category.VENUE, commune_code=COMMUNE)).tip_id
+    second = (await submit(services.intake, category=Category.VENUE, commune_code=COMMUNE)).tip_id
     admin = await add_staff(services, "admin", f"police:{PROVINCE}", PROVINCE, Role.ADMIN)
     lan = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
     assert (await client.get(f"/api/v1/staff/tips/{first}", headers=lan)).status == 200

@@ -45,7 +45,7 @@ async def earlier_weeks(services: Services, clock: FakeClock) -> None:
     communes = [COMMUNE, COMMUNE, REMOTE_COMMUNE, None]
     for n in range(36):
         clock.now = now - timedelta(days=56 - n * 1.5, hours=n % 5)
-        receipt = await services.tips.submit(
+        receipt = await services.intake.submit(
             draft(f"Tin thử số {n}", commune_code=communes[n % 4], category=categories[n % 5])
         )
         if n % 3 == 0:
@@ -62,7 +62,7 @@ async def test_officer_works_a_tip_and_the_reporter_reads_the_reply(
     from handlers.app import create_app
 
     await earlier_weeks(services, clock)
-    receipt = await services.tips.submit(
+    receipt = await services.intake.submit(
         draft("Quán karaoke Hoa Hồng có bán dâm, có cả trẻ em", commune_code=COMMUNE, category=Category.VENUE)
     )
     await services.staff.add_officer(
@@ -93,7 +93,7 @@ async def test_officer_works_a_tip_and_the_reporter_reads_the_reply(
             assert await row.count() == 1
             # An urgent tip arrives while the queue is open: highlighted without a reload.
             await page.wait_for_selector("table.queue[data-live-open]", timeout=10_000)
-            arrived = await services.tips.submit(
+            arrived = await services.intake.submit(
                 draft("Có người bị giữ trong nhà nghỉ, cần giúp ngay", commune_code=COMMUNE, urgent=True)
             )
             await page.wait_for_selector(f"tr#tip-{arrived.tip_id}.arrived", timeout=10_000)

@@ -21,9 +21,9 @@ PERIOD = "from=2026-02-01&to=2026-03-31"
 
 
 async def test_dashboard_json_is_scoped_and_in_words(client: Any, services: Services) -> None:
-    await submit(services.tips, category=Category.VENUE, commune_code=COMMUNE)
-    await submit(services.tips, category=Category.TRAFFICKING, commune_code=COMMUNE)
-    await submit(services.tips, category=Category.VENUE, commune_code=REMOTE_COMMUNE)
+    await submit(services.intake, category=Category.VENUE, commune_code=COMMUNE)
+    await submit(services.intake, category=Category.TRAFFICKING, commune_code=COMMUNE)
+    await submit(services.intake, category=Category.VENUE, commune_code=REMOTE_COMMUNE)
     officer = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
     admin = await add_staff(services, "boss", f"police:{PROVINCE}", PROVINCE, Role.ADMIN)
 
@@ -52,7 +52,7 @@ async def test_dashboard_json_is_scoped_and_in_words(client: Any, services: Serv
 
 
 async def test_dashboard_csv_has_every_number_and_is_audited(client: Any, services: Services) -> None:
-    await submit(services.tips, category=Category.MINOR, commune_code=COMMUNE)
+    await submit(services.intake, category=Category.MINOR, commune_code=COMMUNE)
     officer = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
     resp = await client.get(f"/api/v1/staff/dashboard.csv?{PERIOD}", headers=officer)
     assert resp.status == 200 and resp.content_type == "text/csv"
@@ -86,7 +86,7 @@ async def test_dashboard_csv_has_every_number_and_is_audited(client: Any, servic
 async def test_kpi_page_keeps_tables_and_loads_charts_from_our_static_files(
     client: Any, services: Services
 ) -> None:
-    await submit(services.tips, category=Category.VENUE, commune_code=COMMUNE)
+    await submit(services.intake, category=Category.VENUE, commune_code=COMMUNE)
     officer = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
     page = await client.get(f"/staff/kpi?{PERIOD}", headers={"Cookie": officer["Cookie"]})
     html = await page.text()

@@ -180,9 +180,9 @@ async def test_dashboard_charts_add_up(services: Services, clock: FakeClock) -> 
 async def test_search_finds_words_typed_without_diacritics_and_the_reverse(
     client: Any, services: Services, admin: dict[str, str]
 ) -> None:
-    marked = (await submit(services.tips, text="Nhà nghỉ Bình An cho thuê phòng theo giờ")).tip_id
-    plain = (await submit(services.tips, text="nha nghi Thanh Binh gan cho, nguoi la ra vao")).tip_id
-    await submit(services.tips, text="Quán karaoke trên đường Lê Lợi")
+    marked = (await submit(services.intake, text="Nhà nghỉ Bình An cho thuê phòng theo giờ")).tip_id
+    plain = (await submit(services.intake, text="nha nghi Thanh Binh gan cho, nguoi la ra vao")).tip_id
+    await submit(services.intake, text="Quán karaoke trên đường Lê Lợi")
 
     async def ids(q: str) -> set[int]:
         resp = await client.get(f"/api/v1/staff/tips?q={quote(q)}", headers=admin)
@@ -201,7 +201,7 @@ async def test_keyset_pages_with_filters_cover_each_tip_once(
     client: Any, services: Services, admin: dict[str, str], clock: FakeClock
 ) -> None:
     for i in range(14):
-        tip_id = (await submit(services.tips, urgent=i % 4 == 0)).tip_id
+        tip_id = (await submit(services.intake, urgent=i % 4 == 0)).tip_id
         if i % 5 == 0:
             await services.tips.transition(tip_id, move(Stage.VERIFIED))
         if i % 7 == 3:

@@ -67,13 +67,13 @@ async def read_events(
 
 async def test_urgent_tips_arrive_only_within_the_jurisdiction(client: Any, services: Services) -> None:
     officer = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
-    await submit(services.tips, urgent=True, commune_code=COMMUNE)  # before the stream: not sent
+    await submit(services.intake, urgent=True, commune_code=COMMUNE)  # before the stream: not sent
     resp = await client.get(EVENTS, headers=officer)
     assert resp.status == 200 and resp.content_type == "text/event-stream"
     assert resp.headers["Cache-Control"] == "no-store"
-    elsewhere = (await submit(services.tips, urgent=True, commune_code=REMOTE_COMMUNE)).tip_id
-    calm = (await submit(services.tips, commune_code=COMMUNE)).tip_id
-    urgent = (await submit(services.tips, category=Category.MINOR, commune_code=COMMUNE)).tip_id
+    elsewhere = (await submit(services.intake, urgent=True, commune_code=REMOTE_COMMUNE)).tip_id
+    calm = (await submit(services.intake, commune_code=COMMUNE)).tip_id
+    urgent = (await submit(services.intake, category=Category.MINOR, commune_code=COMMUNE)).tip_id
     events = await read_events(resp, until_id=urgent)
     resp.close()
     urgent_events = [e for e in events if e.get("event") == "urgent"]
@@ -89,8 +89,8 @@ async def test_urgent_tips_arrive_only_within_the_jurisdiction(client: Any, serv
 
 async def test_a_stream_resumes_after_the_last_event_id(client: Any, services: Services) -> None:
     admin = await add_staff(services, "boss", f"police:{PROVINCE}", PROVINCE, Role.ADMIN)
-    first = (await submit(services.tips, urgent=True, commune_code=COMMUNE)).tip_id
-    second = (await submit(services.tips, urgent=True, commune_code=REMOTE_COMMUNE)).tip_id
+    first = (await submit(services.intake, urgent=True, commune_code=COMMUNE)).tip_id
+    second = (await submit(services.intake, urgent=True, commune_code=REMOTE_COMMUNE)).tip_id
     resp = await client.get(EVENTS, headers={**admin, "Last-Event-ID": str(first)})
     events = await read_events(resp, until_id=second, seconds=2)
     resp.close()

@@ -17,8 +17,8 @@ CSV = "/api/v1/staff/kpi.csv?from=2026-03-01&to=2026-03-31"
 
 
 async def test_kpi_csv_is_scoped_and_audited(client: Any, services: Services) -> None:
-    await submit(services.tips, category=Category.VENUE, commune_code=COMMUNE)
-    await submit(services.tips, category=Category.VENUE, commune_code=REMOTE_COMMUNE)
+    await submit(services.intake, category=Category.VENUE, commune_code=COMMUNE)
+    await submit(services.intake, category=Category.VENUE, commune_code=REMOTE_COMMUNE)
     officer = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
     admin = await add_staff(services, "admin", f"police:{PROVINCE}", PROVINCE, Role.ADMIN)
     resp = await client.get(CSV, headers=officer)

@@ -14,7 +14,7 @@ NOTE = "Nhân chứng: chủ quán có quan hệ với cán bộ phường"
 
 
 async def test_notes_stay_with_staff(client: Any, services: Services) -> None:
-    receipt = await services.tips.submit(draft(category=Category.VENUE, commune_code=COMMUNE))
+    receipt = await services.intake.submit(draft(category=Category.VENUE, commune_code=COMMUNE))
     path = f"/api/v1/staff/tips/{receipt.tip_id}"
     officer = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
     other = await add_staff(services, "binh", f"police:{REMOTE_COMMUNE}", REMOTE_COMMUNE)

@@ -96,7 +96,7 @@ def staff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         await upgrade_database(conf.effective_database_url, PROVINCE)
         async with open_services(conf) as services:
             for _ in range(3):
-                await submit(services.tips, urgent=True)
+                await submit(services.intake, urgent=True)
             await services.staff.add_officer(
                 username="admin",
                 password=ADMIN_PASSWORD,

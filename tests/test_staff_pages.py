@@ -63,7 +63,7 @@ async def test_sign_in_page_with_totp(client: Any, services: Services, clock: Fa
 
 
 async def test_queue_and_tip_pages_escape_tip_text(client: Any, services: Services) -> None:
-    tip_id = (await submit(services.tips, text=XSS, urgent=True)).tip_id
+    tip_id = (await submit(services.intake, text=XSS, urgent=True)).tip_id
     admin = await add_staff(services, "admin", f"police:{PROVINCE}", PROVINCE, Role.ADMIN)
     queue = await fetch(client, "GET", "/staff/", cookie(admin))
     html = await queue.text()
@@ -85,7 +85,7 @@ async def test_queue_and_tip_pages_escape_tip_text(client: Any, services: Servic
 
 
 async def test_every_action_from_the_tip_page(client: Any, services: Services) -> None:
-    receipt = await services.tips.submit(draft(commune_code=COMMUNE, category=Category.VENUE))
+    receipt = await services.intake.submit(draft(commune_code=COMMUNE, category=Category.VENUE))
     tip_id = receipt.tip_id
     officer = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
     base = f"/staff/tips/{tip_id}"
@@ -116,7 +116,7 @@ async def test_every_action_from_the_tip_page(client: Any, services: Services) -
     page = await (await fetch(client, "GET", base, cookie(officer))).text()
     assert "Cảm ơn, chúng tôi đang xác minh." in page and "xử phạt hành chính" in page
     # Close exits and referral from the page too.
-    other = (await submit(services.tips, category=Category.VENUE, commune_code=COMMUNE)).tip_id
+    other = (await submit(services.intake, category=Category.VENUE, commune_code=COMMUNE)).tip_id
     resp = await fetch(
         client,
         "POST",
@@ -132,8 +132,8 @@ async def test_every_action_from_the_tip_page(client: Any, services: Services) -
 
 
 async def test_pages_respect_jurisdiction_and_audit_reads(client: Any, services: Services) -> None:
-    theirs = (await submit(services.tips, category=Category.VENUE, commune_code=REMOTE_COMMUNE)).tip_id
-    ours = (await submit(services.tips, category=Category.VENUE, commune_code=COMMUNE)).tip_id
+    theirs = (await submit(services.intake, category=Category.VENUE, commune_code=REMOTE_COMMUNE)).tip_id
+    ours = (await submit(services.intake, category=Category.VENUE, commune_code=COMMUNE)).tip_id
     officer = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
     assert (await fetch(client, "GET", f"/staff/tips/{theirs}", cookie(officer))).status == 404
     resp = await fetch(
@@ -151,8 +151,8 @@ async def test_pages_respect_jurisdiction_and_audit_reads(client: Any, services:
 
 
 async def test_kpi_page_and_sign_out(client: Any, services: Services) -> None:
-    await submit(services.tips, category=Category.VENUE, commune_code=COMMUNE)
-    await submit(services.tips, category=Category.VENUE, commune_code=REMOTE_COMMUNE)
+    await submit(services.intake, category=Category.VENUE, commune_code=COMMUNE)
+    await submit(services.intake, category=Category.VENUE, commune_code=REMOTE_COMMUNE)
     officer = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
     resp = await fetch(client, "GET", "/staff/kpi?from=2026-03-01&to=2026-03-31", cookie(officer))
     assert resp.status == 200
@@ -165,7 +165,7 @@ async def test_kpi_page_and_sign_out(client: Any, services: Services) -> None:
 
 async def test_queue_page_pages_on_with_the_filters_kept(client: Any, services: Services) -> None:
     for _ in range(3):
-        await submit(services.tips, text="Quán A & B có bán dâm")
+        await submit(services.intake, text="Quán A & B có bán dâm")
     admin = await add_staff(services, "admin", f"police:{PROVINCE}", PROVINCE, Role.ADMIN)
     html = await (await fetch(client, "GET", "/staff/?q=a+%26+b&limit=2", cookie(admin))).text()
     link = re.search(r'href="/staff/\?([^"]+)"', html)

@@ -49,12 +49,12 @@ async def get(client: Any, headers: dict[str, str], query: str = "") -> dict[str
 async def test_default_order_filters_and_badges(
     client: Any, services: Services, admin: dict[str, str], clock: FakeClock
 ) -> None:
-    plain = (await submit(services.tips, category=Category.VENUE, commune_code=COMMUNE)).tip_id
+    plain = (await submit(services.intake, category=Category.VENUE, commune_code=COMMUNE)).tip_id
     clock.advance(hours=1)
-    urgent = (await submit(services.tips, category=Category.VENUE, urgent=True)).tip_id
+    urgent = (await submit(services.intake, category=Category.VENUE, urgent=True)).tip_id
     clock.advance(hours=1)
-    later = (await submit(services.tips, category=Category.ONLINE, commune_code=REMOTE_COMMUNE)).tip_id
-    closed = (await submit(services.tips, category=Category.ONLINE)).tip_id
+    later = (await submit(services.intake, category=Category.ONLINE, commune_code=REMOTE_COMMUNE)).tip_id
+    closed = (await submit(services.intake, category=Category.ONLINE)).tip_id
     await services.tips.transition(closed, move(Stage.SPAM))
     await services.tips.transition(later, move(Stage.VERIFIED))
     admin = await staff_headers(services, "admin")  # the first session has timed out
@@ -93,10 +93,10 @@ async def test_keyset_pages_cover_the_queue_exactly_once(
     client: Any, services: Services, admin: dict[str, str], clock: FakeClock
 ) -> None:
     for i in range(11):
-        await submit(services.tips, urgent=i % 3 == 0)
+        await submit(services.intake, urgent=i % 3 == 0)
         clock.advance(minutes=7 * (i % 2))  # some tips share a deadline: the id breaks ties
     for _ in range(4):  # closed tips have no deadline: they come last, by id
-        await services.tips.transition((await submit(services.tips)).tip_id, move(Stage.SPAM))
+        await services.tips.transition((await submit(services.intake)).tip_id, move(Stage.SPAM))
     admin = await staff_headers(services, "admin")
     full = [i["id"] for i in (await get(client, admin, "?closed=true&limit=200"))["items"]]
     seen: list[int] = []
@@ -115,8 +115,8 @@ async def test_keyset_pages_cover_the_queue_exactly_once(
 async def test_text_search_ignores_diacritics_and_case(
     client: Any, services: Services, admin: dict[str, str]
 ) -> None:
-    hoa = (await submit(services.tips, text="Quán karaoke Hoa Hồng trên đường Lê Lợi có bán dâm")).tip_id
-    other = (await submit(services.tips, text="Tiệm massage 100% kín đáo ở Đồng Khởi")).tip_id
+    hoa = (await submit(services.intake, text="Quán karaoke Hoa Hồng trên đường Lê Lợi có bán dâm")).tip_id
+    other = (await submit(services.intake, text="Tiệm massage 100% kín đáo ở Đồng Khởi")).tip_id
 
     async def ids(q: str) -> list[int]:
         from urllib.parse import quote

@@ -54,7 +54,7 @@ async def test_admins_edit_the_table_and_new_tips_follow_it(client: Any, service
     ).status == 404
     assert (await client.put(path, json={"agency_kind": "army"}, headers=admin)).status == 422
 
-    before = (await submit(services.tips, category=Category.STREET, commune_code=COMMUNE)).tip_id
+    before = (await submit(services.intake, category=Category.STREET, commune_code=COMMUNE)).tip_id
     resp = await client.put(path, json={"agency_kind": "commune"}, headers=admin)
     assert resp.status == 200
     assert {"category": "street", "agency_kind": "commune"} in (await resp.json())["rules"]
@@ -63,9 +63,9 @@ async def test_admins_edit_the_table_and_new_tips_follow_it(client: Any, service
     after = (await submit(here, category=Category.STREET, commune_code=COMMUNE)).tip_id
     # Another worker (the `services` fixture is a second one on the same database) keeps
     # its cached table until the cache's time is up (a minute), then follows too.
-    elsewhere = (await submit(services.tips, category=Category.STREET, commune_code=COMMUNE)).tip_id
+    elsewhere = (await submit(services.intake, category=Category.STREET, commune_code=COMMUNE)).tip_id
     services.tips.reference.ttl = 0
-    later = (await submit(services.tips, category=Category.STREET, commune_code=COMMUNE)).tip_id
+    later = (await submit(services.intake, category=Category.STREET, commune_code=COMMUNE)).tip_id
     owners = [
         (await services.tips.view(t, "officer:test"))[0].agency_code
         for t in (before, after, elsewhere, later)

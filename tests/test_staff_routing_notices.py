@@ -31,8 +31,8 @@ async def audit_actions(services: Services, tip_id: int) -> list[tuple[str, str]
 async def test_health_is_notified_of_trafficking_and_reads_it_only(
     client: Any, services: Services
 ) -> None:
-    trafficking = (await submit(services.tips, category=Category.TRAFFICKING, commune_code=COMMUNE)).tip_id
-    venue = (await submit(services.tips, category=Category.VENUE, commune_code=COMMUNE)).tip_id
+    trafficking = (await submit(services.intake, category=Category.TRAFFICKING, commune_code=COMMUNE)).tip_id
+    venue = (await submit(services.intake, category=Category.VENUE, commune_code=COMMUNE)).tip_id
     police = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
     health = await add_staff(services, "mai", f"health:{PROVINCE}", PROVINCE)
     chief = await add_staff(services, "hung", f"health:{PROVINCE}", PROVINCE, Role.SUPERVISOR)
@@ -72,7 +72,7 @@ async def test_health_is_notified_of_trafficking_and_reads_it_only(
 
 
 async def test_classifying_into_minor_notifies_health(client: Any, services: Services) -> None:
-    tip_id = (await submit(services.tips, commune_code=COMMUNE)).tip_id
+    tip_id = (await submit(services.intake, commune_code=COMMUNE)).tip_id
     police = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
     health = await add_staff(services, "mai", f"health:{PROVINCE}", PROVINCE)
     assert (await client.get(f"{TIPS}/{tip_id}", headers=health)).status == 404
@@ -88,7 +88,7 @@ async def test_classifying_into_minor_notifies_health(client: Any, services: Ser
 async def test_a_complaint_goes_to_the_supervisors_of_the_agency_complained_about(
     client: Any, services: Services
 ) -> None:
-    tip_id = (await submit(services.tips, text="Công an phường nhận tiền", commune_code=COMMUNE)).tip_id
+    tip_id = (await submit(services.intake, text="Công an phường nhận tiền", commune_code=COMMUNE)).tip_id
     admin = await add_staff(services, "admin", f"police:{PROVINCE}", PROVINCE, Role.ADMIN)
     officer = await add_staff(services, "lan", f"police:{COMMUNE}", COMMUNE)
     ward_chief = await add_staff(services, "hung", f"police:{COMMUNE}", COMMUNE, Role.SUPERVISOR)
@@ -112,7 +112,7 @@ async def test_a_complaint_goes_to_the_supervisors_of_the_agency_complained_abou
 
 
 async def test_misconduct_cannot_be_classified_into_a_named_unit(client: Any, services: Services) -> None:
-    tip_id = (await submit(services.tips, commune_code=COMMUNE)).tip_id
+    tip_id = (await submit(services.intake, commune_code=COMMUNE)).tip_id
     admin = await add_staff(services, "admin", f"police:{PROVINCE}", PROVINCE, Role.ADMIN)
     await client.post(f"{TIPS}/{tip_id}/transitions", json={"to": "verified"}, headers=admin)
     move = {"to": "classified", "category": "official_misconduct", "to_agency": f"police:{COMMUNE}"}

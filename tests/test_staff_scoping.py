@@ -73,11 +73,11 @@ def test_a_malformed_jurisdiction_sees_nothing() -> None:
 async def seed(services: Services) -> dict[str, int]:
     """One tip per unit: two communes' police, the provincial police, the inspectorate."""
     return {
-        "commune": (await submit(services.tips, category=Category.VENUE, commune_code=COMMUNE)).tip_id,
+        "commune": (await submit(services.intake, category=Category.VENUE, commune_code=COMMUNE)).tip_id,
         "other_commune": (
-            await submit(services.tips, category=Category.STREET, commune_code=REMOTE_COMMUNE)
+            await submit(services.intake, category=Category.STREET, commune_code=REMOTE_COMMUNE)
         ).tip_id,
-        "province": (await submit(services.tips, category=Category.ONLINE)).tip_id,
+        "province": (await submit(services.intake, category=Category.ONLINE)).tip_id,
         "misconduct": (
             await submit(
                 services.tips,

@@ -135,7 +135,7 @@ async def test_idle_and_absolute_timeouts(client: Any, services: Services, clock
 
 
 async def test_every_write_needs_the_csrf_token(client: Any, services: Services, clock: FakeClock) -> None:
-    await submit(services.tips)
+    await submit(services.intake)
     headers = await add_staff(services, "admin", f"police:{PROVINCE}", PROVINCE, Role.ADMIN)
     cookie_only = {"Cookie": headers["Cookie"]}
     wrong = {**cookie_only, "X-CSRF-Token": "x" * 43}

@@ -85,7 +85,7 @@ async def tips_in_every_stage(services: Services, clock: FakeClock, officer: Any
     made: dict[str, int] = {}
 
     async def new(text: str, **kw: Any) -> int:
-        return (await tips.submit(draft(text, commune_code=COMMUNE, **kw))).tip_id
+        return (await services.intake.submit(draft(text, commune_code=COMMUNE, **kw))).tip_id
 
     made["new"] = await new("Quán karaoke Hoa Hồng có bán dâm, có cả trẻ em", category=Category.VENUE)
     await tips.reply(made["new"], actor="officer:quantri", text="Quán ở tầng mấy?")

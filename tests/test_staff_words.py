@@ -29,7 +29,7 @@ def step(target: Stage, reason: str = "", **kw: Any) -> TransitionRequest:
 async def test_a_tips_history_reads_as_sentences(client: Any, services: Services, clock: FakeClock) -> None:
     lan = await add_staff(services, "lan", f"police:{PROVINCE}", PROVINCE, Role.ADMIN)
     tip = (
-        await services.tips.submit(draft(commune_code=COMMUNE, category=Category.VENUE), files=[jpeg()])
+        await services.intake.submit(draft(commune_code=COMMUNE, category=Category.VENUE), files=[jpeg()])
     ).tip_id
     await services.tips.transition(tip, step(Stage.VERIFIED))
     await services.tips.extend_deadline(tip, actor="officer:lan", reason="Chờ kết quả xác minh")

@@ -42,26 +42,26 @@ async def test_proposal_is_stored_with_reasons_and_urgency_shortens_deadlines(
 
 
 async def test_repeat_of_an_open_tip_is_proposed_as_duplicate(services: Services, clock: FakeClock) -> None:
-    first = await submit(services.tips, text=VENUE)
+    first = await submit(services.intake, text=VENUE)
     clock.advance(days=3)
-    second = await submit(services.tips, text="Karaoke Hoa Hong o Le Loi van ban dam, sdt 0912345678")
+    second = await submit(services.intake, text="Karaoke Hoa Hong o Le Loi van ban dam, sdt 0912345678")
     assert (await view(services, second.tip_id)).triage["duplicate_of"] == first.tip_id
-    unrelated = await submit(services.tips, text="Cho em hỏi xét nghiệm HIV miễn phí ở đâu ạ?")
+    unrelated = await submit(services.intake, text="Cho em hỏi xét nghiệm HIV miễn phí ở đâu ạ?")
     assert (await view(services, unrelated.tip_id)).triage["duplicate_of"] is None
 
 
 async def test_closed_or_old_tips_are_not_proposed_as_originals(services: Services, clock: FakeClock) -> None:
-    first = await submit(services.tips, text=VENUE)
+    first = await submit(services.intake, text=VENUE)
     await services.tips.transition(first.tip_id, move(Stage.SPAM))
-    again = await submit(services.tips, text=VENUE)
+    again = await submit(services.intake, text=VENUE)
     assert (await view(services, again.tip_id)).triage["duplicate_of"] is None
     clock.advance(days=91)
-    late = await submit(services.tips, text=VENUE)
+    late = await submit(services.intake, text=VENUE)
     assert (await view(services, late.tip_id)).triage["duplicate_of"] is None
 
 
 async def test_officer_decisions_are_kept_against_the_proposal(services: Services) -> None:
-    receipt = await submit(services.tips, text=VENUE)
+    receipt = await submit(services.intake, text=VENUE)
     await services.tips.transition(receipt.tip_id, move(Stage.VERIFIED))
     await services.tips.transition(
         receipt.tip_id, move(Stage.CLASSIFIED, category=Category.ONLINE, urgent=False)
@@ -105,17 +105,17 @@ async def test_tips_another_worker_stored_are_read_and_its_own_are_not(
         return await texts(self, ids)
 
     monkeypatch.setattr(SqlTipRepository, "texts", spy)
-    assert services.tips.triage is not None
-    services.tips.triage.refresh = 0  # catch up before every batch
-    own = await submit(services.tips, text="Cho em hỏi xét nghiệm HIV miễn phí ở đâu ạ?")
+    assert services.intake.triage is not None
+    services.intake.triage.refresh = 0  # catch up before every batch
+    own = await submit(services.intake, text="Cho em hỏi xét nghiệm HIV miễn phí ở đâu ạ?")
     async with open_services(settings, clock) as other:
         theirs = await submit(other.tips, text=VENUE)
     asked.clear()
-    again = await submit(services.tips, text="Karaoke Hoa Hong o Le Loi van ban dam, sdt 0912345678")
+    again = await submit(services.intake, text="Karaoke Hoa Hong o Le Loi van ban dam, sdt 0912345678")
     assert (await view(services, again.tip_id)).triage["duplicate_of"] == theirs.tip_id
     assert asked == [theirs.tip_id]
     asked.clear()
-    await submit(services.tips, text="Một tin khác về nhà nghỉ ở quận 3")
+    await submit(services.intake, text="Một tin khác về nhà nghỉ ở quận 3")
     assert own.tip_id not in asked and again.tip_id not in asked and asked == []
 
 
@@ -143,21 +143,21 @@ async def test_a_worker_does_not_read_back_the_tips_it_stored(
 
     monkeypatch.setattr(SqlTipRepository, "open_since", spy_open)
     monkeypatch.setattr(SqlTipRepository, "texts", spy_texts)
-    assert services.tips.triage is not None
-    services.tips.triage.refresh = 0  # catch up before every batch
+    assert services.intake.triage is not None
+    services.intake.triage.refresh = 0  # catch up before every batch
     for n in range(3):
-        await submit(services.tips, text=f"Nhà nghỉ số {n} trên đường Trần Phú cho gái vào phòng")
+        await submit(services.intake, text=f"Nhà nghỉ số {n} trên đường Trần Phú cho gái vào phòng")
     assert listed[1:] == [[], []] and asked == []
     async with open_services(settings, clock) as other:
         theirs = await submit(other.tips, text=VENUE)
     asked.clear()  # the other worker read ours
-    services.tips.triage.refresh = 3600  # no catching up: theirs is unseen when mine commits
-    mine = await submit(services.tips, text="Quán bia ôm ở chợ Bến Thành mở đến khuya")
-    services.tips.triage.refresh = 0
+    services.intake.triage.refresh = 3600  # no catching up: theirs is unseen when mine commits
+    mine = await submit(services.intake, text="Quán bia ôm ở chợ Bến Thành mở đến khuya")
+    services.intake.triage.refresh = 0
     listed.clear()
-    again = await submit(services.tips, text="Karaoke Hoa Hong o Le Loi van ban dam, sdt 0912345678")
+    again = await submit(services.intake, text="Karaoke Hoa Hong o Le Loi van ban dam, sdt 0912345678")
     assert (await view(services, again.tip_id)).triage["duplicate_of"] == theirs.tip_id
     assert listed == [[theirs.tip_id, mine.tip_id]] and asked == [theirs.tip_id]
     listed.clear()
-    await submit(services.tips, text="Một tin khác về nhà nghỉ ở quận 3")
+    await submit(services.intake, text="Một tin khác về nhà nghỉ ở quận 3")
     assert listed == [[]]

@@ -155,9 +155,9 @@ def test_triage_without_a_file_or_command_is_a_usage_error(capsys: pytest.Captur
 async def test_corrections_are_exported_and_counted_in_the_kpi(
     services: Services, settings: Any, client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    venue = await submit(services.tips, text="Quán karaoke Hoa Hồng có tiếp viên bán dâm cho khách")
-    kept = await submit(services.tips, text="Nhóm Zalo đăng ảnh gái gọi kèm giá, inbox để hẹn")
-    await submit(services.tips, text="Tiệm massage ở chợ có nhân viên bán dâm")  # not decided
+    venue = await submit(services.intake, text="Quán karaoke Hoa Hồng có tiếp viên bán dâm cho khách")
+    kept = await submit(services.intake, text="Nhóm Zalo đăng ảnh gái gọi kèm giá, inbox để hẹn")
+    await submit(services.intake, text="Tiệm massage ở chợ có nhân viên bán dâm")  # not decided
     for tip_id, category in ((venue.tip_id, Category.ONLINE), (kept.tip_id, Category.ONLINE)):
         await services.tips.transition(tip_id, move(Stage.VERIFIED))
         await services.tips.transition(tip_id, move(Stage.CLASSIFIED, category=category, urgent=True))
@@ -201,7 +201,7 @@ async def test_corrections_are_exported_and_counted_in_the_kpi(
 
 
 async def test_the_staff_tip_page_shows_the_reasons_in_vietnamese(client: Any, services: Services) -> None:
-    receipt = await submit(services.tips, text="co be gai 14 tuoi bi ep tiep khach o nha nghi")
+    receipt = await submit(services.intake, text="co be gai 14 tuoi bi ep tiep khach o nha nghi")
     admin = await add_staff(services, "reader", "police:79", "79", role=Role.ADMIN)
     page = await client.get(f"/staff/tips/{receipt.tip_id}", headers={"Cookie": admin["Cookie"]})
     html = await page.text()
@@ -212,9 +212,9 @@ async def test_the_staff_tip_page_shows_the_reasons_in_vietnamese(client: Any, s
 
 async def test_intake_passes_the_language_the_tip_came_in(services: Services) -> None:
     """A short message keeps the language of the chat or form it came from."""
-    in_vietnamese = await submit(services.tips, text="hello", language="vi")
-    in_english = await submit(services.tips, text="hello", language="en")
-    alone = await submit(services.tips, text="hello")
+    in_vietnamese = await submit(services.intake, text="hello", language="vi")
+    in_english = await submit(services.intake, text="hello", language="en")
+    alone = await submit(services.intake, text="hello")
     languages = [
         (await services.tips.view(r.tip_id, "officer:test"))[0].triage["language"]
         for r in (in_vietnamese, in_english, alone)

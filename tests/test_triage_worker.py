@@ -121,7 +121,7 @@ async def test_tips_through_the_app_are_triaged_by_the_helper(
     )
     client = await aiohttp_client(create_app(settings))
     services = client.app[SERVICES]
-    worker = services.tips.analyser
+    worker = services.intake.analyser
     assert isinstance(worker, TriageWorker)
 
     async def report(text: str) -> int:
@@ -156,8 +156,8 @@ async def test_tips_through_the_app_are_triaged_by_the_helper(
     assert "hotline_triage_helper_ready 1.0" in metrics
     assert f'hotline_triage_helper_batches_total{{outcome="answered"}} {float(worker.answered)}' in metrics
     assert f"hotline_intake_tips_total {float(len(ids) + 1)}" in metrics
-    assert f"hotline_intake_batches_total {float(services.tips.intake.batches)}" in metrics
-    assert services.tips.intake.batches < len(ids) + 1
+    assert f"hotline_intake_batches_total {float(services.intake.writer.batches)}" in metrics
+    assert services.intake.writer.batches < len(ids) + 1
 
 
 WRONG_SIZE = "import sys, pickle, struct, time\n" + (

@@ -180,7 +180,7 @@ async def test_unknown_code_and_wrong_passphrase_look_the_same(
     receipt = await submit_tip(client)
     other = await submit_tip(client)
     verified: list[str | None] = []
-    hasher = app_services(client).tips.hasher
+    hasher = app_services(client).intake.hasher
     original = hasher.verify
 
     def counting(stored: str | None, passphrase: str) -> bool:

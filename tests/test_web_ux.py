@@ -188,9 +188,9 @@ async def test_the_queue_search_finds_the_place_as_well_as_the_text(services: Se
     from core.queue import QueueFilter
     from tests.builders import draft
 
-    by_place = await services.tips.submit(draft("Có hoạt động đáng ngờ", place="Khách sạn Sao Mai, số 5"))
-    by_text = await services.tips.submit(draft("Khách sạn Sao Mai có môi giới"))
-    await services.tips.submit(draft("Không liên quan", place="Quán cà phê"))
+    by_place = await services.intake.submit(draft("Có hoạt động đáng ngờ", place="Khách sạn Sao Mai, số 5"))
+    by_text = await services.intake.submit(draft("Khách sạn Sao Mai có môi giới"))
+    await services.intake.submit(draft("Không liên quan", place="Quán cà phê"))
     found = await services.tips.queue(Jurisdiction(everything=True), QueueFilter(text="Sao Mai"))
     assert {item.id for item in found.items} == {by_place.tip_id, by_text.tip_id}
     found = await services.tips.queue(
@@ -208,7 +208,7 @@ async def test_the_queue_shows_triages_proposal_until_an_officer_classifies(
     from tests.builders import draft, move
     from tests.conftest import COMMUNE, add_staff
 
-    receipt = await services.tips.submit(
+    receipt = await services.intake.submit(
         draft("Có bé gái 14 tuổi bị ép bán dâm ở nhà nghỉ", commune_code=COMMUNE)
     )
     item = (await services.tips.queue(Jurisdiction(everything=True), QueueFilter())).items[0]
