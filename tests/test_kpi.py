@@ -106,7 +106,7 @@ async def test_sql_kpi_agrees_with_the_reference_on_random_data(services: Servic
     for _ in range(60):
         clock.now = t0 + timedelta(days=rng.uniform(0, 50))
         receipt = await submit(
-            services.tips,
+            services.intake,
             category=rng.choice([None, Category.VENUE, Category.INFO_REQUEST, Category.MINOR]),
             commune_code=rng.choice([None, COMMUNE]),
         )

@@ -64,7 +64,7 @@ async def random_tips(services: Services, clock: FakeClock, n: int = 70) -> tupl
         clock.now = t0 + timedelta(days=rng.uniform(0, 110), hours=rng.uniform(0, 24))
         tip_id = (
             await submit(
-                services.tips,
+                services.intake,
                 category=rng.choice(CATEGORIES),
                 commune_code=rng.choice([None, COMMUNE, REMOTE_COMMUNE]),
             )

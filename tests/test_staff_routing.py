@@ -59,7 +59,7 @@ async def test_admins_edit_the_table_and_new_tips_follow_it(client: Any, service
     assert resp.status == 200
     assert {"category": "street", "agency_kind": "commune"} in (await resp.json())["rules"]
     # The worker that served the change follows it at once.
-    here = client.app[SERVICES].tips
+    here = client.app[SERVICES].intake
     after = (await submit(here, category=Category.STREET, commune_code=COMMUNE)).tip_id
     # Another worker (the `services` fixture is a second one on the same database) keeps
     # its cached table until the cache's time is up (a minute), then follows too.

@@ -80,7 +80,7 @@ async def seed(services: Services) -> dict[str, int]:
         "province": (await submit(services.intake, category=Category.ONLINE)).tip_id,
         "misconduct": (
             await submit(
-                services.tips,
+                services.intake,
                 text="Công an phường bảo kê quán karaoke",
                 category=Category.OFFICIAL_MISCONDUCT,
                 commune_code=COMMUNE,

@@ -27,7 +27,7 @@ async def test_proposal_is_stored_with_reasons_and_urgency_shortens_deadlines(
     services: Services, clock: FakeClock
 ) -> None:
     receipt = await submit(
-        services.tips, text="co be gai 14 tuoi bi ep tiep khach o nha nghi, dang bi nhot khong cho ve"
+        services.intake, text="co be gai 14 tuoi bi ep tiep khach o nha nghi, dang bi nhot khong cho ve"
     )
     tip = await view(services, receipt.tip_id)
     assert tip.triage["language"] == "vi"
@@ -109,7 +109,7 @@ async def test_tips_another_worker_stored_are_read_and_its_own_are_not(
     services.intake.triage.refresh = 0  # catch up before every batch
     own = await submit(services.intake, text="Cho em hỏi xét nghiệm HIV miễn phí ở đâu ạ?")
     async with open_services(settings, clock) as other:
-        theirs = await submit(other.tips, text=VENUE)
+        theirs = await submit(other.intake, text=VENUE)
     asked.clear()
     again = await submit(services.intake, text="Karaoke Hoa Hong o Le Loi van ban dam, sdt 0912345678")
     assert (await view(services, again.tip_id)).triage["duplicate_of"] == theirs.tip_id
@@ -149,7 +149,7 @@ async def test_a_worker_does_not_read_back_the_tips_it_stored(
         await submit(services.intake, text=f"Nhà nghỉ số {n} trên đường Trần Phú cho gái vào phòng")
     assert listed[1:] == [[], []] and asked == []
     async with open_services(settings, clock) as other:
-        theirs = await submit(other.tips, text=VENUE)
+        theirs = await submit(other.intake, text=VENUE)
     asked.clear()  # the other worker read ours
     services.intake.triage.refresh = 3600  # no catching up: theirs is unseen when mine commits
     mine = await submit(services.intake, text="Quán bia ôm ở chợ Bến Thành mở đến khuya")
