@@ -1,6 +1,7 @@
-"""Tip intake: a reporter's new tip checked, decided and written by the group-commit writer.
+"""Tip intake: a reporter's new tip checked, decided and written in batches (core.group_commit).
 
-Every channel's `submit` ends here; the case handling after it is core.services.TipService.
+Officers' registrations and imports share its checks; what officers then do with a stored tip
+is core.services.TipService.
 """
 
 from __future__ import annotations
