@@ -25,11 +25,9 @@ from core.establishments import (
     Hotspot,
     HotspotDraft,
     HotspotEvent,
-    HotspotKind,
     HotspotState,
     Inspection,
     InspectionDraft,
-    Kind,
     LinkedTip,
     Outcome,
     Scope,
@@ -48,6 +46,7 @@ from storage.establishment_tables import (
     InspectionRow,
     TipEstablishmentRow,
 )
+from storage.mapping import from_row
 from storage.models import AreaRow, AuditRow, TipRow
 from storage.repositories import SqlTipRepository
 from storage.sealed import KeySource, TipCipher
@@ -85,36 +84,11 @@ def scope_where(scope: Scope, province: Any, commune: Any) -> list[sa.ColumnElem
 
 
 def establishment_from_row(row: EstablishmentRow, recent_tips: int = 0) -> Establishment:
-    return Establishment(
-        id=row.id,
-        name=row.name,
-        kind=Kind(row.kind),
-        address=row.address,
-        commune_code=row.commune_code,
-        province_code=row.province_code,
-        licence=row.licence,
-        status=Status(row.status),
-        commitment_date=row.commitment_date,
-        created_at=row.created_at,
-        last_inspected=row.last_inspected,
-        recent_tips=recent_tips,
-    )
+    return from_row(Establishment, row, recent_tips=recent_tips)
 
 
 def _hotspot(row: HotspotRow) -> Hotspot:
-    return Hotspot(
-        id=row.id,
-        name=row.name,
-        kind=HotspotKind(row.kind),
-        commune_code=row.commune_code,
-        province_code=row.province_code,
-        description=row.description,
-        establishment_id=row.establishment_id,
-        state=HotspotState(row.state),
-        detected_at=row.detected_at,
-        eliminated_at=row.eliminated_at,
-        returns=row.returns,
-    )
+    return from_row(Hotspot, row)
 
 
 def _values(draft: EstablishmentDraft, province: str, by: str, at: datetime) -> dict[str, Any]:
@@ -568,18 +542,7 @@ class SqlEstablishmentStore:
 
 
 def _inspection(row: InspectionRow) -> Inspection:
-    return Inspection(
-        id=row.id,
-        establishment_id=row.establishment_id,
-        on=row.inspected_on,
-        outcome=Outcome(row.outcome),
-        team=row.team,
-        violation=row.violation,
-        fine_vnd=row.fine_vnd,
-        notes=row.notes,
-        by=row.created_by,
-        at=row.created_at,
-    )
+    return from_row(Inspection, row, on=row.inspected_on, by=row.created_by, at=row.created_at)
 
 
 def establishment_store(sessions: Sessions, keys: KeySource) -> Any:

@@ -22,6 +22,7 @@ from core.outreach.campaigns import Campaign, CampaignState, DeliveryState, Prog
 from core.outreach.content import ContentDraft, ContentItem, ItemState, Step
 from core.outreach.ports import Recipient, Resolution
 from core.outreach.service import OutreachService
+from storage.mapping import from_row
 from storage.models import ChatSubscriberRow, OutreachCampaignRow, OutreachDeliveryRow, OutreachItemRow
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -51,16 +52,10 @@ def item_from_row(row: OutreachItemRow) -> ContentItem:
     def step(by: str | None, at: datetime | None) -> Step | None:
         return Step(by, at) if by is not None and at is not None else None
 
-    return ContentItem(
-        id=row.id,
+    return from_row(
+        ContentItem,
+        row,
         group=row.group_key,
-        audience=row.audience,
-        language=row.language,
-        title=row.title,
-        text=row.text,
-        image=row.image,
-        link=row.link,
-        state=ItemState(row.state),
         created=Step(row.created_by, row.created_at),
         reviewed=step(row.reviewed_by, row.reviewed_at),
         published=step(row.published_by, row.published_at),
@@ -173,20 +168,7 @@ class SqlContentRepository:
 
 
 def campaign_from_row(row: OutreachCampaignRow) -> Campaign:
-    return Campaign(
-        id=row.id,
-        item_id=row.item_id,
-        group=row.group_key,
-        audience=row.audience,
-        area_code=row.area_code,
-        state=CampaignState(row.state),
-        scheduled_at=row.scheduled_at,
-        created_at=row.created_at,
-        created_by=row.created_by,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        updated_by=row.updated_by,
-    )
+    return from_row(Campaign, row, group=row.group_key)
 
 
 def _area_filter(area_code: str) -> sa.ColumnElement[bool]:

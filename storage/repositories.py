@@ -39,6 +39,7 @@ from storage.dashboard_query import (
 )
 from storage.db import describe_error
 from storage.kpi_query import DUE, REACHED
+from storage.mapping import from_row
 from storage.models import (
     AgencyRow,
     AreaRow,
@@ -595,14 +596,7 @@ class SqlAreaRepository:
 
 
 def area_from_row(row: AreaRow) -> Area:
-    return Area(
-        code=row.code,
-        name=row.name,
-        level=row.level,
-        division_type=row.division_type,
-        province_code=row.province_code,
-        remote=row.remote,
-    )
+    return from_row(Area, row)
 
 
 class SqlPolicyRepository:
@@ -808,19 +802,7 @@ class SqlOfficerRepository:
 
 
 def officer_from_row(row: OfficerRow) -> Officer:
-    return Officer(
-        id=row.id,
-        username=row.username,
-        agency_code=row.agency_code,
-        area_code=row.area_code,
-        role=Role(row.role),
-        password_hash=row.password_hash,
-        active=row.active,
-        totp_secret=row.totp_secret,
-        failed_logins=row.failed_logins,
-        locked_until=row.locked_until,
-        totp_last_step=row.totp_last_step,
-    )
+    return from_row(Officer, row)
 
 
 class SqlSessionRepository:

@@ -31,6 +31,7 @@ from core.support import (
     TrainingRecord,
     TrainingSession,
 )
+from storage.mapping import from_row
 from storage.models import AreaRow, AuditRow, ChatSubscriberRow, OutreachDeliveryRow
 from storage.support_tables import (
     OutreachActivityRow,
@@ -53,23 +54,11 @@ def _split(text: str) -> tuple[str, ...]:
 
 
 def _case(row: SupportCaseRow) -> SupportCase:
-    return SupportCase(
-        id=row.id,
-        receipt_code=row.receipt_code,
-        commune_code=row.commune_code,
-        province_code=row.province_code,
-        kinds=_split(row.kinds),
-        state=State(row.state),
-        received_at=row.received_at,
-        first_contact_due=row.first_contact_due,
-        first_contact_at=row.first_contact_at,
-        closed_at=row.closed_at,
-        has_contact=row.contact_sealed is not None,
-    )
+    return from_row(SupportCase, row, kinds=_split(row.kinds), has_contact=row.contact_sealed is not None)
 
 
 def _provider(row: SupportProviderRow) -> Provider:
-    return Provider(row.id, row.name, _split(row.kinds), _split(row.communes), row.contact, row.free)
+    return from_row(Provider, row, kinds=_split(row.kinds), communes=_split(row.communes))
 
 
 def _area_where(area: str | None, province: str, commune_col: Any, province_col: Any | None) -> list[Any]:
