@@ -236,6 +236,7 @@ async def _seed(settings: Settings, clock: FakeClock) -> int:
         await services.tips.add_note(tip_id, actor="officer:a", text="đã gọi điện")
         await services.tips.reply(tip_id, actor="officer:a", text="cảm ơn bạn")
         await services.tips.submit(draft("ảnh kèm theo"), files=[jpeg()])
+        await services.support.ask(kinds=["health"], commune=None, contact=None, message="cần giúp đỡ")
     return tip_id
 
 
@@ -249,6 +250,7 @@ def test_rotation_keeps_everything_readable_and_check_finds_a_corrupt_row(
     tip_id = asyncio.run(_seed(settings, clock))
     code, out, _ = _cli(capsys, "keys", "check")
     assert code == 0 and "every encrypted value opens" in out and "tip: 2 checked, 0 failed" in out
+    assert "support_messages: 1 checked, 0 failed" in out
 
     new = new_master_key_hex()
     assert _cli(capsys, "keys", "rotate")[0] == 2  # no new key given
@@ -257,7 +259,7 @@ def test_rotation_keeps_everything_readable_and_check_finds_a_corrupt_row(
     # During the rotation a server holds both keys: it reads old and new rows alike.
     both = settings.model_copy(update={"new_master_key": new})
     code, out, _ = _cli(capsys, "keys", "rotate", "--new-key-file", str(key_file), "--batch", "1")
-    assert code == 0 and "2 tips" in out and "1 files" in out
+    assert code == 0 and "2 tips" in out and "1 files" in out and "1 support messages" in out
     assert _cli(capsys, "keys", "rotate", "--new-key-file", str(key_file))[1].startswith(
         "rewrapped under key"
     )  # again: nothing left to do, still fine
