@@ -132,7 +132,7 @@ def check_move(current: State, target: State) -> None:
 
 
 class Sealer(Protocol):
-    """Envelope encryption of a contact: only the sealed bytes are stored."""
+    """Envelope encryption of a contact or a message: only the sealed bytes are stored."""
 
     def seal(self, plaintext: bytes, context: bytes) -> bytes: ...
 

@@ -88,6 +88,12 @@ class SupportService:
         self.sealer = sealer
         self.content = content()
 
+    def _message_sealer(self) -> Sealer:
+        """Messages are stored sealed only: without a master key there is nowhere to put them."""
+        if self.sealer is None:
+            raise InvalidInput("messages cannot be stored on this server (no master key)")
+        return self.sealer
+
     # --- the person ---------------------------------------------------------------------
 
     async def ask(
@@ -118,7 +124,9 @@ class SupportService:
                 assert self.sealer is not None
                 await tx.set_contact(case_id, self.sealer.seal(reach.encode(), _context(case_id)))
             if body:
-                await tx.add_message(case_id, at=now, author="person", body=body)
+                await tx.add_message(
+                    case_id, at=now, author="person", body=body, sealer=self._message_sealer()
+                )
             await tx.add_event(
                 case_id, at=now, actor="person", action=State.RECEIVED.value, detail=",".join(chosen)
             )
@@ -136,7 +144,7 @@ class SupportService:
     async def read(self, code: str, passphrase: str) -> CasePage:
         async with self._store() as tx:
             case = await self._own_case(tx, code, passphrase)
-            return await tx.page(case.id)  # type: ignore[no-any-return]
+            return await tx.page(case.id, self.sealer)  # type: ignore[no-any-return]
 
     async def write(self, code: str, passphrase: str, message: str) -> None:
         body = check_text(message)
@@ -146,7 +154,9 @@ class SupportService:
             case = await self._own_case(tx, code, passphrase)
             if case.state is State.CLOSED:
                 raise InvalidInput("this request is closed; please send a new one")
-            await tx.add_message(case.id, at=self.clock(), author="person", body=body)
+            await tx.add_message(
+                case.id, at=self.clock(), author="person", body=body, sealer=self._message_sealer()
+            )
             await tx.commit()
 
     # --- case workers -------------------------------------------------------------------
@@ -166,7 +176,7 @@ class SupportService:
     async def page(self, case_id: int, scope: Scope | None) -> CasePage:
         async with self._store() as tx:
             await self._case(tx, case_id, scope)
-            return await tx.page(case_id)  # type: ignore[no-any-return]
+            return await tx.page(case_id, self.sealer)  # type: ignore[no-any-return]
 
     async def contact(self, case_id: int, scope: Scope | None, *, actor: str) -> str | None:
         """The sealed contact, opened for the case worker; the reading is audited."""
@@ -202,7 +212,7 @@ class SupportService:
         now = self.clock()
         async with self._store() as tx:
             case = await self._case(tx, case_id, scope)
-            await tx.add_message(case.id, at=now, author="staff", body=body)
+            await tx.add_message(case.id, at=now, author="staff", body=body, sealer=self._message_sealer())
             await tx.add_event(case.id, at=now, actor=actor, action="answered", detail="")
             await tx.commit()
 

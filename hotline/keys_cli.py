@@ -108,7 +108,8 @@ def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
     report = asyncio.run(run())
     print(
         f"rewrapped under key {envelope.key_id}: {report.tips} tips, {report.informants} informants,"
-        f" {report.contacts} support contacts, {report.files} files"
+        f" {report.contacts} support contacts, {report.support_messages} support messages,"
+        f" {report.files} files"
     )
     print("next: set HOTLINE_MASTER_KEY to the new key on every worker, then run `hotline keys check`")
     return 0

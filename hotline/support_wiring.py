@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from core.calendar import working_calendar
-from core.envelope import Envelope, Place
+from core.envelope import Envelope
 from core.establishment_service import EstablishmentService
 from core.indicators import reach_source, reach_specs, tip_kpi_source, tip_kpi_specs
 from core.kpi import KpiScope, Period
@@ -19,30 +19,24 @@ from core.support import Sealer
 from core.support_service import SupportService
 from hotline.masterkey import MasterKeySource
 from hotline.settings import Settings
+from storage.sealed import open_standalone, seal_standalone, support_place
 from storage.support import Sessions, support_store
 
 
 class EnvelopeSealer:
-    """A contact sealed under its own data key, the data key wrapped by the master key;
-    stored as: wrapped key length (2 bytes), wrapped key, ciphertext. Both are bound to
-    the case, so a sealed contact copied onto another case does not open."""
+    """A contact or message sealed under its own data key, the data key wrapped by the
+    master key; stored as: wrapped key length (2 bytes), wrapped key, ciphertext
+    (storage.sealed.seal_standalone). Both are bound to `context` (the case, and the message),
+    so a sealed value copied onto another case or message does not open."""
 
     def __init__(self, envelope: Callable[[], Envelope]) -> None:
         self._envelope = envelope
 
     def seal(self, plaintext: bytes, context: bytes) -> bytes:
-        env = self._envelope()
-        place = Place("support_cases", context.decode(), "contact")
-        key = env.new_data_key()
-        wrapped = env.wrap(key, place)
-        return len(wrapped).to_bytes(2, "big") + wrapped + env.encrypt(key, plaintext.decode(), place)
+        return seal_standalone(self._envelope(), support_place(context.decode()), plaintext.decode())
 
     def open(self, sealed: bytes, context: bytes) -> bytes:
-        env = self._envelope()
-        place = Place("support_cases", context.decode(), "contact")
-        size = int.from_bytes(sealed[:2], "big")
-        key = env.unwrap(sealed[2 : 2 + size], place)
-        return env.decrypt(key, sealed[2 + size :], place).encode()
+        return open_standalone(self._envelope(), support_place(context.decode()), sealed).encode()
 
 
 def contact_sealer(settings: Settings) -> Sealer:

@@ -2,8 +2,9 @@
 key wrapped again under a new master key, a batch (one short transaction) at a time.
 
 What is sealed under the master key: tips' data keys (`tip_keys`, which open the text,
-place, messages and notes, and whose words the blind index hashes), named informants
-(`tip_informants`), support cases' contacts, and attachment files. A rotation wraps each
+place, messages, notes and triage's reasons, and whose words the blind index hashes), named
+informants (`tip_informants`), support cases' contacts and messages (each with its own data
+key), and attachment files. A rotation wraps each
 data key again (the ciphertexts do not change) and re-hashes each tip's words under the new
 index key; servers given both keys meanwhile read either (core.envelope.Envelope).
 """
@@ -23,8 +24,17 @@ from core.registration import SealedInformant, open_informant, seal_informant
 from storage.db import session_factory
 from storage.files import DirectoryStore, file_key_id, open_file, rewrap_file
 from storage.models import TipInformantRow, TipKeyRow, TipMessageRow, TipNoteRow, TipRow, TipTokenRow
-from storage.sealed import TipCipher, key_place
+from storage.sealed import (
+    TipCipher,
+    key_place,
+    open_standalone,
+    open_triage,
+    rewrap_standalone,
+    support_message_place,
+    support_place,
+)
 from storage.support_tables import SupportCaseRow
+from storage.support_tables import SupportMessageRow as M
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +81,12 @@ async def check(engine: AsyncEngine, envelope: Envelope, store: DirectoryStore) 
             rows = (
                 await session.execute(
                     sa.select(
-                        TipRow.id, TipRow.receipt_code, TipRow.text, TipRow.place, TipKeyRow.wrapped_key
+                        TipRow.id,
+                        TipRow.receipt_code,
+                        TipRow.text,
+                        TipRow.place,
+                        TipRow.triage_sealed,
+                        TipKeyRow.wrapped_key,
                     )
                     .outerjoin(TipKeyRow, TipKeyRow.tip_id == TipRow.id)
                     # A tip the retention rules forgot has nothing sealed left (its key is gone).
@@ -93,6 +108,10 @@ async def check(engine: AsyncEngine, envelope: Envelope, store: DirectoryStore) 
                     report.count("tip", True, r.id)
                 except (EnvelopeError, UnicodeDecodeError):
                     report.count("tip", False, r.id)
+                if r.triage_sealed is not None:
+                    key = keys.get(r.id)
+                    ok = key is not None and _opens(open_triage, key, r.receipt_code, None, r.triage_sealed)
+                    report.count("tip_triage", ok, r.id)
             for table, row_type in (("tip_messages", TipMessageRow), ("tip_notes", TipNoteRow)):
                 found = await session.execute(
                     sa.select(row_type.id, row_type.tip_id, row_type.text).where(
@@ -116,6 +135,24 @@ async def check(engine: AsyncEngine, envelope: Envelope, store: DirectoryStore) 
             report.count(
                 "support_contacts", _opens(_open_contact, envelope, case_id, sealed_contact), case_id
             )
+        last = 0
+        while True:
+            messages = (
+                await session.execute(
+                    sa.select(M.id, M.case_id, M.body_sealed)
+                    .where(M.id > last, M.body_sealed.is_not(None))
+                    .order_by(M.id)
+                    .limit(BATCH)
+                )
+            ).all()
+            if not messages:
+                break
+            last = messages[-1].id
+            for m in messages:
+                place = support_message_place(m.case_id, m.id)
+                report.count(
+                    "support_messages", _opens(open_standalone, envelope, place, m.body_sealed), m.id
+                )
     for name, path in store.paths():
         report.count("attachments", _opens(open_file, envelope, name, path.read_bytes()), name)
     return report
@@ -123,25 +160,16 @@ async def check(engine: AsyncEngine, envelope: Envelope, store: DirectoryStore) 
 
 def _contact_place(case_id: int) -> Place:
     # As hotline/support_wiring.py's EnvelopeSealer binds it.
-    return Place("support_cases", f"support_case:{case_id}", "contact")
+    return support_place(f"support_case:{case_id}")
 
 
-def _open_contact(envelope: Envelope, case_id: int, sealed: bytes) -> bytes:
-    size = int.from_bytes(sealed[:2], "big")
-    place = _contact_place(case_id)
-    key = envelope.unwrap(sealed[2 : 2 + size], place)
-    return envelope.decrypt_bytes(key, sealed[2 + size :], place)
+def _open_contact(envelope: Envelope, case_id: int, sealed: bytes) -> str:
+    return open_standalone(envelope, _contact_place(case_id), sealed)
 
 
 def _rewrap_contact(envelope: Envelope, case_id: int, sealed: bytes) -> bytes | None:
     """The contact with its key wrapped under the current key; None if it already is."""
-    size = int.from_bytes(sealed[:2], "big")
-    place = _contact_place(case_id)
-    wrapped = sealed[2 : 2 + size]
-    if envelope.is_current(wrapped, place):
-        return None
-    rewrapped = envelope.wrap(envelope.unwrap(wrapped, place), place)
-    return len(rewrapped).to_bytes(2, "big") + rewrapped + sealed[2 + size :]
+    return rewrap_standalone(envelope, _contact_place(case_id), sealed)
 
 
 @dataclass
@@ -149,6 +177,7 @@ class RotationReport:
     tips: int = 0
     informants: int = 0
     contacts: int = 0
+    support_messages: int = 0
     files: int = 0
 
 
@@ -230,6 +259,28 @@ async def rotate(
                 )
                 report.contacts += 1
         await session.commit()
+    last = 0
+    while True:
+        async with sessions() as session:
+            messages = (
+                await session.execute(
+                    sa.select(M.id, M.case_id, M.body_sealed)
+                    .where(M.id > last, M.body_sealed.is_not(None))
+                    .order_by(M.id)
+                    .limit(batch)
+                )
+            ).all()
+            if not messages:
+                break
+            last = messages[-1].id
+            for m in messages:
+                again_body = rewrap_standalone(
+                    envelope, support_message_place(m.case_id, m.id), m.body_sealed
+                )
+                if again_body is not None:
+                    await session.execute(sa.update(M).where(M.id == m.id).values(body_sealed=again_body))
+                    report.support_messages += 1
+            await session.commit()
     for name, path in store.paths():
         blob = path.read_bytes()
         if file_key_id(blob) != envelope.key_id:

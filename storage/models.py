@@ -152,8 +152,11 @@ class TipRow(Base):
     extensions: Mapped[int] = mapped_column(sa.Integer, default=0)
     policy_version: Mapped[int] = mapped_column(sa.Integer, sa.ForeignKey("deadline_policies.version"))
     duplicate_of: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("tips.id"))
-    # Triage's proposal on intake, with its reasons (core.triage.Proposal.to_dict()).
+    # Triage's proposal on intake (core.triage.Proposal.to_dict()): its codes only
+    # (storage.sealed.TRIAGE_CLEAR); the reasons and words matched are in `triage_sealed`.
     triage: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    # The rest of the proposal, sealed with the tip's data key; NULL once forgotten.
+    triage_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     # Optimistic concurrency: every write is `... WHERE version = <what the writer read>`.
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

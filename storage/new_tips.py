@@ -28,9 +28,10 @@ TIP_COLUMNS = (
     "province_code", "commune_code", "remote", "agency_code", "stage", "received_at",
     "verified_due_at", "classified_due_at", "processed_due_at", "next_due_at", "at_risk_at",
     "extensions", "policy_version", "version", "updated_at", "passphrase_hash", "triage",
+    "triage_sealed",
 )  # fmt: skip
 #: Ciphertexts among them: hexadecimal in SQLite's JSON rows.
-BLOB_COLUMNS = ("text", "place")
+BLOB_COLUMNS = ("text", "place", "triage_sealed")
 HISTORY_COLUMNS = ("action", "from_stage", "to_stage", "actor", "at", "reason", "to_agency", "details")
 #: A history row as given: it names its tip by the tip's (unique) receipt code, as the tip's
 #: new id is not known until the statement runs.

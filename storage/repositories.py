@@ -62,7 +62,7 @@ from storage.new_tips import insert_new_tips
 from storage.notifications import SqlNotificationRepository
 from storage.registrations import SqlRegistrationRepository
 from storage.scoping import within_where
-from storage.sealed import KeySource, SealedTip, TipCipher
+from storage.sealed import KeySource, SealedTip, TipCipher, open_triage
 from storage.tip_import import SqlImportWriter
 
 log = logging.getLogger(__name__)
@@ -74,8 +74,9 @@ def _refused_value(exc: DBAPIError) -> bool:
     return isinstance(exc, DataError) or str(getattr(exc.orig, "sqlstate", "") or "").startswith("22")
 
 
-def tip_from_row(row: TipRow, text: str, place: str | None) -> Tip:
-    """The tip of a row, with its text and place as decrypted (`TipCipher.open_tip`)."""
+def tip_from_row(row: TipRow, text: str, place: str | None, triage: dict[str, Any] | None = None) -> Tip:
+    """The tip of a row, with its text, place and triage proposal as decrypted
+    (`TipCipher.open_tip`, `open_triage`); without `triage`, the proposal's clear codes."""
     reached = {Stage.RECEIVED: row.received_at}
     for stage, column in REACHED.items():
         value = getattr(row, column.key)
@@ -102,7 +103,7 @@ def tip_from_row(row: TipRow, text: str, place: str | None) -> Tip:
         version=row.version,
         duplicate_of=row.duplicate_of,
         place=place,
-        triage=row.triage,
+        triage=row.triage if triage is None else triage,
         forgotten_at=row.forgotten_at,
     )
 
@@ -136,7 +137,8 @@ def _tip_values(tip: NewTip, sealed: SealedTip) -> dict[str, Any]:
         "version": 1,
         "updated_at": tip.received_at,
         "passphrase_hash": tip.passphrase_hash,
-        "triage": tip.triage,
+        "triage": sealed.triage,
+        "triage_sealed": sealed.triage_sealed,
     }
 
 
@@ -184,7 +186,7 @@ class SqlTipRepository:
         PostgreSQL, three on SQLite. A batch of intake costs about what one tip did."""
         if not tips:
             return []
-        sealed = [self.cipher.seal_tip(t.receipt_code, t.draft.text, t.draft.place) for t in tips]
+        sealed = [self.cipher.seal_tip(t.receipt_code, t.draft.text, t.draft.place, t.triage) for t in tips]
         rows = [_tip_values(tip, seal) for tip, seal in zip(tips, sealed, strict=True)]
         keys = [
             {"receipt_code": t.receipt_code, "key_id": seal.key_id, "wrapped_key": seal.wrapped_key}
@@ -301,7 +303,10 @@ class SqlTipRepository:
         if row.forgotten_at is not None:
             return tip_from_row(row, "", None)
         key = await tip_key(self.session, self.cipher, row.id)
-        return tip_from_row(row, *self.cipher.open_tip(key, row.receipt_code, row.text, row.place))
+        text, place = self.cipher.open_tip(key, row.receipt_code, row.text, row.place)
+        return tip_from_row(
+            row, text, place, open_triage(key, row.receipt_code, row.triage, row.triage_sealed)
+        )
 
     async def queue(self, within: Jurisdiction, query: QueueFilter, now: datetime) -> QueuePage:
         """One page in the queue's order. The order is read in segments (see

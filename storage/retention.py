@@ -38,7 +38,8 @@ from storage.models import (
 )
 
 ACTOR = "retention"
-#: What a forgotten tip's triage proposal keeps: codes, none of the text's words or place.
+#: What a forgotten tip's triage proposal keeps: codes, none of the text's words or place
+#: (its sealed part, `triage_sealed`, is dropped with the data key that opened it).
 TRIAGE_KEPT = ("language", "category", "urgent")
 
 
@@ -107,6 +108,7 @@ async def forget_content(
                 forgotten_at=now,
                 text=b"",
                 place=None,
+                triage_sealed=None,
                 occurred_at=None,
                 version=TipRow.version + 1,
             )

@@ -25,6 +25,7 @@ from core.support import (
     Provider,
     Referral,
     ReferralOutcome,
+    Sealer,
     StaffCount,
     State,
     SupportCase,
@@ -33,6 +34,7 @@ from core.support import (
 )
 from storage.mapping import from_row
 from storage.models import AreaRow, AuditRow, ChatSubscriberRow, OutreachDeliveryRow
+from storage.sealed import support_message_context
 from storage.support_tables import (
     OutreachActivityRow,
     StaffCountRow,
@@ -51,6 +53,14 @@ C = SupportCaseRow
 
 def _split(text: str) -> tuple[str, ...]:
     return tuple(p for p in text.split(",") if p)
+
+
+def _body(row: SupportMessageRow, sealer: Sealer | None) -> str:
+    if row.body_sealed is None:
+        return row.body
+    if sealer is None:
+        return ""
+    return sealer.open(row.body_sealed, support_message_context(row.case_id, row.id).encode()).decode()
 
 
 def _case(row: SupportCaseRow) -> SupportCase:
@@ -121,8 +131,15 @@ class SqlSupportStore:
     async def contact(self, case_id: int) -> bytes | None:
         return await self.session.scalar(sa.select(C.contact_sealed).where(C.id == case_id))
 
-    async def add_message(self, case_id: int, *, at: datetime, author: str, body: str) -> None:
-        self.session.add(SupportMessageRow(case_id=case_id, at=at, author=author, body=body))
+    async def add_message(
+        self, case_id: int, *, at: datetime, author: str, body: str, sealer: Sealer
+    ) -> None:
+        """The message sealed by `sealer`, bound to its case and its own id (known once
+        the row is inserted): a sealed message moved to another row does not open."""
+        row = SupportMessageRow(case_id=case_id, at=at, author=author, body="")
+        self.session.add(row)
+        await self.session.flush()
+        row.body_sealed = sealer.seal(body.encode(), support_message_context(case_id, row.id).encode())
         if author == "staff":
             await self.session.execute(
                 sa.update(C).where(C.id == case_id, C.first_contact_at.is_(None)).values(first_contact_at=at)
@@ -170,7 +187,8 @@ class SqlSupportStore:
     async def mark_served(self, case_id: int) -> None:
         await self.session.execute(sa.update(C).where(C.id == case_id).values(served=True))
 
-    async def page(self, case_id: int) -> CasePage:
+    async def page(self, case_id: int, sealer: Sealer | None) -> CasePage:
+        """The case with its messages opened (a message needs `sealer` to be read)."""
         case = await self.case(case_id)
         assert case is not None
         msgs = await self.session.scalars(
@@ -189,7 +207,7 @@ class SqlSupportStore:
         )
         return CasePage(
             case,
-            [Message(m.at, m.author, m.body) for m in msgs],
+            [Message(m.at, m.author, _body(m, sealer)) for m in msgs],
             [
                 Referral(
                     r.id,

@@ -42,7 +42,11 @@ class SupportMessageRow(Base):
     case_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("support_cases.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     author: Mapped[str] = mapped_column(sa.String(10))
-    body: Mapped[str] = mapped_column(sa.Text)
+    # Empty: the message is in `body_sealed` (rows written before migration 0021 were moved).
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    # The message, sealed with its own data key bound to (case, message id); see
+    # storage.sealed.support_message_context.
+    body_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
 
 
 class SupportEventRow(Base):

@@ -145,3 +145,105 @@ async def test_0019_encrypts_existing_tips_in_place_and_will_not_go_back(empty_d
             await migrate.downgrade(engine, "0018")
     finally:
         await engine.dispose()
+
+
+async def test_0021_seals_existing_triage_reasons_and_support_messages(empty_db_url: str) -> None:
+    """Triage reasons and support messages stored in clear before 0021 come out of it
+    sealed, the proposal's codes still in clear and everything readable again; 0021 refuses
+    to run on them without the master key, and refuses to be undone once they are sealed."""
+    import json
+    from datetime import UTC, datetime
+
+    import pytest
+    import sqlalchemy as sa
+
+    from core.envelope import Envelope, Place
+    from hotline.support_wiring import EnvelopeSealer
+    from storage.db import session_factory
+    from storage.reference import load_reference_data
+    from storage.repositories import SqlUnitOfWork
+    from storage.sealed import key_place
+    from storage.support import SqlSupportStore
+
+    envelope = Envelope(bytes(range(32)))
+    engine = create_engine(empty_db_url)
+    proposal = {
+        "language": "vi",
+        "category": "venue",
+        "urgent": False,
+        "commune_code": None,
+        "commune_candidates": [],
+        "duplicate_of": None,
+        "scores": {"venue": 0.5},
+        "reasons": ["duplicate: same link marker21site.vn"],
+        "explanations": [{"code": "terms", "terms": ["karaoke MARKER21VENUE"]}],
+    }
+    code = "AAAA-BBBB-C1"
+    at = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    naive = at.replace(tzinfo=None)
+    try:
+        await migrate.upgrade(engine, "0020")
+        async with session_factory(engine)() as session:
+            await load_reference_data(session, PROVINCE)
+            await session.commit()
+        data_key = envelope.new_data_key()
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO tips (receipt_code, text, channel, urgent, province_code, remote,"
+                    " agency_code, stage, extensions, policy_version, version, received_at,"
+                    " verified_due_at, classified_due_at, processed_due_at, updated_at, triage)"
+                    " VALUES (:code, :text, 'web', false, :p, false, :agency, 'received', 0, 1, 1,"
+                    " :at, :at, :at, :at, :at, :triage)"
+                ),
+                {
+                    "code": code,
+                    "text": Envelope.encrypt(data_key, "karaoke MARKER21VENUE", Place("tips", code, "text")),
+                    "p": PROVINCE,
+                    "agency": f"police:{PROVINCE}",
+                    "at": naive,
+                    "triage": json.dumps(proposal),
+                },
+            )
+            tip_id = await conn.scalar(sa.text("SELECT id FROM tips"))
+            await conn.execute(
+                sa.text("INSERT INTO tip_keys (tip_id, key_id, wrapped_key) VALUES (:t, :k, :w)"),
+                {"t": tip_id, "k": envelope.key_id, "w": envelope.wrap(data_key, key_place(code))},
+            )
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO support_cases (receipt_code, passphrase_hash, province_code, kinds, state,"
+                    " assessed, served, received_at, first_contact_due) VALUES ('SSSSTTTTU1', 'x', :p,"
+                    " 'health', 'received', false, false, :at, :at)"
+                ),
+                {"p": PROVINCE, "at": naive},
+            )
+            case_id = await conn.scalar(sa.text("SELECT id FROM support_cases"))
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO support_messages (case_id, at, author, body) VALUES (:c, :at, 'person', :b)"
+                ),
+                {"c": case_id, "at": naive, "b": "xin giúp MARKER21MSG"},
+            )
+        with pytest.raises(RuntimeError, match="master key"):
+            await migrate.upgrade(engine)
+        await migrate.upgrade(engine, master_keys=lambda: envelope)
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_diff) == []
+            stored = json.dumps(
+                [list(r) for r in await conn.execute(sa.text("SELECT triage FROM tips"))], default=str
+            )
+            stored += json.dumps(
+                [[str(v) for v in r] for r in await conn.execute(sa.text("SELECT * FROM support_messages"))]
+            )
+            assert "MARKER21" not in stored and "marker21" not in stored
+            assert "venue" in stored and "reasons" not in stored and "explanations" not in stored
+        async with SqlUnitOfWork(session_factory(engine), lambda: envelope) as uow:
+            assert (await uow.tips.get(tip_id)).triage == proposal
+        async with session_factory(engine)() as session:
+            page = await SqlSupportStore(session).page(case_id, EnvelopeSealer(lambda: envelope))
+            assert [m.body for m in page.messages] == ["xin giúp MARKER21MSG"]
+        with pytest.raises(RuntimeError, match="cannot be undone"):
+            await migrate.downgrade(engine, "0020")
+    finally:
+        await engine.dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import html
 import json
 import logging
 import tempfile
@@ -17,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.envelope import Envelope, EnvelopeError, new_master_key_hex, parse_master_key
+from core.triage import explain
 from hotline.bootstrap import Services, open_services
 from hotline.cli import main
 from hotline.settings import Settings
@@ -129,6 +131,74 @@ async def test_what_people_write_is_stored_only_encrypted_and_still_read_and_fou
     assert await found("nha tro") == []
 
 
+VENUE_MARK = "ZQXVENUEMARK"
+SITE_MARK = "zqxsitemark"
+SUPPORT_MARK = "ZQXSUPPORTMARK"
+ANSWER_MARK = "ZQXANSWERMARK"
+
+
+async def test_triage_reasons_and_support_messages_are_stored_only_encrypted(
+    client: Any,
+    services: Services,
+    admin: dict[str, str],
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Triage's reasons name the venue and web address two tips share: they are sealed,
+    the queue still shows the proposal's codes, and the tip page its reasons in words. A
+    support request's messages are sealed too, and read back by the person and staff."""
+    caplog.set_level(logging.DEBUG)
+    text = f"Quán karaoke {VENUE_MARK} có bán dâm, quảng cáo trên http://{SITE_MARK}.vn/phong"
+    ids = []
+    for _ in range(2):
+        resp = await client.post("/api/v1/tips", json={"text": text, "urgent": False})
+        assert resp.status == 201, await resp.text()
+    async with services.engine.connect() as conn:
+        ids = [int(i) for i in (await conn.scalars(sa.select(TipRow.id).order_by(TipRow.id))).all()]
+        stored = (
+            await conn.execute(sa.select(TipRow.triage, TipRow.triage_sealed).where(TipRow.id == ids[1]))
+        ).one()
+    assert stored.triage_sealed is not None
+    assert set(stored.triage) <= {
+        "language", "category", "urgent", "commune_code", "commune_candidates", "duplicate_of", "scores",
+    }  # fmt: skip
+    receipt = await services.support.ask(
+        kinds=["health"], commune=None, contact=None, message=f"xin giúp {SUPPORT_MARK}"
+    )
+    case = (await services.support.read(receipt.code, receipt.passphrase)).case
+    from core.establishments import Scope
+
+    await services.support.answer(
+        case.id, Scope(everything=True), actor="officer:a", message=f"đáp {ANSWER_MARK}"
+    )
+
+    haystacks = {**await _everything_stored(services, settings), "logs": caplog.text}
+    for where, found in haystacks.items():
+        for marker in (
+            VENUE_MARK,
+            VENUE_MARK.lower(),
+            SITE_MARK,
+            SITE_MARK.upper(),
+            SUPPORT_MARK,
+            ANSWER_MARK,
+        ):
+            assert marker not in found, f"{marker!r} found in {where}"
+
+    # Officers see the whole proposal, its reasons in words; the person and staff the messages.
+    detail = await (await client.get(f"/api/v1/staff/tips/{ids[1]}", headers=admin)).json()
+    assert detail["triage"]["duplicate_of"] == ids[0] and detail["triage"]["reasons"]
+    assert any(f"{SITE_MARK}.vn" in reason for reason in detail["triage"]["reasons"])
+    page = await (await client.get(f"/staff/tips/{ids[1]}", headers={"Cookie": admin["Cookie"]})).text()
+    words = explain.render(detail["triage"], "vi")
+    assert words and all(html.escape(w, quote=False) in page for w in words), words
+    queue = await (await client.get("/api/v1/staff/tips", headers=admin)).json()
+    assert {item["id"] for item in queue["items"]} == set(ids)
+    messages = (await services.support.read(receipt.code, receipt.passphrase)).messages
+    assert [m.body for m in messages] == [f"xin giúp {SUPPORT_MARK}", f"đáp {ANSWER_MARK}"]
+    staff_view = await services.support.page(case.id, Scope(everything=True))
+    assert [m.body for m in staff_view.messages] == [m.body for m in messages]
+
+
 async def test_a_ciphertext_moved_to_another_row_does_not_open(services: Services) -> None:
     from tests.builders import submit
 
@@ -166,6 +236,7 @@ async def _seed(settings: Settings, clock: FakeClock) -> int:
         await services.tips.add_note(tip_id, actor="officer:a", text="đã gọi điện")
         await services.tips.reply(tip_id, actor="officer:a", text="cảm ơn bạn")
         await services.intake.submit(draft("ảnh kèm theo"), files=[jpeg()])
+        await services.support.ask(kinds=["health"], commune=None, contact=None, message="cần giúp đỡ")
     return tip_id
 
 
@@ -179,6 +250,7 @@ def test_rotation_keeps_everything_readable_and_check_finds_a_corrupt_row(
     tip_id = asyncio.run(_seed(settings, clock))
     code, out, _ = _cli(capsys, "keys", "check")
     assert code == 0 and "every encrypted value opens" in out and "tip: 2 checked, 0 failed" in out
+    assert "support_messages: 1 checked, 0 failed" in out
 
     new = new_master_key_hex()
     assert _cli(capsys, "keys", "rotate")[0] == 2  # no new key given
@@ -187,7 +259,7 @@ def test_rotation_keeps_everything_readable_and_check_finds_a_corrupt_row(
     # During the rotation a server holds both keys: it reads old and new rows alike.
     both = settings.model_copy(update={"new_master_key": new})
     code, out, _ = _cli(capsys, "keys", "rotate", "--new-key-file", str(key_file), "--batch", "1")
-    assert code == 0 and "2 tips" in out and "1 files" in out
+    assert code == 0 and "2 tips" in out and "1 files" in out and "1 support messages" in out
     assert _cli(capsys, "keys", "rotate", "--new-key-file", str(key_file))[1].startswith(
         "rewrapped under key"
     )  # again: nothing left to do, still fine

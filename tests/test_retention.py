@@ -125,10 +125,16 @@ async def _state(url: str) -> dict[str, Any]:
 
 
 async def _triage(url: str, tip_id: int) -> dict[str, Any]:
+    """The stored proposal's codes, and `sealed`: whether its sealed part (reasons) is there."""
     engine = create_engine(url)
     try:
         async with session_factory(engine)() as session:
-            return dict((await session.scalar(sa.select(TipRow.triage).where(TipRow.id == tip_id))) or {})
+            row = (
+                await session.execute(
+                    sa.select(TipRow.triage, TipRow.triage_sealed).where(TipRow.id == tip_id)
+                )
+            ).one()
+            return {**(row.triage or {}), "sealed": row.triage_sealed is not None}
     finally:
         await engine.dispose()
 
@@ -153,7 +159,7 @@ def test_a_year_on_spam_is_forgotten_processed_is_kept_and_the_figures_do_not_mo
     assert len(seeded.files) == 4
     url = env.effective_database_url
     before = asyncio.run(_state(url))
-    assert "reasons" in asyncio.run(_triage(url, seeded.spam_id))  # triage kept words of the text
+    assert asyncio.run(_triage(url, seeded.spam_id))["sealed"]  # triage kept words of the text, sealed
     kpi_before, indicators_before = _figures(capsys)
     as_of = (START + timedelta(days=365)).isoformat()
 
@@ -174,7 +180,8 @@ def test_a_year_on_spam_is_forgotten_processed_is_kept_and_the_figures_do_not_mo
     kept = next(t for t in after["tips"] if t[0] == seeded.kept_id)
     assert next(t for t in before["tips"] if t[0] == seeded.spam_id)[3] > 1  # words and a key
     assert bytes(spam[1]) == b"" and spam[2] is None and spam[3] == 0 and spam[4] is not None
-    assert set(asyncio.run(_triage(url, seeded.spam_id))) <= {"language", "category", "urgent"}
+    assert set(asyncio.run(_triage(url, seeded.spam_id))) <= {"language", "category", "urgent", "sealed"}
+    assert not asyncio.run(_triage(url, seeded.spam_id))["sealed"]
     assert spam[5:] == next(t for t in before["tips"] if t[0] == seeded.spam_id)[5:]  # KPI's columns
     assert kept == next(t for t in before["tips"] if t[0] == seeded.kept_id)
     for table in ("messages", "notes", "attachments"):
