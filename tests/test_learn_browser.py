@@ -90,7 +90,8 @@ async def test_learn_pages_in_a_browser(
                     button = page.locator("button.copy")
                     if js:
                         await button.click()
-                        assert await button.inner_text() == "Đã sao chép liên kết"
+                        # The clipboard answers asynchronously: wait for the button to say so.
+                        await playwright.expect(button).to_have_text("Đã sao chép liên kết")
                         copied = await page.evaluate("() => navigator.clipboard.readText()")
                         assert copied == f"{base}/learn/item/{item.id}"
                     else:
