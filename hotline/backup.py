@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,26 +61,22 @@ def register(sub: Any) -> None:
 
 
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        summary = write_backup(settings, args.out)
-    except (BackupError, ArchiveError, SettingsError) as exc:
-        print(f"hotline: backup failed: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"hotline: backup failed: {exc.strerror} ({exc.filename})", file=sys.stderr)
-        return 1
-    print(summary)
-    return 0
+    return _report("backup", lambda: write_backup(settings, args.out))
 
 
 def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    return _report("restore", lambda: restore_backup(settings, args.source), "; nothing was restored")
+
+
+def _report(verb: str, act: Callable[[], str], after_failure: str = "") -> int:
+    """Run a backup or restore: its summary on stdout and 0, or why it failed and 1."""
     try:
-        summary = restore_backup(settings, args.source)
+        summary = act()
     except (BackupError, ArchiveError, SettingsError) as exc:
-        print(f"hotline: restore failed: {exc}; nothing was restored", file=sys.stderr)
+        print(f"hotline: {verb} failed: {exc}{after_failure}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"hotline: restore failed: {exc.strerror} ({exc.filename})", file=sys.stderr)
+        print(f"hotline: {verb} failed: {exc.strerror} ({exc.filename})", file=sys.stderr)
         return 1
     print(summary)
     return 0
