@@ -22,7 +22,7 @@ from core.outreach.bucket import MemoryBucket, shape_for
 from core.outreach.engine import BroadcastEngine, config_for
 from core.outreach.ports import Bucket
 from core.services import utc_now
-from hotline.bootstrap import open_database, open_delivery, open_redis
+from hotline.bootstrap import open_delivery, open_redis
 from hotline.channels import configured_channels
 from hotline.logs import quiet_libraries
 from hotline.settings import Settings
@@ -170,23 +170,11 @@ RETENTION_EVERY_SECONDS = 24 * 3600
 async def run_retention_daily(settings: Settings, stop: asyncio.Event) -> None:
     """Apply the retention rules now and every day until stopped; a failed run is logged
     and tried again the next day (the run is idempotent and safe beside cron's)."""
-    from hotline.masterkey import MasterKeySource
-    from storage.db import session_factory
-    from storage.files import DirectoryStore
-    from storage.retention import SqlRetentionRules, run_retention
+    from hotline.retention_cli import apply_retention
 
     while not stop.is_set():
         try:
-            async with open_database(settings) as engine:
-                rules = await SqlRetentionRules(session_factory(engine)).all()
-                report = await run_retention(
-                    engine,
-                    DirectoryStore(settings.attachments_path, MasterKeySource(settings)),
-                    rules,
-                    now=utc_now(),
-                    processed_days=settings.retention_processed_days,
-                    batch=settings.retention_batch,
-                )
+            report = await apply_retention(settings, utc_now())
             log.info("retention run: %d tips' data forgotten", report.total)
         except Exception:
             log.exception("retention run failed; trying again in a day")

@@ -14,6 +14,7 @@ from typing import Any
 from core.errors import InvalidInput
 from core.retention import Data, parse_rule
 from hotline import tables
+from hotline.bootstrap import open_database
 from hotline.masterkey import MasterKeySource
 from hotline.settings import Settings
 from storage.db import create_engine, session_factory
@@ -52,24 +53,26 @@ def register(sub: Any) -> None:
     put.set_defaults(run=cmd_set)
 
 
-def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    async def go() -> RunReport:
-        engine = create_engine(settings.effective_database_url)
-        try:
-            rules = await SqlRetentionRules(session_factory(engine)).all()
-            return await run_retention(
-                engine,
-                DirectoryStore(settings.attachments_path, MasterKeySource(settings)),
-                rules,
-                now=args.as_of or datetime.now().astimezone(),
-                processed_days=settings.retention_processed_days,
-                batch=settings.retention_batch,
-                dry_run=args.dry_run,
-            )
-        finally:
-            await engine.dispose()
+async def apply_retention(settings: Settings, now: datetime, *, dry_run: bool = False) -> RunReport:
+    """Apply the retention rules in force as of `now` (or list what they would forget):
+    the one way both `hotline retention run` and the worker's daily run do it."""
+    async with open_database(settings) as engine:
+        rules = await SqlRetentionRules(session_factory(engine)).all()
+        return await run_retention(
+            engine,
+            DirectoryStore(settings.attachments_path, MasterKeySource(settings)),
+            rules,
+            now=now,
+            processed_days=settings.retention_processed_days,
+            batch=settings.retention_batch,
+            dry_run=dry_run,
+        )
 
-    report = asyncio.run(go())
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    report = asyncio.run(
+        apply_retention(settings, args.as_of or datetime.now().astimezone(), dry_run=args.dry_run)
+    )
     verb = "would forget" if report.dry_run else "forgot"
     for outcome in report.outcomes:
         print(f"{outcome.rule.describe(settings.retention_processed_days)}: {verb} {len(outcome.tips)} tips")
