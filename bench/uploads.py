@@ -44,7 +44,8 @@ def png(width: int, height: int, *, sixteen_bit: bool) -> bytes:
 
     depth = 16 if sixteen_bit else 8
     row = b"\x00" + bytes(width * 4 * depth // 8)
-    compressor = zlib.compressobj(9)
+    # Run-length matching: as small as level 9 on flat rows, in half the time.
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
     body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
     header = struct.pack(">IIBBBBB", width, height, depth, 6, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")

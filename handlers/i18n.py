@@ -66,12 +66,30 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+class SharedBytecode(jinja2.BytecodeCache):
+    """Each template compiled once per process for every language: the environments differ
+    only in their translations, which the compiled code looks up as it renders."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)  # checks the source's checksum itself
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
 @cache
 def renderer() -> Renderer:
     environments: dict[str, jinja2.Environment] = {}
+    compiled = SharedBytecode()
     for lang in LANGUAGES:
         env = jinja2.Environment(
             loader=jinja2.PackageLoader("handlers", "templates"),
+            bytecode_cache=compiled,
             autoescape=True,
             extensions=["jinja2.ext.i18n"],
             undefined=jinja2.StrictUndefined,

@@ -4,7 +4,8 @@ query, body and answers, and two security schemes — the session cookie `hotlin
 
 Each staff route is declared once, with its description, through `StaffRoutes` (the
 decorator that also adds it to the module's RouteTableDef); tests/test_staff_openapi.py
-checks that every staff route is described and fuzzes the described operations signed in.
+checks that every staff route is described, and tests/test_staff_api_fuzz.py fuzzes the
+described operations signed in.
 """
 
 from __future__ import annotations

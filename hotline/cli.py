@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from core.errors import DomainError
@@ -56,7 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result
 
 
+@cache
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree, built once per process (some 80 subcommands: a tenth of a
+    second on slow cores, paid again by every test that calls `main`); parsing does not
+    change it."""
     parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 

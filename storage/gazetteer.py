@@ -4,6 +4,7 @@ wards and special zones after the 2025 reorganisation."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 
 from vietnam_provinces import Province, Ward
 
@@ -25,14 +26,7 @@ def ward_code(code: int) -> str:
 
 def iter_areas() -> Iterator[Area]:
     """Every province, then every commune-level unit, in the package's order."""
-    for p in Province.iter_all():
-        yield Area(
-            code=province_code(int(p.code)),
-            name=p.name,
-            level="province",
-            division_type=p.division_type.value,
-            province_code=None,
-        )
+    yield from provinces()
     for w in Ward.iter_all():
         yield Area(
             code=ward_code(int(w.code)),
@@ -44,8 +38,24 @@ def iter_areas() -> Iterator[Area]:
         )
 
 
+@cache
+def _provinces() -> tuple[Area, ...]:
+    return tuple(
+        Area(
+            code=province_code(int(p.code)),
+            name=p.name,
+            level="province",
+            division_type=p.division_type.value,
+            province_code=None,
+        )
+        for p in Province.iter_all()
+    )
+
+
 def provinces() -> list[Area]:
-    return [a for a in iter_areas() if a.level == "province"]
+    """The 34 provinces, read from the package once per process (every settings object
+    resolves its province by name)."""
+    return list(_provinces())
 
 
 def resolve_province(name_or_code: str) -> Area:

@@ -21,8 +21,10 @@ from typing import Any
 import asyncpg
 import pyotp
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy.engine import make_url
 
+import core.officers
 from core.officers import Role
 from hotline.bootstrap import Services, open_services
 from hotline.settings import Settings
@@ -35,6 +37,13 @@ os.environ.setdefault("HOTLINE_TRIAGE_WORKER", "false")
 # Tip contents are encrypted under the master key; the embedded default creates its key
 # file in the user's configuration directory: a private one for the test run, not ~/.config.
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="hotline-test-config-")
+
+# Staff passwords are hashed with argon2's strong defaults (64 MiB, three passes: a quarter
+# of a second per sign-in on two slow cores), and the tests sign in hundreds of times: they
+# hash with the lightest parameters instead. What the tests check (a right or wrong password,
+# an unknown name costing one verification like a known one) does not depend on the cost.
+core.officers._HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+core.officers._DUMMY_HASH = core.officers._HASHER.hash("not-a-real-password")
 
 PROVINCE = "79"  # Ho Chi Minh City: has wards, communes and a special zone (Côn Đảo)
 COMMUNE = "26743"  # Phường Bến Thành
@@ -82,8 +91,9 @@ async def _pg_exec(url: str, *statements: str) -> None:
 
 
 #: Tests that each took 4 s or more in `make test-fast` (2026-12-02, 2 cores at load 8-12;
-#: about a second or more on a quiet machine): large volumes, subprocess servers, fuzzing,
-#: the demo data. `make test` still runs them. Parametrised runs are matched by name.
+#: about a second or more on a quiet machine): large volumes, subprocess servers, the demo
+#: data, LibreOffice's conversions. `make test` still runs them. Parametrised runs are
+#: matched by name.
 SLOW_TESTS = frozenset(
     {
         "tests/test_abuse.py::test_a_flood_of_sign_ins_does_not_lock_the_officers_out",
@@ -93,6 +103,8 @@ SLOW_TESTS = frozenset(
         "tests/test_establishments_web.py::test_pages_link_a_tip_and_show_indicators",
         "tests/test_hardening.py::test_street_to_commune_keeps_tips_without_a_commune_storable",
         "tests/test_kpi.py::test_sql_kpi_agrees_with_the_reference_on_random_data",
+        "tests/test_report_files.py::test_the_pdf_is_made_by_libreoffice_and_page_one_is_rendered",
+        "tests/test_report_files.py::test_two_pdf_conversions_at_once_do_not_clash",
         "tests/test_shutdown.py::test_a_malformed_request_gets_a_plain_400_with_the_security_headers",
         "tests/test_shutdown.py::test_a_request_on_a_kept_alive_connection_after_sigterm_is_answered",
         "tests/test_shutdown.py::test_sigterm_under_load_answers_or_refuses_every_request",
@@ -104,7 +116,6 @@ SLOW_TESTS = frozenset(
         "tests/test_staff_events.py::test_a_stream_closed_by_the_browser_is_quiet",
         "tests/test_staff_exports.py::test_kpi_csv_is_scoped_and_audited",
         "tests/test_staff_exports.py::test_only_admins_read_the_audit_log",
-        "tests/test_staff_openapi.py::test_fuzz_staff_api_signed_in",
         "tests/test_staff_outreach.py::test_content_review_publish_and_campaign",
         "tests/test_staff_outreach.py::test_every_form_wants_the_session_csrf_token",
         "tests/test_staff_outreach.py::test_reach_page_populations_and_kpi_section",
@@ -124,16 +135,32 @@ SLOW_TESTS = frozenset(
         "tests/test_triage_classify.py::test_core_triage_imports_no_framework",
         "tests/test_triage_cli.py::test_eval_printout",
         "tests/test_triage_model.py::test_training_again_gives_the_same_predictions",
-        "tests/test_web_openapi.py::test_fuzz_public_api",
     }
 )
 
 
+#: Modules whose every test is slow, and whose collection alone is: schemathesis draws its
+#: examples while collecting (about ten seconds). `-m "not slow"` does not even import them.
+SLOW_MODULES = frozenset({"tests/test_staff_api_fuzz.py", "tests/test_web_api_fuzz.py"})
+
+
+def _module_id(path: Path, config: pytest.Config) -> str:
+    return path.relative_to(config.rootpath).as_posix()
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Leave SLOW_MODULES out before they are imported when the run excludes slow tests."""
+    if config.getoption("markexpr") == "not slow" and collection_path.is_file():
+        if _module_id(collection_path, config) in SLOW_MODULES:
+            return True
+    return None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark `slow` what `make test-fast` leaves out: PostgreSQL and Redis runs, browsers,
-    and the few long tests of SLOW_TESTS."""
+    and the long tests of SLOW_TESTS and SLOW_MODULES."""
     for item in items:
-        if item.nodeid.split("[", 1)[0] in SLOW_TESTS:
+        if item.nodeid.split("[", 1)[0] in SLOW_TESTS or item.nodeid.split("::", 1)[0] in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
             continue
         callspec = getattr(item, "callspec", None)

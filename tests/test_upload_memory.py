@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from functools import cache
 from typing import Any
 
 import pytest
@@ -18,7 +19,13 @@ from tests.builders import attachments as limits
 from tests.test_web_api import multipart, nothing_stored
 
 MB = 1024 * 1024
-ATTACK = png(6300, 6300, sixteen_bit=True)  # 0.3 MB on disk, 318 MB of 16-bit RGBA samples
+
+
+@cache
+def attack_png() -> bytes:
+    """0.3 MB on disk, 318 MB of 16-bit RGBA samples: made when a test needs it (two seconds
+    of compression), not when the module is collected."""
+    return png(6300, 6300, sixteen_bit=True)
 
 
 def test_the_attack_png_is_refused_by_its_decoded_size_before_decoding(
@@ -26,7 +33,8 @@ def test_the_attack_png_is_refused_by_its_decoded_size_before_decoding(
 ) -> None:
     policy = limits()
     assert 6300 * 6300 <= policy.max_pixels  # under the pixel cap: the old check let it in
-    assert len(ATTACK) < 400 * 1024
+    attack = attack_png()
+    assert len(attack) < 400 * 1024
     loads: list[int] = []
     real_load = Image.Image.load
 
@@ -37,7 +45,7 @@ def test_the_attack_png_is_refused_by_its_decoded_size_before_decoding(
     monkeypatch.setattr(Image.Image, "load", counting_load)
     for check in (decode_cost, sanitise):
         with pytest.raises(AttachmentRefused) as refused:
-            check(ATTACK, policy)
+            check(attack, policy)
         assert refused.value.reason == "too_many_pixels"
     assert not loads  # refused from the header: no pixel decoded
 
@@ -108,7 +116,7 @@ async def test_a_burst_is_cleaned_within_the_shared_budget(monkeypatch: pytest.M
 async def test_the_attack_gets_422_through_the_api_and_stores_nothing(client: Any) -> None:
     from tests.test_web_api import app_services
 
-    resp = await client.post("/api/v1/tips", data=multipart({"text": "ảnh"}, [ATTACK] * 5))
+    resp = await client.post("/api/v1/tips", data=multipart({"text": "ảnh"}, [attack_png()] * 5))
     assert resp.status == 422
     assert (await resp.json())["error"]["reason"] == "too_many_pixels"
     assert await nothing_stored(app_services(client))

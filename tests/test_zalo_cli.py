@@ -20,7 +20,7 @@ def fake_zalo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeZ
     """The fake platform in a thread of its own (the CLI runs its own event loop)."""
     fake = FakeZalo()
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(fake.app())
+    runner = web.AppRunner(fake.app(), access_log=None)  # its URLs carry the token
     loop.run_until_complete(runner.setup())
     site = web.TCPSite(runner, "127.0.0.1", 0)
     loop.run_until_complete(site.start())
