@@ -7,6 +7,7 @@ expects a ă â b c d đ e ê ... with the tone marks deciding last. No ICU depe
 from __future__ import annotations
 
 import unicodedata
+from functools import cache
 
 #: Base letters in dictionary order; each letter's rank is its position here.
 _ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
@@ -17,8 +18,10 @@ _TONES = {"": 0, "\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5
 _LETTER_MARKS = {"\u0306", "\u0302", "\u031b"}
 
 
+@cache
 def _split(char: str) -> tuple[str, int]:
-    """A character as (base letter with its letter marks, tone rank)."""
+    """A character as (base letter with its letter marks, tone rank); remembered, as names
+    draw on a few hundred characters and every page with a commune list sorts them."""
     decomposed = unicodedata.normalize("NFD", char.lower())
     base = "".join(c for c in decomposed if not unicodedata.combining(c) or c in _LETTER_MARKS)
     tone = next((_TONES[c] for c in decomposed if c in _TONES and c != ""), 0)
