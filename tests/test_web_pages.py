@@ -195,8 +195,49 @@ def test_every_page_string_is_translated_into_vietnamese() -> None:
     root = handlers.__path__[0]
     method_map = [("templates/**.html", "jinja2")]
     options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-    ids = {msg[2] for msg in extract_from_dir(root, method_map, options)}
+    ids = {(msg[2], msg[4]) for msg in extract_from_dir(root, method_map, options)}
     with open(f"{root}/locale/vi/LC_MESSAGES/messages.po", "rb") as fh:
         catalogue = read_po(fh)
-    missing = [i for i in ids if isinstance(i, str) and not (catalogue.get(i) and catalogue.get(i).string)]
+    missing = [
+        (i, context)
+        for i, context in ids
+        if isinstance(i, str) and not ((found := catalogue.get(i, context=context)) and found.string)
+    ]
     assert ids and not missing
+
+
+def catalogue_keys(text: str) -> list[tuple[str, str]]:
+    """Each entry's (context, message id) as written in a .po file, continuation lines
+    joined (babel's reader keeps only one of two entries with the same key)."""
+    keys: list[tuple[str, str]] = []
+    context, current, field = "", None, ""
+    for line in [*text.splitlines(), ""]:
+        if line.startswith(("msgctxt ", "msgid ", "msgstr")) or not line.strip():
+            if field == "msgid" and current is not None:
+                keys.append((context, current))
+                context, current = "", None
+            field = line.split(" ", 1)[0].split("[")[0] if line.strip() else ""
+            value = line.split(" ", 1)[1][1:-1] if " " in line else ""
+            if field == "msgctxt":
+                context = value
+            elif field == "msgid":
+                current = value
+        elif line.startswith('"') and field in ("msgctxt", "msgid"):
+            if field == "msgctxt":
+                context += line[1:-1]
+            elif current is not None:
+                current += line[1:-1]
+    return keys
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_no_message_is_in_a_catalogue_twice(lang: str) -> None:
+    """A second entry with the same text and context silently replaces the first: one
+    English word used in two senses needs a context (`pgettext`) instead."""
+    import handlers
+
+    path = f"{handlers.__path__[0]}/locale/{lang}/LC_MESSAGES/messages.po"
+    with open(path, encoding="utf-8") as fh:
+        keys = catalogue_keys(fh.read())
+    repeated = {key for key in keys if keys.count(key) > 1}
+    assert len(keys) > 500 and not repeated
