@@ -99,6 +99,8 @@ async def test_support_pages_in_a_browser(
                 assert resp is not None and resp.status == 200
                 body = await page.inner_text("body")
                 assert "Phòng khám ngoại trú Bến Thành" in body and "Chào bạn, mình là cán bộ xã." in body
+                # Referring a person to a service, in the catalogue's own context (not a tip's "Chuyển").
+                assert await page.locator("button:text-is('Chuyển gửi')").count() == 1
                 await check(page, width)
                 if shots:
                     await page.screenshot(path=f"{shots}/staff-support-case-{width}.png", full_page=True)
