@@ -32,3 +32,20 @@ def test_config_lists_every_setting_with_its_description(capsys: pytest.CaptureF
         line = next((line for line in lines if line[2:].split(" ", 1)[0] == variable), None)
         assert line is not None, f"{variable} missing from `hotline config`"
         assert line.endswith(f"# {field.description}")
+
+
+def test_the_readme_names_every_setting_once_and_no_other() -> None:
+    """The README's table is what deployers read first; `hotline config` is generated from
+    the fields, the table is written by hand, so it is checked against them."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `HOTLINE_")]
+    named = [name for row in rows for name in re.findall(r"`(HOTLINE_[A-Z0-9_]+)`", row)]
+    fields = {f"HOTLINE_{name.upper()}" for name in Settings.model_fields}
+    repeated = {name for name in named if named.count(name) > 1}
+    assert not repeated
+    assert set(named) - fields == set()
+    assert fields - set(named) == set()
