@@ -166,10 +166,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         callspec = getattr(item, "callspec", None)
         params = list(callspec.params.values()) if callspec is not None else []
         module = getattr(item, "module", None)
+        uses_redis = "redis" in params or "redis_url" in getattr(item, "fixturenames", ())
+        if uses_redis:
+            # The Redis tests flush the one database the run was given: `make test` runs
+            # them in one process after the others, which run one process per core.
+            item.add_marker(pytest.mark.redis)
         if (
             "postgresql" in params
-            or "redis" in params
-            or "redis_url" in getattr(item, "fixturenames", ())
+            or uses_redis
             or (module is not None and (hasattr(module, "CHROMIUM") or "browser" in module.__name__))
         ):
             item.add_marker(pytest.mark.slow)

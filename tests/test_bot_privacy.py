@@ -18,6 +18,9 @@ from tests.conftest import FakeClock
 from tests.telegram_harness import jpeg_with_gps, telegram_rig
 from tests.telegram_updates import TelegramUser
 
+# Flushes the run's Redis database: `make test` runs it with the other Redis tests, alone.
+pytestmark = pytest.mark.redis
+
 
 async def _database_text(settings: Settings) -> str:
     engine = create_engine(settings.effective_database_url)

@@ -19,6 +19,9 @@ from tests.fakebotapi import FakeBotApi
 from tests.telegram_harness import telegram_rig
 from tests.telegram_updates import TelegramUser
 
+# Flushes the run's Redis database: `make test` runs it with the other Redis tests, alone.
+pytestmark = pytest.mark.redis
+
 
 async def _count_tips(settings: Settings) -> int:
     engine = create_engine(settings.effective_database_url)
