@@ -97,7 +97,7 @@ def serve_baseline(db_url: str, port: int, sealed: bool = False) -> None:
 
     from core.envelope import Envelope
     from storage.db import create_engine
-    from storage.models import TipKeyRow, TipRow, TipTokenRow
+    from storage.models import TipKeyRow, TipRow, TipTokenRow, TipTokenSetRow
     from storage.sealed import TipCipher
 
     engine = create_engine(db_url)
@@ -148,9 +148,15 @@ def serve_baseline(db_url: str, port: int, sealed: bool = False) -> None:
                     sa.insert(TipKeyRow.__table__),
                     {"tip_id": tip_id, "key_id": seal.key_id, "wrapped_key": seal.wrapped_key},
                 )
-                await conn.execute(
-                    sa.insert(TipTokenRow.__table__), [{"token": t, "tip_id": tip_id} for t in seal.tokens]
-                )
+                if engine.dialect.name == "postgresql":  # one array a tip, as storage/token_rows.py
+                    await conn.execute(
+                        sa.insert(TipTokenSetRow.__table__), {"tip_id": tip_id, "tokens": seal.tokens}
+                    )
+                else:
+                    await conn.execute(
+                        sa.insert(TipTokenRow.__table__),
+                        [{"token": t, "tip_id": tip_id} for t in seal.tokens],
+                    )
         return web.json_response({"receipt_code": code}, status=201)
 
     app = web.Application()

@@ -28,7 +28,7 @@ from core.sla import DeadlinePolicy, Rule, Unit
 from core.stages import TERMINAL, Stage
 from core.tips import NewTip, StaffNote, Tip, TipChange, TransitionRecord, TriageDecision, creation_record
 from core.triage_feedback import Correction, CorrectionShare
-from storage import triage_feedback
+from storage import token_rows, triage_feedback
 from storage.dashboard_query import (
     add_closed_tip,
     count_week,
@@ -54,7 +54,6 @@ from storage.models import (
     TipMessageRow,
     TipNoteRow,
     TipRow,
-    TipTokenRow,
     TransitionRow,
     TriageDecisionRow,
 )
@@ -348,15 +347,16 @@ class SqlTipRepository:
 
     async def _matching(self, search: Sequence[tuple[int, ...]]) -> list[sa.ColumnElement[bool]]:
         """The search's conditions: every word's tokens among the tip's. Each word's matches
-        are counted first (up to `SEARCH_IDS_CAP`, an index-only range of `tip_tokens`): a
-        word no tip holds answers at once, and the rarest word, when rare, is read out as a
-        list of ids, so the database looks those tips up instead of walking the queue and
-        probing each tip (which took a second for a typo at a million tips)."""
+        are counted first (up to `SEARCH_IDS_CAP`; storage.token_rows says where tokens
+        are): a word no tip holds answers at once, and the rarest word, when rare, is read
+        out as a list of ids, so the database looks those tips up instead of walking the
+        queue and probing each tip (which took a second for a typo at a million tips)."""
         if not search:
             return [sa.false()]
+        pg = token_rows.is_postgresql(self.session)
         sizes = []
         for tokens in search:
-            capped = sa.select(sa.literal(1)).where(TipTokenRow.token.in_(tokens)).limit(SEARCH_IDS_CAP)
+            capped = token_rows.holding(tokens, pg).limit(SEARCH_IDS_CAP)
             size = int(
                 await self.session.scalar(sa.select(sa.func.count()).select_from(capped.subquery())) or 0
             )
@@ -367,12 +367,10 @@ class SqlTipRepository:
         where: list[sa.ColumnElement[bool]] = []
         rest = list(search)
         if sizes[rarest] < SEARCH_IDS_CAP:
-            ids = await self.session.scalars(
-                sa.select(TipTokenRow.tip_id).where(TipTokenRow.token.in_(rest.pop(rarest)))
-            )
+            ids = await self.session.scalars(token_rows.holding(rest.pop(rarest), pg))
             where.append(TipRow.id.in_(sorted(set(ids))))
         for tokens in rest:
-            where.append(TipRow.id.in_(sa.select(TipTokenRow.tip_id).where(TipTokenRow.token.in_(tokens))))
+            where.append(TipRow.id.in_(token_rows.holding(tokens, pg)))
         return where
 
     async def apply_change(self, tip: Tip, change: TipChange) -> None:
@@ -537,8 +535,8 @@ def queue_where(
     if query.text:
         # Whole words, folded (lower case, no diacritics), of the text and the place: a tip
         # matches when it holds every word searched for. The words are compared as keyed
-        # hashes (core.blind_index), looked up by the primary key of `tip_tokens`. A search
-        # with no word in it (only punctuation) finds nothing.
+        # hashes (core.blind_index), looked up in the blind index (storage.token_rows). A
+        # search with no word in it (only punctuation) finds nothing.
         where += matching if matching is not None else [sa.false()]
     return where
 
