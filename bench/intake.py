@@ -186,8 +186,17 @@ async def wait_helper(port: int) -> None:
     raise RuntimeError("the triage helper did not get ready")
 
 
+def database_prefix(pg_url: str | None) -> str:
+    """The bench databases' names start with `--pg-url`'s database name (unless it is the
+    server's `postgres`), so that several people can share one server."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(pg_url).database if pg_url else None
+    return database if database and database != "postgres" else "hotline_bench"
+
+
 async def run_target(target: str, kind: str, args: argparse.Namespace, workdir: Path) -> Result:
-    name = f"hotline_bench_{target}_{os.getpid()}"
+    name = f"{database_prefix(args.pg_url)}_{target}_{os.getpid()}"
     url = await fresh_database(kind, args.pg_url, workdir, name, PROVINCE)
     port = free_port()
     cmd = [
@@ -295,7 +304,10 @@ def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--pg-url", help="PostgreSQL server (admin URL); a bench database is created")
+    parser.add_argument(
+        "--pg-url",
+        help="PostgreSQL server (admin URL); bench databases named after its database are created",
+    )
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--connections", type=int, default=32)

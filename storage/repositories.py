@@ -346,32 +346,27 @@ class SqlTipRepository:
         return QueuePage(items, items[-1].cursor if more and items else None)
 
     async def _matching(self, search: Sequence[tuple[int, ...]]) -> list[sa.ColumnElement[bool]]:
-        """The search's conditions: every word's tokens among the tip's. Each word's matches
-        are counted first (up to `SEARCH_IDS_CAP`; storage.token_rows says where tokens
-        are): a word no tip holds answers at once, and the rarest word, when rare, is read
-        out as a list of ids, so the database looks those tips up instead of walking the
-        queue and probing each tip (which took a second for a typo at a million tips)."""
+        """The search's conditions: every word's tokens among the tip's. Each word's tips are
+        read first, up to `SEARCH_IDS_CAP` (storage.token_rows says where tokens are): a word
+        no tip holds answers at once, and the words fewer tips hold give complete lists,
+        intersected here, so the database looks those tips up instead of walking the queue
+        and probing each tip (a second for a typo at a million tips). Only the common words
+        are left to the database as conditions."""
         if not search:
             return [sa.false()]
         pg = token_rows.is_postgresql(self.session)
-        sizes = []
+        listed: set[int] | None = None
+        common: list[tuple[int, ...]] = []
         for tokens in search:
-            capped = token_rows.holding(tokens, pg).limit(SEARCH_IDS_CAP)
-            size = int(
-                await self.session.scalar(sa.select(sa.func.count()).select_from(capped.subquery())) or 0
-            )
-            if size == 0:
+            rows = list(await self.session.scalars(token_rows.holding(tokens, pg).limit(SEARCH_IDS_CAP)))
+            if len(rows) >= SEARCH_IDS_CAP:  # maybe more: left as a condition
+                common.append(tokens)
+                continue
+            listed = set(rows) if listed is None else listed.intersection(rows)
+            if not listed:
                 return [sa.false()]
-            sizes.append(size)
-        rarest = min(range(len(search)), key=sizes.__getitem__)
-        where: list[sa.ColumnElement[bool]] = []
-        rest = list(search)
-        if sizes[rarest] < SEARCH_IDS_CAP:
-            ids = await self.session.scalars(token_rows.holding(rest.pop(rarest), pg))
-            where.append(TipRow.id.in_(sorted(set(ids))))
-        for tokens in rest:
-            where.append(TipRow.id.in_(token_rows.holding(tokens, pg)))
-        return where
+        where = [] if listed is None else [TipRow.id.in_(sorted(listed))]
+        return where + [TipRow.id.in_(token_rows.holding(tokens, pg)) for tokens in common]
 
     async def apply_change(self, tip: Tip, change: TipChange) -> None:
         values: dict[str, Any] = {
