@@ -351,7 +351,7 @@ class SqlTipRepository:
         no tip holds answers at once, and the words fewer tips hold give complete lists,
         intersected here, so the database looks those tips up instead of walking the queue
         and probing each tip (a second for a typo at a million tips). Only the common words
-        are left to the database as conditions."""
+        are left to the database as conditions (on PostgreSQL one, on the tip's one row)."""
         if not search:
             return [sa.false()]
         pg = token_rows.is_postgresql(self.session)
@@ -366,6 +366,8 @@ class SqlTipRepository:
             if not listed:
                 return [sa.false()]
         where = [] if listed is None else [TipRow.id.in_(sorted(listed))]
+        if pg and common:  # one row a tip: all the common words in one probe of it
+            return [*where, TipRow.id.in_(token_rows.holding_every(common))]
         return where + [TipRow.id.in_(token_rows.holding(tokens, pg)) for tokens in common]
 
     async def apply_change(self, tip: Tip, change: TipChange) -> None:

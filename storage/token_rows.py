@@ -35,6 +35,15 @@ def holding(tokens: Sequence[int], postgresql: bool) -> sa.Select[int]:
     return sa.select(TipTokenRow.tip_id).where(TipTokenRow.token.in_(tokens))
 
 
+def holding_every(words: Sequence[Sequence[int]]) -> sa.Select[int]:
+    """PostgreSQL: the ids of the tips holding one of each word's tokens, in one test of each
+    tip's one row (a tip walked in the queue is then probed once, not once a word)."""
+    column = sa.type_coerce(TipTokenSetRow.tokens, _ARRAY)
+    return sa.select(TipTokenSetRow.tip_id).where(
+        *(column.overlap(sa.literal(list(tokens), _ARRAY)) for tokens in words)
+    )
+
+
 async def insert(session: AsyncSession, by_tip: Sequence[tuple[int, Sequence[int]]]) -> None:
     """Store each tip's tokens (tips without any get no row)."""
     pairs = [(tip_id, token) for tip_id, tokens in by_tip for token in tokens]
