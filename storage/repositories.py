@@ -365,7 +365,7 @@ class SqlTipRepository:
             listed = set(rows) if listed is None else listed.intersection(rows)
             if not listed:
                 return [sa.false()]
-        where = [] if listed is None else [TipRow.id.in_(sorted(listed))]
+        where: list[sa.ColumnElement[bool]] = [] if listed is None else [TipRow.id.in_(sorted(listed))]
         if pg and common:  # one row a tip: all the common words in one probe of it
             return [*where, TipRow.id.in_(token_rows.holding_every(common))]
         return where + [TipRow.id.in_(token_rows.holding(tokens, pg)) for tokens in common]
