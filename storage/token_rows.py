@@ -1,6 +1,7 @@
 """Where the blind index's tokens are stored: on PostgreSQL one `bigint[]` row a tip
 (`tip_token_sets`, GIN-indexed), on SQLite, which has no arrays, one row a token
-(`tip_tokens`). Everything that reads or writes them goes through here."""
+(`tip_tokens`). Search, retention and key rotation go through here; intake's one
+statement (storage/new_tips.py) and the import's SQLite path write them themselves."""
 
 from __future__ import annotations
 
