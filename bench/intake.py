@@ -97,7 +97,7 @@ def serve_baseline(db_url: str, port: int, sealed: bool = False) -> None:
 
     from core.envelope import Envelope
     from storage.db import create_engine
-    from storage.models import TipKeyRow, TipRow, TipTokenRow
+    from storage.models import TipKeyRow, TipRow, TipTokenRow, TipTokenSetRow
     from storage.sealed import TipCipher
 
     engine = create_engine(db_url)
@@ -148,9 +148,15 @@ def serve_baseline(db_url: str, port: int, sealed: bool = False) -> None:
                     sa.insert(TipKeyRow.__table__),
                     {"tip_id": tip_id, "key_id": seal.key_id, "wrapped_key": seal.wrapped_key},
                 )
-                await conn.execute(
-                    sa.insert(TipTokenRow.__table__), [{"token": t, "tip_id": tip_id} for t in seal.tokens]
-                )
+                if engine.dialect.name == "postgresql":  # one array a tip, as storage/token_rows.py
+                    await conn.execute(
+                        sa.insert(TipTokenSetRow.__table__), {"tip_id": tip_id, "tokens": seal.tokens}
+                    )
+                else:
+                    await conn.execute(
+                        sa.insert(TipTokenRow.__table__),
+                        [{"token": t, "tip_id": tip_id} for t in seal.tokens],
+                    )
         return web.json_response({"receipt_code": code}, status=201)
 
     app = web.Application()
@@ -180,8 +186,17 @@ async def wait_helper(port: int) -> None:
     raise RuntimeError("the triage helper did not get ready")
 
 
+def database_prefix(pg_url: str | None) -> str:
+    """The bench databases' names start with `--pg-url`'s database name (unless it is the
+    server's `postgres`), so that several people can share one server."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(pg_url).database if pg_url else None
+    return database if database and database != "postgres" else "hotline_bench"
+
+
 async def run_target(target: str, kind: str, args: argparse.Namespace, workdir: Path) -> Result:
-    name = f"hotline_bench_{target}_{os.getpid()}"
+    name = f"{database_prefix(args.pg_url)}_{target}_{os.getpid()}"
     url = await fresh_database(kind, args.pg_url, workdir, name, PROVINCE)
     port = free_port()
     cmd = [
@@ -289,7 +304,10 @@ def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--pg-url", help="PostgreSQL server (admin URL); a bench database is created")
+    parser.add_argument(
+        "--pg-url",
+        help="PostgreSQL server (admin URL); bench databases named after its database are created",
+    )
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--connections", type=int, default=32)

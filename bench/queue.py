@@ -16,7 +16,8 @@ The data is `bench/kpi.py`'s generator (real deadline policy, every stage, Zipf-
 spread over province 79's communes, urgent share, categories), with more varied
 Vietnamese texts (venue names, streets; a quarter typed without diacritics), sealed as the
 app seals them (storage/sealed.py: a data key per tip, AES-GCM) with their blind-index
-tokens in `tip_tokens`, so the search measured is the one officers get.
+tokens in the blind index (PostgreSQL: one array a tip in `tip_token_sets`), so the search
+measured is the one officers get.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ class Sealed:
 
     rows: list[tuple[Any, ...]]
     keys: list[tuple[int, str, bytes]]
-    tokens: list[tuple[int, int]]
+    tokens: list[tuple[int, list[int]]]
 
 
 def generate(rows: int, province: str, seed: int) -> tuple[Sealed, Any]:
@@ -137,7 +138,8 @@ def generate(rows: int, province: str, seed: int) -> tuple[Sealed, Any]:
         words = cached.get((text, place))
         if words is None:
             words = cached[(text, place)] = blind_index.tokens(index_key, text, place)
-        out.tokens += [(token, tip_id) for token in words]
+        if words:
+            out.tokens.append((tip_id, words))
     return out, gen
 
 
@@ -152,7 +154,7 @@ async def load_postgres(url: str, sealed: Sealed) -> float:
         async with conn.transaction():
             for table, columns, records in (
                 ("tip_keys", ["tip_id", "key_id", "wrapped_key"], sealed.keys),
-                ("tip_tokens", ["token", "tip_id"], sealed.tokens),
+                ("tip_token_sets", ["tip_id", "tokens"], sealed.tokens),
             ):
                 constraints = await conn.fetch(
                     "SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint "
@@ -174,7 +176,7 @@ async def load_postgres(url: str, sealed: Sealed) -> float:
                 for ix in indexes:
                     await conn.execute(ix["def"])
         await conn.execute("VACUUM ANALYZE tip_keys")
-        await conn.execute("VACUUM ANALYZE tip_tokens")
+        await conn.execute("VACUUM ANALYZE tip_token_sets")
     finally:
         await conn.close()
     return loaded + time.perf_counter() - start
@@ -371,7 +373,8 @@ async def measure(args: argparse.Namespace, url: str) -> list[tuple[str, Timing,
                     lambda s=scope_sql, a=scope_args, g=groups: bench.bare(  # type: ignore[misc]
                         f"SELECT {COLS} FROM tips WHERE {s} AND {misconduct} AND next_due_at IS NOT NULL "
                         + "".join(
-                            f"AND id IN (SELECT tip_id FROM tip_tokens WHERE token = ANY(${len(a) + k + 1})) "
+                            "AND id IN (SELECT tip_id FROM tip_token_sets"
+                            f" WHERE tokens && ${len(a) + k + 1}) "
                             for k in range(len(g))
                         )
                         + order,
@@ -529,7 +532,8 @@ async def run(args: argparse.Namespace) -> None:
         rows, gen = generate(args.rows, args.province, args.seed)
         args.commune = args.commune or gen.busiest_commune
         print(
-            f"generated and sealed {len(rows.rows):,} tips ({len(rows.tokens):,} blind-index tokens)"
+            f"generated and sealed {len(rows.rows):,} tips"
+            f" ({sum(len(t) for _, t in rows.tokens):,} blind-index tokens)"
             f" in {time.perf_counter() - start:.1f} s"
         )
         await kpi_bench.prepare_pg_database(url, reset=True)

@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core import blind_index
 from core.envelope import Envelope, EnvelopeError, Place
 from core.registration import SealedInformant, open_informant, seal_informant
+from storage import token_rows
 from storage.db import session_factory
 from storage.files import DirectoryStore, file_key_id, open_file, rewrap_file
-from storage.models import TipInformantRow, TipKeyRow, TipMessageRow, TipNoteRow, TipRow, TipTokenRow
+from storage.models import TipInformantRow, TipKeyRow, TipMessageRow, TipNoteRow, TipRow
 from storage.sealed import (
     TipCipher,
     key_place,
@@ -212,7 +213,7 @@ async def rotate(
             ).all()
             if not rows:
                 break
-            tokens: list[dict[str, int]] = []
+            tokens: list[tuple[int, list[int]]] = []
             for r in rows:
                 data_key = cipher.data_key(r.receipt_code, r.wrapped_key)
                 text, place = cipher.open_tip(data_key, r.receipt_code, r.text, r.place)
@@ -223,12 +224,11 @@ async def rotate(
                         key_id=envelope.key_id, wrapped_key=envelope.wrap(data_key, key_place(r.receipt_code))
                     )
                 )
-                tokens += [{"token": t, "tip_id": r.id} for t in blind_index.tokens(index_key, text, place)]
+                tokens.append((r.id, blind_index.tokens(index_key, text, place)))
             ids = [r.id for r in rows]
             last = ids[-1]
-            await session.execute(sa.delete(TipTokenRow).where(TipTokenRow.tip_id.in_(ids)))
-            if tokens:
-                await session.execute(sa.insert(TipTokenRow), tokens)
+            await token_rows.delete(session, ids)
+            await token_rows.insert(session, tokens)
             await session.commit()
             report.tips += len(rows)
             progress(f"{report.tips} tips")

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import BigId, UTCDateTime
@@ -195,6 +196,29 @@ class TipTokenRow(Base):
     __tablename__ = "tip_tokens"
     token: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     tip_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tips.id"), primary_key=True, index=True)
+
+
+#: A tip's tokens as one value: `bigint[]` on PostgreSQL; SQLite has no arrays (the table
+#: exists there only so both schemas match, empty: SQLite keeps `tip_tokens`).
+TokenArray = sa.JSON().with_variant(postgresql.ARRAY(sa.BigInteger()), "postgresql")
+
+
+class TipTokenSetRow(Base):
+    """The blind index on PostgreSQL: a tip's tokens as one array, found by a GIN index
+    (`&&`, fastupdate on: a new tip's tokens go to the index's pending list and are merged
+    in bulk), one row a tip instead of one per word in `tip_tokens` (migration 0022)."""
+
+    __tablename__ = "tip_token_sets"
+    tip_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tips.id"), primary_key=True)
+    tokens: Mapped[list[int]] = mapped_column(TokenArray)
+
+
+sa.Index(
+    "ix_tip_token_sets_tokens",
+    TipTokenSetRow.tokens,
+    postgresql_using="gin",
+    postgresql_with={"fastupdate": "on"},
+)
 
 #: Tips not closed: the only ones whose KPI counts depend on the moment asked.
 OPEN_TIPS_SQL = "stage NOT IN ('duplicate', 'processed', 'spam', 'unfounded')"

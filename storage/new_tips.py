@@ -1,6 +1,6 @@
-"""A batch of new tips, their first history rows and weekly counts, written with statements
-compiled once whatever the batch size (PostgreSQL: one `unnest` statement; SQLite: three over
-`json_each`), because the intake writer's time per batch was mostly per statement."""
+"""A batch of new tips, their first history rows, keys, blind-index tokens and weekly counts,
+written with statements compiled once whatever the batch size (PostgreSQL: one `unnest`
+statement; SQLite: five over `json_each`), as the writer's time was mostly per statement."""
 
 from __future__ import annotations
 
@@ -72,9 +72,10 @@ def _statement() -> sa.TextClause:
         " keys AS (INSERT INTO tip_keys (tip_id, key_id, wrapped_key) SELECT new.id, k.key_id, k.wrapped_key"
         f" FROM new JOIN {_unnest([*code, *_typed(_KEYS, KEY_ROW[1:])], 'k_', 'k')}"
         " ON k.receipt_code = new.receipt_code),"
-        " tokens AS (INSERT INTO tip_tokens (token, tip_id) SELECT x.token, new.id"
+        # One row a tip: its tokens gathered into the GIN-indexed array (storage.token_rows).
+        " tokens AS (INSERT INTO tip_token_sets (tip_id, tokens) SELECT new.id, array_agg(x.token)"
         f" FROM new JOIN {_unnest([*code, *_typed(_TOKENS, ['token'])], 'x_', 'x')}"
-        " ON x.receipt_code = new.receipt_code)"
+        " ON x.receipt_code = new.receipt_code GROUP BY new.id)"
         " SELECT id, receipt_code FROM new"
     )
 

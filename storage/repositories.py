@@ -28,7 +28,7 @@ from core.sla import DeadlinePolicy, Rule, Unit
 from core.stages import TERMINAL, Stage
 from core.tips import NewTip, StaffNote, Tip, TipChange, TransitionRecord, TriageDecision, creation_record
 from core.triage_feedback import Correction, CorrectionShare
-from storage import triage_feedback
+from storage import token_rows, triage_feedback
 from storage.dashboard_query import (
     add_closed_tip,
     count_week,
@@ -54,7 +54,6 @@ from storage.models import (
     TipMessageRow,
     TipNoteRow,
     TipRow,
-    TipTokenRow,
     TransitionRow,
     TriageDecisionRow,
 )
@@ -347,33 +346,29 @@ class SqlTipRepository:
         return QueuePage(items, items[-1].cursor if more and items else None)
 
     async def _matching(self, search: Sequence[tuple[int, ...]]) -> list[sa.ColumnElement[bool]]:
-        """The search's conditions: every word's tokens among the tip's. Each word's matches
-        are counted first (up to `SEARCH_IDS_CAP`, an index-only range of `tip_tokens`): a
-        word no tip holds answers at once, and the rarest word, when rare, is read out as a
-        list of ids, so the database looks those tips up instead of walking the queue and
-        probing each tip (which took a second for a typo at a million tips)."""
+        """The search's conditions: every word's tokens among the tip's. Each word's tips are
+        read first, up to `SEARCH_IDS_CAP` (storage.token_rows says where tokens are): a word
+        no tip holds answers at once, and the words fewer tips hold give complete lists,
+        intersected here, so the database looks those tips up instead of walking the queue
+        and probing each tip (a second for a typo at a million tips). Only the common words
+        are left to the database as conditions (on PostgreSQL one, on the tip's one row)."""
         if not search:
             return [sa.false()]
-        sizes = []
+        pg = token_rows.is_postgresql(self.session)
+        listed: set[int] | None = None
+        common: list[tuple[int, ...]] = []
         for tokens in search:
-            capped = sa.select(sa.literal(1)).where(TipTokenRow.token.in_(tokens)).limit(SEARCH_IDS_CAP)
-            size = int(
-                await self.session.scalar(sa.select(sa.func.count()).select_from(capped.subquery())) or 0
-            )
-            if size == 0:
+            rows = list(await self.session.scalars(token_rows.holding(tokens, pg).limit(SEARCH_IDS_CAP)))
+            if len(rows) >= SEARCH_IDS_CAP:  # maybe more: left as a condition
+                common.append(tokens)
+                continue
+            listed = set(rows) if listed is None else listed.intersection(rows)
+            if not listed:
                 return [sa.false()]
-            sizes.append(size)
-        rarest = min(range(len(search)), key=sizes.__getitem__)
-        where: list[sa.ColumnElement[bool]] = []
-        rest = list(search)
-        if sizes[rarest] < SEARCH_IDS_CAP:
-            ids = await self.session.scalars(
-                sa.select(TipTokenRow.tip_id).where(TipTokenRow.token.in_(rest.pop(rarest)))
-            )
-            where.append(TipRow.id.in_(sorted(set(ids))))
-        for tokens in rest:
-            where.append(TipRow.id.in_(sa.select(TipTokenRow.tip_id).where(TipTokenRow.token.in_(tokens))))
-        return where
+        where: list[sa.ColumnElement[bool]] = [] if listed is None else [TipRow.id.in_(sorted(listed))]
+        if pg and common:  # one row a tip: all the common words in one probe of it
+            return [*where, TipRow.id.in_(token_rows.holding_every(common))]
+        return where + [TipRow.id.in_(token_rows.holding(tokens, pg)) for tokens in common]
 
     async def apply_change(self, tip: Tip, change: TipChange) -> None:
         values: dict[str, Any] = {
@@ -537,8 +532,8 @@ def queue_where(
     if query.text:
         # Whole words, folded (lower case, no diacritics), of the text and the place: a tip
         # matches when it holds every word searched for. The words are compared as keyed
-        # hashes (core.blind_index), looked up by the primary key of `tip_tokens`. A search
-        # with no word in it (only punctuation) finds nothing.
+        # hashes (core.blind_index), looked up in the blind index (storage.token_rows). A
+        # search with no word in it (only punctuation) finds nothing.
         where += matching if matching is not None else [sa.false()]
     return where
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.calendar import VN_TZ
 from core.retention import ANY, Data, RetentionRule, RuleOutcome, Selector, selectors
+from storage import token_rows
 from storage.files import DirectoryStore
 from storage.models import (
     AttachmentRow,
@@ -33,7 +34,6 @@ from storage.models import (
     TipNoteRow,
     TipRegistrationRow,
     TipRow,
-    TipTokenRow,
     TransitionRow,
 )
 
@@ -142,7 +142,7 @@ async def forget_content(
     await session.execute(sa.delete(AttachmentRow).where(AttachmentRow.tip_id.in_(ids)))
     # The blind index's words, then the tip's data key: whatever ciphertext of this tip a
     # backup or an old row version still holds can no longer be opened (crypto-shredding).
-    await session.execute(sa.delete(TipTokenRow).where(TipTokenRow.tip_id.in_(ids)))
+    await token_rows.delete(session, ids)
     await session.execute(sa.delete(TipKeyRow).where(TipKeyRow.tip_id.in_(ids)))
     await forget_chats(session, ids)
     await forget_informants(session, ids)

@@ -18,6 +18,7 @@ from core.routing import notified_agencies
 from core.stages import Stage
 from core.tip_import import ImportedTip
 from core.tips import creation_record
+from storage import token_rows
 from storage.dashboard_query import add_closed_tips, add_weeks, week_totals
 from storage.models import TipKeyRow, TipRegistrationRow, TipRow, TipTokenRow, TransitionRow
 from storage.new_tips import _json, _sqlite_rows, _sqlite_values, _typed, _unnest
@@ -197,9 +198,14 @@ class SqlImportWriter:
                 _KEYS,
                 [{"tip_id": i, "key_id": seal.key_id, "wrapped_key": seal.wrapped_key} for i, seal in pairs],
             )
-            await _bulk_insert(
-                self.session, _TOKENS, [{"token": t, "tip_id": i} for i, seal in pairs for t in seal.tokens]
-            )
+            if token_rows.is_postgresql(self.session):
+                await token_rows.insert(self.session, [(i, seal.tokens) for i, seal in pairs])
+            else:
+                await _bulk_insert(
+                    self.session,
+                    _TOKENS,
+                    [{"token": t, "tip_id": i} for i, seal in pairs for t in seal.tokens],
+                )
             history = [
                 row
                 for item, tip_id in zip(chunk, chunk_ids, strict=True)

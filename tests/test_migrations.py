@@ -247,3 +247,88 @@ async def test_0021_seals_existing_triage_reasons_and_support_messages(empty_db_
             await migrate.downgrade(engine, "0020")
     finally:
         await engine.dispose()
+
+
+async def test_0022_moves_the_blind_index_into_arrays_and_back(empty_db_url: str) -> None:
+    """On PostgreSQL 0022 moves each tip's `tip_tokens` rows into one array of
+    `tip_token_sets` (SQLite keeps the rows); the search finds the same tips before and
+    after, and the downgrade gives the rows back."""
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from core import blind_index
+    from core.envelope import Envelope
+    from core.jurisdiction import Jurisdiction
+    from core.queue import QueueFilter
+    from storage.db import session_factory
+    from storage.reference import load_reference_data
+    from storage.repositories import SqlUnitOfWork
+
+    envelope = Envelope(bytes(range(32)))
+    texts = {
+        "AAAA-BBBB-C1": "Nhà nghỉ Hoa Hồng",
+        "AAAA-BBBB-C2": "karaoke Hoa Sen",
+        "AAAA-BBBB-C3": "quán bia",
+    }
+    at = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    engine = create_engine(empty_db_url)
+    pg = engine.dialect.name == "postgresql"
+
+    async def found(words: str) -> list[str]:
+        async with SqlUnitOfWork(session_factory(engine), lambda: envelope) as uow:
+            page = await uow.tips.queue(Jurisdiction(everything=True), QueueFilter(text=words), at)
+            codes = {tip_id: code for code, tip_id in ids.items()}
+            return sorted(codes[item.id] for item in page.items)
+
+    async def token_rows() -> set[tuple[int, int]]:
+        async with engine.connect() as conn:
+            return {
+                (int(t), int(i))
+                for t, i in await conn.execute(sa.text("SELECT token, tip_id FROM tip_tokens"))
+            }
+
+    try:
+        await migrate.upgrade(engine, "0021")
+        async with session_factory(engine)() as session:
+            await load_reference_data(session, PROVINCE)
+            await session.commit()
+        ids: dict[str, int] = {}
+        async with engine.begin() as conn:
+            for code, text in texts.items():
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO tips (receipt_code, text, channel, urgent, province_code, remote,"
+                        " agency_code, stage, extensions, policy_version, version, received_at,"
+                        " verified_due_at, classified_due_at, processed_due_at, next_due_at, updated_at)"
+                        " VALUES (:code, :text, 'web', false, :p, false, :agency, 'received', 0, 1, 1,"
+                        " :at, :at, :at, :at, :at, :at)"
+                    ),
+                    {"code": code, "text": b"sealed", "p": PROVINCE, "agency": f"police:{PROVINCE}",
+                     "at": at.replace(tzinfo=None)},
+                )  # fmt: skip
+                ids[code] = int(
+                    await conn.scalar(sa.text("SELECT id FROM tips WHERE receipt_code = :c"), {"c": code})
+                )
+                for token in blind_index.tokens(envelope.index_keys()[0], text, None):
+                    await conn.execute(
+                        sa.text("INSERT INTO tip_tokens (token, tip_id) VALUES (:t, :i)"),
+                        {"t": token, "i": ids[code]},
+                    )
+        before = await token_rows()
+        assert len(before) == 9
+        await migrate.upgrade(engine)
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_diff) == []
+            sets = await conn.scalar(sa.text("SELECT count(*) FROM tip_token_sets"))
+        assert (await token_rows(), sets) == ((set(), 3) if pg else (before, 0))
+        assert await found("hoa") == ["AAAA-BBBB-C1", "AAAA-BBBB-C2"]
+        assert await found("HOA hong") == ["AAAA-BBBB-C1"]
+        assert await found("hoa bia") == []
+        assert await found("quan") == ["AAAA-BBBB-C3"]
+        await migrate.downgrade(engine, "0021")
+        assert await token_rows() == before
+        await migrate.upgrade(engine)
+        assert await found("nha nghi") == ["AAAA-BBBB-C1"]
+    finally:
+        await engine.dispose()

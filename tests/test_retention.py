@@ -102,9 +102,11 @@ async def _state(url: str) -> dict[str, Any]:
 
             return {
                 "tips": await rows(
-                    # `sealed`: the tip's blind-index words and data key (0 once both are gone).
+                    # `sealed`: the tip's blind-index words (rows on SQLite, one array on PostgreSQL) and
+                    # data key (0 once both are gone).
                     "SELECT id, text, place,"
                     " (SELECT count(*) FROM tip_tokens k WHERE k.tip_id = tips.id)"
+                    " + (SELECT count(*) FROM tip_token_sets k WHERE k.tip_id = tips.id)"
                     " + (SELECT count(*) FROM tip_keys k WHERE k.tip_id = tips.id) AS sealed,"
                     " forgotten_at, stage, category, commune_code,"
                     " channel, received_at, verified_at, processed_at FROM tips ORDER BY id"
