@@ -31,12 +31,11 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from bench.common import drop_pg
+from bench.common import drop_pg, fresh_database
 from core.envelope import Envelope
 from storage.dashboard_query import week_totals
 from storage.db import create_engine
-from storage.maintenance import upgrade_database
-from storage.new_tips import HISTORY_ROW, KEY_ROW, STATEMENT, TIP_COLUMNS, TOKEN_ROW, WEEK_COLUMNS, _json
+from storage.new_tips import STATEMENT, unnest_params
 from storage.sealed import TipCipher
 
 PROVINCE = "79"
@@ -87,19 +86,7 @@ def batch(cipher: TipCipher, size: int, rng_words: list[str]) -> dict[str, Any]:
         keys.append({"receipt_code": code, "key_id": seal.key_id, "wrapped_key": seal.wrapped_key})
         tokens += [{"receipt_code": code, "token": t} for t in seal.tokens]
     weeks = week_totals([(now, PROVINCE, f"police:{PROVINCE}", None, None, len(tips))])
-    params: dict[str, Any] = {}
-    for prefix, rows, columns in (
-        ("t_", tips, TIP_COLUMNS),
-        ("h_", history, HISTORY_ROW),
-        ("w_", weeks, WEEK_COLUMNS),
-        ("k_", keys, KEY_ROW),
-        ("x_", tokens, TOKEN_ROW),
-    ):
-        for name in columns:
-            params[prefix + name] = [row[name] for row in rows]
-    params["t_triage"] = [_json(v) for v in params["t_triage"]]
-    params["h_details"] = [_json(v) for v in params["h_details"]]
-    return params
+    return unnest_params(tips, history, weeks, keys, tokens)
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -109,15 +96,8 @@ async def main(args: argparse.Namespace) -> None:
     name = url.database
     assert name
     admin = url.set(database="postgres").render_as_string(hide_password=False)
-    await drop_pg(admin, name)
-    conn = await asyncpg.connect(admin)
+    db_url = await fresh_database("postgresql", admin, Path("."), name, PROVINCE)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    db_url = url.render_as_string(hide_password=False)
-    try:
-        await upgrade_database(db_url, PROVINCE)
         engine = create_engine(db_url)
         envelope = Envelope(bytes.fromhex("ab" * 32))
         cipher = TipCipher(lambda: envelope)

@@ -26,7 +26,7 @@ def ward_code(code: int) -> str:
 
 def iter_areas() -> Iterator[Area]:
     """Every province, then every commune-level unit, in the package's order."""
-    yield from provinces()
+    yield from _provinces()
     for w in Ward.iter_all():
         yield Area(
             code=ward_code(int(w.code)),

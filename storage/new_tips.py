@@ -206,6 +206,18 @@ async def insert_new_tips(
     (one row per distinct key); the new ids come back by receipt code."""
     if session.get_bind().dialect.name == "sqlite":
         return await _insert_sqlite(session, tips, history, weeks, keys, tokens)
+    result = await session.execute(STATEMENT, unnest_params(tips, history, weeks, keys, tokens))
+    return {code: int(tip_id) for tip_id, code in result.all()}
+
+
+def unnest_params(
+    tips: Sequence[dict[str, Any]],
+    history: Sequence[dict[str, Any]],
+    weeks: Sequence[dict[str, Any]],
+    keys: Sequence[dict[str, Any]],
+    tokens: Sequence[dict[str, Any]],
+) -> dict[str, list[Any]]:
+    """STATEMENT's parameters: one array per column, named by its part's prefix."""
     params: dict[str, list[Any]] = {}
     for prefix, rows, columns in (
         ("t_", tips, TIP_COLUMNS),
@@ -218,5 +230,4 @@ async def insert_new_tips(
             params[prefix + name] = [row[name] for row in rows]
     params["t_triage"] = [_json(value) for value in params["t_triage"]]
     params["h_details"] = [_json(value) for value in params["h_details"]]
-    result = await session.execute(STATEMENT, params)
-    return {code: int(tip_id) for tip_id, code in result.all()}
+    return params
