@@ -45,9 +45,10 @@ test: lint typecheck
 	$(BIN)/python -m pytest -q --durations=5 -m redis
 
 ## The edit loop: SQLite only, no Redis, PostgreSQL, browser or large-volume tests, one
-## process per core
+## process per core. Schemathesis and Hypothesis serve only the fuzz tests, which are slow:
+## their pytest plugins (a second and a half to load in every process) stay out.
 test-fast: $(DEV_STAMP)
-	$(BIN)/python -m pytest -q -m 'not slow' -n auto --dist worksteal
+	$(BIN)/python -m pytest -q -m 'not slow' -n auto --dist worksteal -p no:schemathesis -p no:hypothesispytest
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

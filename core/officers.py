@@ -10,8 +10,16 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _HASHER = PasswordHasher()
-# Verifying against this when the username is unknown keeps the timing the same.
-_DUMMY_HASH = _HASHER.hash("not-a-real-password")
+#: Verified against when the username is unknown, so that costs what a known one does;
+#: made on first need (a quarter of a second), not when the module is imported.
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _HASHER.hash("not-a-real-password")
+    return _DUMMY_HASH
 
 
 class Role(StrEnum):
@@ -50,7 +58,7 @@ def hash_password(password: str) -> str:
 
 def password_matches(officer: Officer | None, password: str) -> bool:
     """True only for an active officer with this password; constant work either way."""
-    stored = officer.password_hash if officer is not None else _DUMMY_HASH
+    stored = officer.password_hash if officer is not None else _dummy_hash()
     try:
         _HASHER.verify(stored, password)
     except (VerificationError, InvalidHashError):
