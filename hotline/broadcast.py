@@ -110,10 +110,9 @@ async def open_broadcast(
 ) -> AsyncIterator[BroadcastEngine]:
     """Everything the engine needs, opened; closed on the way out."""
     from telegram import Bot
-    from telegram.request import HTTPXRequest
 
     from bot.broadcast import TelegramSender
-    from bot.runtime import api_root
+    from bot.runtime import api_root, bot_api_request
 
     if not settings.telegram_token:
         raise ValueError("HOTLINE_TELEGRAM_TOKEN is not set: there is no bot to broadcast with")
@@ -124,7 +123,7 @@ async def open_broadcast(
     )
     # A call must end well inside the lease, or another worker could judge it abandoned.
     timeout = max(1.0, min(20.0, settings.broadcast_lease_seconds / 3))
-    request = HTTPXRequest(
+    request = bot_api_request(
         connection_pool_size=config.max_inflight + 2,
         read_timeout=timeout,
         write_timeout=timeout,
@@ -137,7 +136,11 @@ async def open_broadcast(
         delivery = await stack.enter_async_context(open_delivery(settings, Channel.TELEGRAM))
         bucket = await stack.enter_async_context(open_bucket(settings))
         bot = Bot(
-            settings.telegram_token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot", request=request
+            settings.telegram_token,
+            base_url=f"{root}/bot",
+            base_file_url=f"{root}/file/bot",
+            request=request,
+            get_updates_request=bot_api_request(),
         )
         await bot.initialize()
         stack.push_async_callback(bot.shutdown)

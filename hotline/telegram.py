@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from bot.notices import telegram_notifier
 from bot.ratelimit import HotlineRateLimiter
-from bot.runtime import TelegramBot, api_root, build_application
+from bot.runtime import TelegramBot, api_root, bot_api_request, build_application
 from core.categories import Channel
 from hotline.channels import ChatServices
 from hotline.logs import quiet_libraries
@@ -59,7 +59,13 @@ async def set_webhook(settings: Settings, url: str, *, drop_pending: bool = Fals
     if not url.startswith("https://"):
         raise ValueError("Telegram only delivers to an https:// URL")
     root = api_root(settings.telegram_api_url)
-    async with Bot(settings.telegram_token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot") as bot:
+    async with Bot(
+        settings.telegram_token,
+        base_url=f"{root}/bot",
+        base_file_url=f"{root}/file/bot",
+        request=bot_api_request(),
+        get_updates_request=bot_api_request(),
+    ) as bot:
         await bot.set_webhook(
             url,
             secret_token=settings.telegram_webhook_secret,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from core.intake_triage import shared_triage
 from core.triage import DuplicateIndex, Proposal, Triage
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
@@ -42,7 +43,7 @@ class FileTriage:
     """Triage of the lines of one file, in order; `duplicate_of` is an earlier line's index."""
 
     def __init__(self, triage: Triage | None = None) -> None:
-        self.triage = triage or Triage()
+        self.triage = triage or shared_triage()
         self.index = DuplicateIndex()
         self._root: dict[int, int] = {}
 
@@ -257,7 +258,7 @@ def evaluate_language(path: str | Path, detect: Callable[[str], str]) -> float:
 def compare(path: str | Path, short: str | Path | None) -> list[tuple[str, dict[str, Any]]]:
     """The figures of the rule-only engine, raw langdetect and the engine, side by side."""
     rules = Triage(model=None)
-    engine = Triage()
+    engine = shared_triage()
     table: list[tuple[str, dict[str, Any]]] = []
     for name, triage in (("rules only", rules), ("engine", engine)):
         figures = evaluate(path, triage).figures()

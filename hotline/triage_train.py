@@ -7,6 +7,7 @@ scikit-learn (the `train` extra); the engine itself reads the result with numpy 
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import random
@@ -179,9 +180,7 @@ def save(path: Path, classes: list[str], vocabulary: list[str], weights: np.ndar
 
 def run_train(out: TextIO, *, output: Path | None = None, data: Sequence[Path] | None = None) -> int:
     """Train on the development data and write the model file; print what was done. Exit code."""
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("sklearn") is None:  # looked up, not loaded (seconds)
         out.write("hotline: training needs scikit-learn (pip install 'hotline[train]')\n")
         return 2
     paths = list(data) if data else [DATA / name for name in TRAINING_FILES]

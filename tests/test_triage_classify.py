@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from core.categories import Category
+from core.intake_triage import shared_triage
 from core.triage import Proposal, Triage
 
 
 @pytest.fixture(scope="module")
 def triage() -> Triage:
-    return Triage()
+    return shared_triage()
 
 
 @pytest.mark.parametrize(

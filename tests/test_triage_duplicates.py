@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.intake_triage import shared_triage
 from core.triage import EarlierTip, Triage
 
 
 @pytest.fixture(scope="module")
 def triage() -> Triage:
-    return Triage()
+    return shared_triage()
 
 
 ORIGINAL = "Quán karaoke Hoa Hồng trên đường Lê Lợi có tiếp viên bán dâm, khách vào phòng VIP trên lầu."

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.categories import Category
+from core.intake_triage import shared_triage
 from core.officers import Role
 from core.stages import Stage
 from core.triage import Triage, explain
@@ -34,7 +35,7 @@ async def run_cli(*args: str) -> int:
 
 @pytest.fixture(scope="module")
 def triage() -> Triage:
-    return Triage()
+    return shared_triage()
 
 
 @pytest.mark.parametrize(
@@ -114,7 +115,7 @@ def test_a_conversation_keeps_its_language_for_short_messages(triage: Triage) ->
 
 
 def test_two_word_messages() -> None:
-    detector = Triage().language
+    detector = shared_triage().language
     for text in ("help me", "call police", "need help", "my sister"):
         assert detector.detect(text).code == "en", text
     for text in ("cuu toi", "giup em", "bi nhot", "nguy hiem"):
@@ -130,7 +131,7 @@ def test_training_again_gives_the_same_predictions(
     assert "features" in capsys.readouterr().out
     shipped, again = Model.load(), Model.load(str(out))
     assert again.classes == shipped.classes
-    engine = Triage()
+    engine = shared_triage()
     lines = (DATA / "triage_dev.jsonl").read_text(encoding="utf-8").splitlines()
     texts = [json.loads(line)["text"] for line in lines]
     for text in texts[:120]:

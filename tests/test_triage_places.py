@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.intake_triage import shared_triage
 from core.triage import Triage, Unit
 from core.triage.normalise import normalise
 from core.triage.places import Gazetteer
@@ -11,7 +12,7 @@ from core.triage.places import Gazetteer
 
 @pytest.fixture(scope="module")
 def triage() -> Triage:
-    return Triage()
+    return shared_triage()
 
 
 @pytest.mark.parametrize(
