@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -67,15 +67,17 @@ class RedisBucket:
         name: str,
         retry_after: float = 5.0,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.redis = redis
         self.shape = shape
         self.key = f"{PREFIX}{name}"
         self._script = redis.register_script(SCRIPT)
         fallback_rate = max(shape.rate * FALLBACK_SHARE, min(shape.rate, 1.0))
-        self.fallback = MemoryBucket(BucketShape(fallback_rate, 1), monotonic=monotonic)
+        self.fallback = MemoryBucket(BucketShape(fallback_rate, 1), monotonic=monotonic, sleep=sleep)
         self.retry_after = retry_after
         self._monotonic = monotonic
+        self._sleep = sleep
         self._down_until = 0.0
         self.fallbacks = 0  # how often Redis failed; read by tests
 
@@ -102,9 +104,9 @@ class RedisBucket:
             if count:
                 due = self._monotonic() + wait
                 if wait > 0:
-                    await asyncio.sleep(wait)
+                    await self._sleep(wait)
                 return Grant(count, due)
-            await asyncio.sleep(wait)
+            await self._sleep(wait)
 
     async def pause(self, seconds: float) -> None:
         await self.fallback.pause(seconds)

@@ -14,6 +14,7 @@ import itertools
 import json
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,8 @@ class FakeBotApi:
     failures: dict[str, int] = field(default_factory=dict)
     #: Optional strict limit: more than this many sends per second in total → 429.
     max_sends_per_second: int | None = None
+    #: Seconds, for the calls' times and the strict limit's windows.
+    clock: Callable[[], float] = time.monotonic
     pending_updates: list[dict[str, Any]] = field(default_factory=list)
     webhook: dict[str, Any] = field(default_factory=dict)
     too_many: int = 0
@@ -142,7 +145,7 @@ class FakeBotApi:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
         params = await self._params(request)
-        call = Call(method, params, time.monotonic())
+        call = Call(method, params, self.clock())
         self.calls.append(call)
         if self.throttle.get(method):
             retry_after = self.throttle[method].pop(0)
@@ -178,7 +181,7 @@ class FakeBotApi:
         if request.match_info["token"] != self.token:
             return web.Response(status=401)
         path = request.match_info["path"]
-        self.calls.append(Call("download", {"path": path}, time.monotonic()))
+        self.calls.append(Call("download", {"path": path}, self.clock()))
         for file_id, file_path in self._file_paths.items():
             if file_path == path:
                 return web.Response(body=self.files[file_id], content_type="application/octet-stream")

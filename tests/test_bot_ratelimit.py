@@ -11,6 +11,7 @@ from tests.conftest import FakeClock
 from tests.fakebotapi import FakeBotApi
 from tests.telegram_harness import telegram_rig
 from tests.telegram_updates import TelegramUser
+from tests.virtual_time import VirtualTime
 
 
 class Ticks:
@@ -57,9 +58,13 @@ async def test_429_is_waited_out_and_the_message_resent(settings: Settings, cloc
 
 
 async def test_nothing_lost_against_a_strict_server_limit(settings: Settings, clock: FakeClock) -> None:
-    """A limiter that drops on 429 loses messages; this one must not."""
-    api = FakeBotApi(max_sends_per_second=10)
-    limiter = HotlineRateLimiter(overall_per_second=30, per_chat_per_second=1, per_chat_burst=1)
+    """A limiter that drops on 429 loses messages; this one must not. The server counts
+    its seconds on the limiter's clock, which moves only when the limiter waits."""
+    time = VirtualTime()
+    api = FakeBotApi(max_sends_per_second=10, clock=time)
+    limiter = HotlineRateLimiter(
+        overall_per_second=30, per_chat_per_second=1, per_chat_burst=1, clock=time, sleep=time.sleep
+    )
     async with telegram_rig(settings, clock, api=api, limiter=limiter) as rig:
         bot = rig.bot.application.bot
         results = await asyncio.gather(*(bot.send_message(1000 + i, f"tin {i}") for i in range(40)))
@@ -68,6 +73,7 @@ async def test_nothing_lost_against_a_strict_server_limit(settings: Settings, cl
     assert api.too_many > 0  # the server did push back...
     assert delivered == {1000 + i for i in range(40)}  # ...and every message still arrived
     assert limiter.retries == api.too_many
+    assert max(time.slept) >= 1.0  # the server's retry_after was waited out
 
 
 async def test_sends_to_one_chat_are_paced(settings: Settings, clock: FakeClock) -> None:

@@ -42,6 +42,7 @@ from tests.outreach_rig import (
     sliding_max,
     until,
 )
+from tests.virtual_time import VirtualTime
 
 KEYS = ChatKeys(SECRET_KEY.encode())
 FIRST_CHAT = 500_000_000
@@ -156,14 +157,14 @@ async def test_redis_down_means_a_slower_local_rate_not_a_crash() -> None:
 
     client = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2, socket_timeout=0.2)
     try:
-        bucket = RedisBucket(client, shape_for(40), name="down")
-        loop = asyncio.get_running_loop()
-        start, taken = loop.time(), 0
+        time = VirtualTime()
+        bucket = RedisBucket(client, shape_for(40), name="down", monotonic=time, sleep=time.sleep)
+        taken = 0
         while taken < 12:
             taken += (await bucket.acquire(4)).count
         assert bucket.fallbacks >= 1
         # The fallback takes a quarter of the cap (10/s): 12 tokens need about a second.
-        assert loop.time() - start >= 0.9
+        assert time() - time.start >= 0.9
         await bucket.pause(0.1)  # no exception either
     finally:
         await client.aclose()
@@ -402,15 +403,20 @@ async def test_outcomes_become_delivery_states(db_url: str) -> None:
         await add_subscribers(sessions, KEYS, [a, b, c, d, e])
         vi, _ = await published_pair(service)
         campaign = await service.create_campaign(vi.id, "student", by="officer:a")
+        # The resends wait seconds (a backoff, a 429's retry_after, a refused token's
+        # pause): on a clock that moves when the worker waits, not on the wall clock.
+        time = VirtualTime(at=utc_now())
         engine = BroadcastEngine(
             SqlDeliveryQueue(sessions),
             service.content,
             sender,
-            MemoryBucket(shape_for(1000)),
+            MemoryBucket(shape_for(1000), monotonic=time, sleep=time.sleep),
             KEYS.decrypt,
             worker="w",
             config=EngineConfig(rate=980, max_attempts=2, poll=0.2, lease=5),
-            clock=utc_now,
+            clock=time.utc,
+            monotonic=time,
+            sleep=time.sleep,
         )
         await asyncio.wait_for(engine.drain(), 20)
         async with sessions() as session:

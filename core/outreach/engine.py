@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -91,6 +91,7 @@ class BroadcastEngine:
         config: EngineConfig,
         clock: Callable[[], datetime],
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.queue, self.content, self.sender, self.bucket = queue, content, sender, bucket
         self.decrypt = decrypt
@@ -98,6 +99,7 @@ class BroadcastEngine:
         self.config = config
         self.clock = clock
         self.monotonic = monotonic
+        self.sleep = sleep
         self._last_sent: OrderedDict[int, float] = OrderedDict()
         self._versions: dict[int, dict[str, ContentItem]] = {}
         self._results: list[Resolution] = []
@@ -155,7 +157,7 @@ class BroadcastEngine:
             if await self.step() == 0:
                 if not await self.queue.running():
                     return
-                await asyncio.sleep(min(0.2, self.config.poll))
+                await self.sleep(min(0.2, self.config.poll))
 
     # --- one batch ----------------------------------------------------------------------
 
@@ -240,7 +242,7 @@ class BroadcastEngine:
         if refused:
             log.error("Telegram refuses the bot token: broadcasting paused until it is fixed")
             self.refused = False
-            await asyncio.sleep(self.config.poll)
+            await self.sleep(self.config.poll)
 
     async def _versions_of(self, campaign: Campaign) -> dict[str, ContentItem]:
         versions = self._versions.get(campaign.id)
