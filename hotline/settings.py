@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from core.errors import InvalidInput
 
@@ -20,6 +20,20 @@ class Settings(BaseSettings):
     """Built once at start and passed to whatever needs it; frozen so nobody changes it."""
 
     model_config = SettingsConfigDict(env_prefix="HOTLINE_", frozen=True, extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment. No `.env` file or secrets directory is
+        configured, so their sources (which still walk every field) are left out."""
+        del settings_cls, dotenv_settings, file_secret_settings
+        return init_settings, env_settings
 
     data_dir: Path = Field(
         default=Path("var"),

@@ -13,6 +13,7 @@ import gc
 import itertools
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -85,21 +86,35 @@ async def _pg_exec(url: str, *statements: str) -> None:
         await conn.close()
 
 
-#: Tests that each took 4 s or more in `make test-fast` (2026-12-02, 2 cores at load 8-12;
-#: about a second or more on a quiet machine): large volumes, subprocess servers, the demo
-#: data, LibreOffice's conversions. `make test` still runs them. Parametrised runs are
-#: matched by name.
+#: Tests that each took a second or more in a quiet `make test-fast` on the project's
+#: two-core machine (2026-12-02): large volumes, subprocess servers and helpers, the demo
+#: data, the whole migration chain, LibreOffice's conversions, reports read back against
+#: every indicator, and campaigns that wait out a platform's 429s. `make test` still runs
+#: them. Parametrised runs are matched by name.
 SLOW_TESTS = frozenset(
     {
+        "tests/test_abuse.py::test_a_flood_of_junk_tips_does_not_stop_another_reporter",
         "tests/test_abuse.py::test_a_flood_of_sign_ins_does_not_lock_the_officers_out",
         "tests/test_bot_resilience.py::test_a_failing_send_loses_neither_the_report_nor_privacy",
+        "tests/test_broadcast.py::test_paused_and_cancelled_campaigns_send_nothing_more",
         "tests/test_cli.py::test_kpi_on_demo_data_matches_a_hand_count",
+        "tests/test_establishments.py::test_each_indicator_matches_its_plain_definition",
         "tests/test_establishments_web.py::test_hotspot_pages_and_return",
         "tests/test_establishments_web.py::test_pages_link_a_tip_and_show_indicators",
         "tests/test_hardening.py::test_street_to_commune_keeps_tips_without_a_commune_storable",
         "tests/test_kpi.py::test_sql_kpi_agrees_with_the_reference_on_random_data",
+        "tests/test_learn.py::test_pages_of_an_audience",
+        "tests/test_migrations.py::test_0019_encrypts_existing_tips_in_place_and_will_not_go_back",
+        "tests/test_migrations.py::test_0021_seals_existing_triage_reasons_and_support_messages",
+        "tests/test_migrations.py::test_0022_moves_the_blind_index_into_arrays_and_back",
+        "tests/test_migrations.py::test_empty_to_head_down_to_base_and_up_again",
+        "tests/test_migrations.py::test_upgrade_with_reference_data_is_idempotent",
+        "tests/test_report_files.py::test_concurrent_downloads_each_get_their_report",
+        "tests/test_report_files.py::test_the_kpi_page_form_and_the_download_match_hotline_indicators",
         "tests/test_report_files.py::test_the_pdf_is_made_by_libreoffice_and_page_one_is_rendered",
         "tests/test_report_files.py::test_two_pdf_conversions_at_once_do_not_clash",
+        "tests/test_retention.py::test_a_year_on_spam_is_forgotten_processed_is_kept_and_the_figures_do_not_move",
+        "tests/test_runtime.py::test_startup_objects_are_frozen_once_the_app_has_started",
         "tests/test_shutdown.py::test_a_malformed_request_gets_a_plain_400_with_the_security_headers",
         "tests/test_shutdown.py::test_a_request_on_a_kept_alive_connection_after_sigterm_is_answered",
         "tests/test_shutdown.py::test_sigterm_under_load_answers_or_refuses_every_request",
@@ -109,6 +124,7 @@ SLOW_TESTS = frozenset(
         "tests/test_staff_dashboard.py::test_fast_kpi_equals_the_plain_sql_for_every_period_and_jurisdiction",
         "tests/test_staff_dashboard.py::test_rollups_kept_in_step_equal_a_rebuild",
         "tests/test_staff_events.py::test_a_stream_closed_by_the_browser_is_quiet",
+        "tests/test_staff_events.py::test_streams_need_a_session_are_limited_and_end_at_sign_out",
         "tests/test_staff_exports.py::test_kpi_csv_is_scoped_and_audited",
         "tests/test_staff_exports.py::test_only_admins_read_the_audit_log",
         "tests/test_staff_outreach.py::test_content_review_publish_and_campaign",
@@ -122,7 +138,9 @@ SLOW_TESTS = frozenset(
         "tests/test_staff_session.py::test_wrong_password_wrong_code_unknown_user_and_replay_are_refused",
         "tests/test_staff_signin_abuse.py::test_a_global_budget_stops_spraying_one_password_over_many_names",
         "tests/test_staff_signin_abuse.py::test_unknown_usernames_answer_like_known_ones",
+        "tests/test_student_journey.py::test_a_student_subscribes_receives_a_scheduled_campaign_asks_and_leaves",
         "tests/test_support.py::test_cli_records_providers_training_staff_and_activities",
+        "tests/test_support.py::test_the_report_read_back_matches_the_indicators",
         "tests/test_support_web.py::test_police_and_another_area_get_404",
         "tests/test_support_web.py::test_the_directory_is_edited_in_the_workspace",
         "tests/test_tips_import.py::test_a_bad_row_stops_the_import_with_its_number_and_writes_nothing",
@@ -130,6 +148,11 @@ SLOW_TESTS = frozenset(
         "tests/test_triage_classify.py::test_core_triage_imports_no_framework",
         "tests/test_triage_cli.py::test_eval_printout",
         "tests/test_triage_model.py::test_training_again_gives_the_same_predictions",
+        "tests/test_triage_worker.py::test_a_helper_that_dies_is_replaced_and_its_batch_read_here",
+        "tests/test_triage_worker.py::test_the_helper_reads_texts_as_the_event_loop_does",
+        "tests/test_triage_worker.py::test_tips_through_the_app_are_triaged_by_the_helper",
+        "tests/test_upload_memory.py::test_a_burst_is_cleaned_within_the_shared_budget",
+        "tests/test_zalo_outreach.py::test_one_campaign_reaches_telegram_and_zalo_subscribers_once_each",
     }
 )
 
@@ -144,9 +167,12 @@ def _module_id(path: Path, config: pytest.Config) -> str:
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """Leave SLOW_MODULES out before they are imported when the run excludes slow tests."""
+    """Leave SLOW_MODULES and the browser tests (every one of them is slow, and importing
+    Playwright costs each process a third of a second) out before they are imported when
+    the run excludes slow tests."""
     if config.getoption("markexpr") == "not slow" and collection_path.is_file():
-        if _module_id(collection_path, config) in SLOW_MODULES:
+        module = _module_id(collection_path, config)
+        if module in SLOW_MODULES or module.endswith("_browser.py"):
             return True
     return None
 
@@ -200,6 +226,17 @@ def _hash_staff_passwords_cheaply() -> None:
 
     core.officers._HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     core.officers._DUMMY_HASH = None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A worker of `-n auto` has sent every report to the main process by now: it ends here
+    instead of tearing its 2,500 modules down one by one (a second and more at the end of
+    every run, waited for by the main process)."""
+    if hasattr(config, "workerinput"):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 @pytest.fixture(autouse=True)
