@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 import httpx
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import ApplicationBuilder, BaseUpdateProcessor, ContextTypes
 from telegram.request import HTTPXRequest
 
@@ -48,6 +48,19 @@ def bot_api_request(**options: Any) -> HTTPXRequest:
     """An HTTP client for the Bot API, on the shared TLS context; `options` are
     HTTPXRequest's (pool size, timeouts)."""
     return HTTPXRequest(**options, httpx_kwargs={"verify": tls_context()})
+
+
+def bot_client(token: str, api_url: str, request: HTTPXRequest | None = None) -> Bot:
+    """A bare Bot API client (no handlers) over the configured server root, for the
+    broadcast worker and `hotline telegram set-webhook`."""
+    root = api_root(api_url)
+    return Bot(
+        token,
+        base_url=f"{root}/bot",
+        base_file_url=f"{root}/file/bot",
+        request=request or bot_api_request(),
+        get_updates_request=bot_api_request(),
+    )
 
 
 class PerChatProcessor(BaseUpdateProcessor):

@@ -109,10 +109,8 @@ async def open_broadcast(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now, worker: str | None = None
 ) -> AsyncIterator[BroadcastEngine]:
     """Everything the engine needs, opened; closed on the way out."""
-    from telegram import Bot
-
     from bot.broadcast import TelegramSender
-    from bot.runtime import api_root, bot_api_request
+    from bot.runtime import bot_api_request, bot_client
 
     if not settings.telegram_token:
         raise ValueError("HOTLINE_TELEGRAM_TOKEN is not set: there is no bot to broadcast with")
@@ -131,17 +129,10 @@ async def open_broadcast(
         pool_timeout=min(5.0, timeout),
         media_write_timeout=timeout,
     )
-    root = api_root(settings.telegram_api_url)
     async with AsyncExitStack() as stack:
         delivery = await stack.enter_async_context(open_delivery(settings, Channel.TELEGRAM))
         bucket = await stack.enter_async_context(open_bucket(settings))
-        bot = Bot(
-            settings.telegram_token,
-            base_url=f"{root}/bot",
-            base_file_url=f"{root}/file/bot",
-            request=request,
-            get_updates_request=bot_api_request(),
-        )
+        bot = bot_client(settings.telegram_token, settings.telegram_api_url, request)
         await bot.initialize()
         stack.push_async_callback(bot.shutdown)
         yield BroadcastEngine(

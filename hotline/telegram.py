@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from bot.notices import telegram_notifier
 from bot.ratelimit import HotlineRateLimiter
-from bot.runtime import TelegramBot, api_root, bot_api_request, build_application
+from bot.runtime import TelegramBot, bot_client, build_application
 from core.categories import Channel
 from hotline.channels import ChatServices
 from hotline.logs import quiet_libraries
@@ -50,7 +50,7 @@ async def open_telegram(
 
 async def set_webhook(settings: Settings, url: str, *, drop_pending: bool = False) -> None:
     """Register `url` with the Bot API, with our secret token and every update type."""
-    from telegram import Bot, Update
+    from telegram import Update
 
     if not settings.telegram_token:
         raise ValueError("HOTLINE_TELEGRAM_TOKEN is not set")
@@ -58,14 +58,7 @@ async def set_webhook(settings: Settings, url: str, *, drop_pending: bool = Fals
         raise ValueError("HOTLINE_TELEGRAM_WEBHOOK_SECRET is not set: the webhook would refuse every update")
     if not url.startswith("https://"):
         raise ValueError("Telegram only delivers to an https:// URL")
-    root = api_root(settings.telegram_api_url)
-    async with Bot(
-        settings.telegram_token,
-        base_url=f"{root}/bot",
-        base_file_url=f"{root}/file/bot",
-        request=bot_api_request(),
-        get_updates_request=bot_api_request(),
-    ) as bot:
+    async with bot_client(settings.telegram_token, settings.telegram_api_url) as bot:
         await bot.set_webhook(
             url,
             secret_token=settings.telegram_webhook_secret,
