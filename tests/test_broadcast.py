@@ -87,20 +87,9 @@ def delivered(api: FakeBotApi) -> Counter[int]:
 # --- the bucket ---------------------------------------------------------------------------
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.mark.parametrize("cap", [30, 200, 1000])
 async def test_bucket_never_exceeds_the_cap_in_any_second_and_reaches_97_percent(cap: int) -> None:
-    time = FakeTime()
+    time = VirtualTime()
     bucket = MemoryBucket(shape_for(cap), monotonic=time, sleep=time.sleep)
     grants: list[float] = []
     while time.now < 1010:
@@ -111,7 +100,7 @@ async def test_bucket_never_exceeds_the_cap_in_any_second_and_reaches_97_percent
 
 
 async def test_bucket_pause_stops_everyone_then_resumes_without_a_burst() -> None:
-    time = FakeTime()
+    time = VirtualTime()
     bucket = MemoryBucket(shape_for(30), monotonic=time, sleep=time.sleep)
     await bucket.acquire()
     await bucket.pause(5)
